@@ -1,0 +1,119 @@
+"""`flask apps ...`: register and operate partner apps from a shell or a script."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from idp.errors import IdPError
+
+from . import services
+from .models import ACTIVE
+
+cli = AppGroup("apps", help="Manage partner apps (OAuth clients).")
+
+
+def _fail(exc: IdPError, as_json: bool):
+    if as_json:
+        click.echo(json.dumps(exc.to_dict()))
+        raise SystemExit(1)
+    raise click.ClickException(f"{exc.error}: {exc.description}")
+
+
+def _show(body: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+        return
+    width = max(len(k) for k in body)
+    for key, value in body.items():
+        shown = " ".join(value) if isinstance(value, list) else value
+        click.echo(f"{key:<{width}}  {shown}")
+
+
+@cli.command("create")
+@click.option("--name", required=True)
+@click.option("--type", "client_type", type=click.Choice(["confidential", "public"]),
+              default="confidential", show_default=True)
+@click.option("--client-id", help="Choose the client_id (default: generated).")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeatable; exact match.")
+@click.option("--origin", "origins", multiple=True, help="Allowed web origin; repeatable.")
+@click.option("--scope", "scope", default="", help="Space-separated allowed scopes.")
+@click.option("--audience", help="Resource identifier put in `aud` (default: the client_id).")
+@click.option("--token-lifetime", type=int, help="Access-token lifetime in seconds.")
+@click.option("--first-party", is_flag=True, help="Operated by us (may hold the admin scope).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, including the secret.")
+def create_command(name, client_type, client_id, redirect_uris, origins, scope, audience,
+                   token_lifetime, first_party, as_json):
+    """Register an app.  A confidential app's secret is printed once, never again."""
+    data = {"name": name, "type": client_type, "redirect_uris": list(redirect_uris),
+            "allowed_origins": list(origins), "allowed_scopes": scope,
+            "first_party": first_party}
+    if client_id:
+        data["client_id"] = client_id
+    if audience:
+        data["audience"] = audience
+    if token_lifetime is not None:
+        data["access_token_lifetime"] = token_lifetime
+    try:
+        app, secret = services.create(data)
+    except IdPError as exc:
+        _fail(exc, as_json)
+    body = services.to_dict(app)
+    if secret:
+        body["client_secret"] = secret
+    _show(body, as_json)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_command(as_json):
+    """List every registered app."""
+    apps = [services.to_dict(a) for a in services.list_all()]
+    if as_json:
+        click.echo(json.dumps(apps, indent=2))
+        return
+    for app in apps:
+        click.echo(f"{app['client_id']:<24} {app['type']:<12} {app['status']:<8} {app['name']}")
+
+
+def _one(action):
+    @click.argument("client_id")
+    @click.option("--json", "as_json", is_flag=True)
+    def command(client_id, as_json):
+        try:
+            body = action(client_id)
+        except IdPError as exc:
+            _fail(exc, as_json)
+        _show(body, as_json)
+
+    command.__doc__ = action.__doc__
+    return command
+
+
+def _show_app(client_id):
+    """Show one app."""
+    return services.to_dict(services.get(client_id))
+
+
+def _rotate(client_id):
+    """Issue a new client secret (printed once); the old one stops working at once."""
+    app, secret = services.rotate_secret(client_id)
+    return {**services.to_dict(app), "client_secret": secret}
+
+
+def _disable(client_id):
+    """Disable an app: its credentials and tokens stop working."""
+    return services.to_dict(services.disable(client_id))
+
+
+def _enable(client_id):
+    """Re-enable a disabled app."""
+    return services.to_dict(services.set_status(client_id, ACTIVE))
+
+
+cli.command("show")(_one(_show_app))
+cli.command("rotate-secret")(_one(_rotate))
+cli.command("disable")(_one(_disable))
+cli.command("enable")(_one(_enable))

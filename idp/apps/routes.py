@@ -1,0 +1,86 @@
+"""Admin JSON API over the registry (the seed's ``/api/cross-app/register`` and friends).
+
+Guarded by an ``admin``-scoped access token whose audience is this server's admin
+API; only first-party confidential apps can obtain one.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from flask import Blueprint, jsonify, request
+
+from idp.oauth2.bearer import current_token, protector
+
+from . import services
+from .errors import RegistryError
+
+bp = Blueprint("apps_admin", __name__, url_prefix="/api/cross-app")
+_require = protector("IDP_ADMIN_AUDIENCE")
+
+
+def require_admin(view):
+    @_require("admin")
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        caller = services.query_client(current_token["client_id"])
+        if caller is None or not caller.first_party:
+            # The admin app was disabled after this token was issued.
+            raise InvalidTokenError(description="the client behind this token is not active")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise RegistryError("the request body must be a JSON object")
+    return data
+
+
+@bp.post("/register")
+@require_admin
+def register():
+    app, secret = services.create(_json_body())
+    body = services.to_dict(app)
+    if secret:
+        body["client_secret"] = secret
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/apps")
+@require_admin
+def list_apps():
+    return jsonify(apps=[services.to_dict(a) for a in services.list_all()])
+
+
+@bp.get("/apps/<client_id>")
+@require_admin
+def get_app(client_id: str):
+    return jsonify(services.to_dict(services.get(client_id)))
+
+
+@bp.patch("/apps/<client_id>")
+@require_admin
+def update_app(client_id: str):
+    return jsonify(services.to_dict(services.update(client_id, _json_body())))
+
+
+@bp.post("/apps/<client_id>/disable")
+@require_admin
+def disable_app(client_id: str):
+    return jsonify(services.to_dict(services.disable(client_id)))
+
+
+@bp.post("/apps/<client_id>/rotate-secret")
+@require_admin
+def rotate_secret(client_id: str):
+    app, secret = services.rotate_secret(client_id)
+    response = jsonify({**services.to_dict(app), "client_secret": secret})
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,227 @@
+"""Validation of partner-app metadata, shared by the CLI and the admin API.
+
+Every rule raises a :class:`RegistryError` naming the offending field, so a
+script or an operator learns exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from idp import scopes as scope_names
+
+from .errors import InvalidRedirectURI, RegistryError
+from .models import CONFIDENTIAL, PUBLIC
+
+CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+_FIELDS = {
+    "client_id", "name", "type", "redirect_uris", "allowed_origins", "allowed_scopes",
+    "audience", "access_token_lifetime", "first_party",
+}
+_MUTABLE = _FIELDS - {"client_id", "type"}
+_MAX_LIST = 20
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the deployment allows: production refuses plain http outside loopback."""
+
+    production: bool
+    max_lifetime: int
+    default_lifetime: int
+    reserved_audiences: frozenset[str]
+
+
+def validate_new(data: object, policy: Policy) -> dict:
+    """Validate a registration request; returns normalised column values."""
+    data = _mapping(data)
+    _reject_unknown(data, _FIELDS)
+    client_type = data.get("type", CONFIDENTIAL)
+    if client_type not in (CONFIDENTIAL, PUBLIC):
+        raise RegistryError("type must be 'confidential' or 'public'", field="type")
+    values = {"client_type": client_type}
+    if "client_id" in data:
+        values["client_id"] = _client_id(data["client_id"])
+    values.update(_validate_fields(data, policy, required=True))
+    values.setdefault("access_token_lifetime", policy.default_lifetime)
+    _check_combination(values, client_type)
+    return values
+
+
+def validate_update(data: object, policy: Policy, current) -> dict:
+    """Validate a partial update against the stored app ``current``."""
+    data = _mapping(data)
+    _reject_unknown(data, _MUTABLE, immutable=_FIELDS - _MUTABLE)
+    values = _validate_fields(data, policy, required=False)
+    merged = {
+        "first_party": current.first_party, "allowed_scopes": current.allowed_scopes,
+        "redirect_uris": current.redirect_uris, **values,
+    }
+    _check_combination(merged, current.client_type)
+    return values
+
+
+def _mapping(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise RegistryError("the request body must be a JSON object")
+    return data
+
+
+def _reject_unknown(data: dict, allowed: set[str], immutable: set[str] = frozenset()) -> None:
+    for key in data:
+        if key in immutable:
+            raise RegistryError(f"{key} cannot be changed after registration", field=key)
+        if key not in allowed:
+            raise RegistryError(f"unknown field {key!r}", field=key)
+
+
+def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
+    values: dict[str, object] = {}
+    if "name" in data or required:
+        values["name"] = _name(data.get("name"))
+    if "redirect_uris" in data:
+        values["redirect_uris"] = [_redirect_uri(u, policy) for u in _list(data, "redirect_uris")]
+    elif required:
+        values["redirect_uris"] = []
+    if "allowed_origins" in data:
+        values["allowed_origins"] = [_origin(o, policy) for o in _list(data, "allowed_origins")]
+    elif required:
+        values["allowed_origins"] = []
+    if "allowed_scopes" in data:
+        values["allowed_scopes"] = _scopes(data["allowed_scopes"])
+    elif required:
+        values["allowed_scopes"] = []
+    if "audience" in data:
+        values["audience"] = _audience(data["audience"], policy)
+    if "access_token_lifetime" in data:
+        values["access_token_lifetime"] = _lifetime(data["access_token_lifetime"], policy)
+    if "first_party" in data:
+        if not isinstance(data["first_party"], bool):
+            raise RegistryError("first_party must be true or false", field="first_party")
+        values["first_party"] = data["first_party"]
+    elif required:
+        values["first_party"] = False
+    return values
+
+
+def _check_combination(values: dict, client_type: str) -> None:
+    if scope_names.ADMIN_SCOPE in values["allowed_scopes"] and not (
+        values["first_party"] and client_type == CONFIDENTIAL
+    ):
+        raise RegistryError("the admin scope is only for first-party confidential apps",
+                            field="allowed_scopes")
+    if client_type == PUBLIC and not values["redirect_uris"]:
+        raise InvalidRedirectURI("a public app needs at least one redirect URI",
+                                 field="redirect_uris")
+
+
+def _client_id(value: object) -> str:
+    if not isinstance(value, str) or not CLIENT_ID_RE.match(value):
+        raise RegistryError(
+            "client_id must be 3-64 characters of a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit", field="client_id")
+    return value
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100:
+        raise RegistryError("name is required and at most 100 characters", field="name")
+    return value.strip()
+
+
+def _list(data: dict, field: str) -> list:
+    value = data[field]
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RegistryError(f"{field} must be a list of strings", field=field)
+    if len(value) > _MAX_LIST:
+        raise RegistryError(f"{field} holds at most {_MAX_LIST} entries", field=field)
+    return list(dict.fromkeys(value))
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _redirect_uri(uri: str, policy: Policy) -> str:
+    """RFC 9700 section 4.1: exact, absolute, no fragment, no wildcard; https off loopback."""
+
+    def bad(reason: str):
+        return InvalidRedirectURI(f"redirect URI {uri!r} {reason}", field="redirect_uris")
+
+    if "*" in uri:
+        raise bad("must not contain wildcards; redirect URIs are matched exactly")
+    parts = urlsplit(uri)
+    if parts.fragment or uri.endswith("#"):
+        raise bad("must not contain a fragment (RFC 6749 section 3.1.2)")
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise bad("must be an absolute URI with a host")
+        if parts.scheme == "http" and policy.production and not _is_loopback(parts.hostname):
+            raise bad("must use https outside loopback in production")
+        if parts.username or parts.password:
+            raise bad("must not carry credentials")
+        return uri
+    # RFC 8252 section 7.1: native apps use reverse-domain private-use schemes.
+    if re.fullmatch(r"[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+", parts.scheme) and parts.path:
+        return uri
+    raise bad("must be an https URL (http only on loopback) or a reverse-domain app scheme")
+
+
+def _origin(origin: str, policy: Policy) -> str:
+    """A web origin (RFC 6454): scheme, host and optional port, nothing else."""
+    parts = urlsplit(origin)
+    ok = (
+        parts.scheme in ("http", "https") and parts.hostname and "*" not in origin
+        and not parts.path and not parts.query and not parts.fragment
+        and not parts.username and not origin.endswith("/")
+    )
+    if not ok:
+        raise RegistryError(f"origin {origin!r} must look like https://host[:port]",
+                            field="allowed_origins")
+    if parts.scheme == "http" and policy.production and not _is_loopback(parts.hostname):
+        raise RegistryError(f"origin {origin!r} must use https in production",
+                            field="allowed_origins")
+    return origin.lower()
+
+
+def _scopes(value: object) -> list[str]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        requested = scope_names.to_list(value)
+    elif isinstance(value, str):
+        requested = scope_names.to_list(value)
+    else:
+        raise RegistryError("allowed_scopes must be a list or a space-separated string",
+                            field="allowed_scopes")
+    unknown = [s for s in requested if s not in scope_names.SUPPORTED]
+    if unknown:
+        raise RegistryError(f"unknown scope(s): {' '.join(unknown)}; supported: "
+                            f"{' '.join(sorted(scope_names.SUPPORTED))}", field="allowed_scopes")
+    return requested
+
+
+def _audience(value: object, policy: Policy) -> str:
+    if not isinstance(value, str) or not value or len(value) > 255 or re.search(r"\s", value):
+        raise RegistryError("audience must be a non-empty identifier of at most 255 characters "
+                            "without spaces", field="audience")
+    if value in policy.reserved_audiences:
+        raise RegistryError("audience names a resource of this server", field="audience")
+    return value
+
+
+def _lifetime(value: object, policy: Policy) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+        60 <= value <= policy.max_lifetime
+    ):
+        raise RegistryError(f"access_token_lifetime must be an integer from 60 to "
+                            f"{policy.max_lifetime} seconds", field="access_token_lifetime")
+    return value

@@ -1,0 +1,219 @@
+"""Registry operations, and the cached client view Authlib authenticates against."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749 import ClientMixin
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from idp import scopes as scope_names
+from idp.db_types import utcnow
+from idp.extensions import db
+
+from . import schemas
+from .errors import AppNotFound, ClientIdInUse
+from .models import ACTIVE, CONFIDENTIAL, DISABLED, AppIntegration
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def policy() -> schemas.Policy:
+    cfg = current_app.config
+    return schemas.Policy(
+        production=cfg["IDP_ENV"] == "production",
+        max_lifetime=cfg["IDP_MAX_ACCESS_TOKEN_LIFETIME"],
+        default_lifetime=min(cfg["IDP_ACCESS_TOKEN_LIFETIME"], cfg["IDP_MAX_ACCESS_TOKEN_LIFETIME"]),
+        reserved_audiences=frozenset({cfg["IDP_WALLET_AUDIENCE"], cfg["IDP_ADMIN_AUDIENCE"],
+                                      cfg["IDP_ISSUER"]}),
+    )
+
+
+def create(data: object) -> tuple[AppIntegration, str | None]:
+    """Register an app; returns it and its client secret (shown this once, stored hashed)."""
+    values = schemas.validate_new(data, policy())
+    values.setdefault("client_id", "app_" + secrets.token_hex(8))
+    values.setdefault("audience", values["client_id"])
+    now = utcnow()
+    secret = None
+    if values["client_type"] == CONFIDENTIAL:
+        secret = secrets.token_urlsafe(32)
+        values["client_secret_hash"] = _hash_secret(secret)
+        values["secret_rotated_at"] = now
+    app = AppIntegration(**values, status=ACTIVE, created_at=now, updated_at=now)
+    db.session.add(app)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ClientIdInUse(f"client_id {values['client_id']!r} is already registered",
+                            field="client_id") from None
+    return app, secret
+
+
+def get(client_id: str) -> AppIntegration:
+    app = db.session.scalar(select(AppIntegration).where(AppIntegration.client_id == client_id))
+    if app is None:
+        raise AppNotFound()
+    return app
+
+
+def list_all() -> list[AppIntegration]:
+    return list(db.session.scalars(select(AppIntegration).order_by(AppIntegration.id)))
+
+
+def update(client_id: str, data: object) -> AppIntegration:
+    app = get(client_id)
+    for key, value in schemas.validate_update(data, policy(), app).items():
+        setattr(app, key, value)
+    return _save(app)
+
+
+def set_status(client_id: str, status: str) -> AppIntegration:
+    app = get(client_id)
+    app.status = status
+    return _save(app)
+
+
+def disable(client_id: str) -> AppIntegration:
+    return set_status(client_id, DISABLED)
+
+
+def rotate_secret(client_id: str) -> tuple[AppIntegration, str]:
+    """Issue a new secret; the old one stops working at once."""
+    app = get(client_id)
+    if app.client_type != CONFIDENTIAL:
+        raise schemas.RegistryError("a public app has no client secret", field="type")
+    secret = secrets.token_urlsafe(32)
+    app.client_secret_hash = _hash_secret(secret)
+    app.secret_rotated_at = utcnow()
+    return _save(app), secret
+
+
+def _save(app: AppIntegration) -> AppIntegration:
+    app.updated_at = utcnow()
+    db.session.commit()
+    client_cache().forget(app.client_id)
+    return app
+
+
+def to_dict(app: AppIntegration) -> dict:
+    """The public view of an app: never includes the secret or its hash."""
+    return {
+        "client_id": app.client_id, "name": app.name, "type": app.client_type,
+        "redirect_uris": app.redirect_uris, "allowed_origins": app.allowed_origins,
+        "allowed_scopes": app.allowed_scopes, "audience": app.audience,
+        "access_token_lifetime": app.access_token_lifetime, "first_party": app.first_party,
+        "status": app.status, "created_at": app.created_at.isoformat(),
+        "updated_at": app.updated_at.isoformat(),
+        "secret_rotated_at": app.secret_rotated_at.isoformat() if app.secret_rotated_at else None,
+    }
+
+
+@dataclass(frozen=True)
+class Client(ClientMixin):
+    """Immutable snapshot of an active app, safe to share between requests and threads."""
+
+    client_id: str
+    client_type: str
+    secret_hash: str | None
+    redirect_uris: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    allowed_scopes: tuple[str, ...]
+    audience: str
+    access_token_lifetime: int
+    first_party: bool
+
+    @classmethod
+    def from_model(cls, app: AppIntegration) -> Client:
+        return cls(app.client_id, app.client_type, app.client_secret_hash,
+                   tuple(app.redirect_uris), tuple(app.allowed_origins),
+                   tuple(app.allowed_scopes), app.audience, app.access_token_lifetime,
+                   app.first_party)
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.client_type == CONFIDENTIAL
+
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return self.redirect_uris[0] if self.redirect_uris else None
+
+    def get_allowed_scope(self, scope):
+        """Requested scopes were validated by the grant; no scope means all it may use."""
+        if scope:
+            return scope
+        return scope_names.to_string(
+            s for s in self.allowed_scopes if s not in scope_names.USER_SCOPES
+        )
+
+    def check_redirect_uri(self, redirect_uri):
+        return redirect_uri in self.redirect_uris  # exact match, RFC 9700 section 4.1.3
+
+    def check_client_secret(self, client_secret):
+        if not self.secret_hash or not isinstance(client_secret, str):
+            return False
+        return hmac.compare_digest(self.secret_hash, _hash_secret(client_secret))
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        if self.is_confidential:
+            return method in ("client_secret_basic", "client_secret_post")
+        return method == "none"
+
+    def check_response_type(self, response_type):
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type):
+        if grant_type == "client_credentials":
+            return self.is_confidential
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+class ClientCache:
+    """Active clients by id, each read at most every ``ttl`` seconds per process."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Client | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, client_id: str) -> Client | None:
+        entry = self._entries.get(client_id)
+        if entry and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        app = db.session.scalar(select(AppIntegration).where(
+            AppIntegration.client_id == client_id, AppIntegration.status == ACTIVE))
+        client = Client.from_model(app) if app else None
+        with self._lock:
+            # Unknown ids are not cached: a flood of random ids must not grow memory.
+            if client is None:
+                self._entries.pop(client_id, None)
+            else:
+                self._entries[client_id] = (time.monotonic(), client)
+        return client
+
+    def forget(self, client_id: str) -> None:
+        with self._lock:
+            self._entries.pop(client_id, None)
+
+
+def client_cache() -> ClientCache:
+    return current_app.extensions["idp_clients"]
+
+
+def query_client(client_id: str) -> Client | None:
+    """Authlib hook: the active client, or None (disabled and unknown apps look alike)."""
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        return None
+    return client_cache().get(client_id)

@@ -1,0 +1,101 @@
+"""Configuration loading: defaults, then environment, then the explicit mapping."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .defaults import DEFAULTS
+
+_INT_SETTINGS = {k for k, v in DEFAULTS.items() if isinstance(v, int)}
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when a setting is unusable; the message names the setting."""
+
+
+def load(app, config: Mapping[str, object] | None) -> None:
+    """Fill ``app.config`` from defaults, environment and ``config``, then check it."""
+    values: dict[str, object] = dict(DEFAULTS)
+    for name in DEFAULTS:
+        if name in os.environ:
+            values[name] = os.environ[name]
+    if config:
+        values.update(config)
+    for name in _INT_SETTINGS:
+        try:
+            values[name] = int(values[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be an integer, got {values[name]!r}") from None
+    values["IDP_ISSUER"] = str(values["IDP_ISSUER"]).rstrip("/")
+    app.config.update(values)
+
+    production = app.config["IDP_ENV"] == "production"
+    if app.config["IDP_ENV"] not in ("development", "production"):
+        raise ConfigError("IDP_ENV must be 'development' or 'production'")
+    if production:
+        _refuse_dev_defaults(app.config)
+    _fill_dev_fallbacks(app)
+    _derive(app.config)
+
+
+def _refuse_dev_defaults(cfg) -> None:
+    """Production must name every secret and durable store explicitly."""
+    for name in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL"):
+        if not cfg.get(name):
+            raise ConfigError(f"{name} must be set when IDP_ENV=production")
+    if str(cfg["DATABASE_URL"]).startswith("sqlite"):
+        raise ConfigError("DATABASE_URL must not be SQLite when IDP_ENV=production")
+    if urlsplit(cfg["IDP_ISSUER"]).scheme != "https":
+        raise ConfigError("IDP_ISSUER must be an https:// URL when IDP_ENV=production")
+    if len(str(cfg["SECRET_KEY"])) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters when IDP_ENV=production")
+
+
+def _fill_dev_fallbacks(app) -> None:
+    """Development: SQLite and secrets generated once under the instance folder."""
+    cfg = app.config
+    instance = Path(app.instance_path)
+    if not cfg.get("DATABASE_URL"):
+        instance.mkdir(parents=True, exist_ok=True)
+        cfg["DATABASE_URL"] = f"sqlite:///{instance / 'idp.sqlite3'}"
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _instance_secret(instance / "secret_key", secrets.token_urlsafe(48))
+    if not cfg.get("IDP_KEY_ENCRYPTION_KEY"):
+        fresh = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        cfg["IDP_KEY_ENCRYPTION_KEY"] = _instance_secret(instance / "key_encryption_key", fresh)
+
+
+def _instance_secret(path: Path, fresh: str) -> str:
+    """Read a generated secret, creating it (mode 0600) on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(fresh)
+    return fresh
+
+
+def _derive(cfg) -> None:
+    issuer = cfg["IDP_ISSUER"]
+    cfg["IDP_WALLET_AUDIENCE"] = cfg.get("IDP_WALLET_AUDIENCE") or f"{issuer}/api/wallet"
+    cfg["IDP_ADMIN_AUDIENCE"] = cfg.get("IDP_ADMIN_AUDIENCE") or f"{issuer}/api/admin"
+    url = str(cfg["DATABASE_URL"])
+    # psycopg 3 is the driver we ship; accept the common "postgres://" spellings too.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    engine_options: dict[str, object] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        # Several gunicorn workers / threads share the file; wait on locks instead of failing.
+        engine_options = {"connect_args": {"timeout": 30}}
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
+    if cfg["IDP_ENV"] == "production":
+        cfg["SESSION_COOKIE_SECURE"] = True

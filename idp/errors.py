@@ -1,0 +1,89 @@
+"""The error model: typed exceptions, rendered in one place.
+
+Each package has one base exception (subclass of :class:`IdPError`) whose
+subclasses only override ``error``, ``description`` and ``status_code``.  Views
+raise; the handlers registered here turn every failure into an RFC 6749-shaped
+JSON body (``error``, ``error_description``) and never expose a 5xx's internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from authlib.integrations.flask_oauth2.errors import _HTTPException as AuthlibHTTPException
+from authlib.oauth2.base import OAuth2Error
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("idp")
+
+# Stable machine-readable codes for plain HTTP failures.
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class IdPError(Exception):
+    """Base of every error this service reports to a caller."""
+
+    error = "invalid_request"
+    description = "The request is invalid."
+    status_code = 400
+
+    def __init__(self, description: str | None = None, **extra: object) -> None:
+        super().__init__(description or self.description)
+        if description:
+            self.description = description
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, object]:
+        return {"error": self.error, "error_description": self.description, **self.extra}
+
+
+class NotFound(IdPError):
+    error = "not_found"
+    description = "No such resource."
+    status_code = 404
+
+
+def error_response(error: str, description: str, status: int, headers=None):
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in headers or ():
+        response.headers[name] = value
+    return response
+
+
+def init_app(app) -> None:
+    @app.errorhandler(IdPError)
+    def _idp_error(exc: IdPError):
+        response = jsonify(exc.to_dict())
+        response.status_code = exc.status_code
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(OAuth2Error)
+    def _oauth_error(exc: OAuth2Error):
+        return error_response(exc.error, exc.get_error_description() or exc.error,
+                              exc.status_code, exc.get_headers())
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if isinstance(exc, AuthlibHTTPException):
+            return exc  # already an RFC 6750 body with WWW-Authenticate
+        code = exc.code or 500
+        return error_response(_HTTP_CODES.get(code, "invalid_request"), exc.description or "",
+                              code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response("server_error", "The server could not complete the request.", 500)

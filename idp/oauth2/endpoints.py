@@ -1,0 +1,84 @@
+"""Token introspection (RFC 7662) and revocation (RFC 7009) for JWT access tokens.
+
+Authlib's RFC 9068 endpoints declare JWTs irrevocable; ours put the ``jti`` on the
+deny-list instead, so these subclass the plain RFC 7662 / RFC 7009 endpoints.
+"""
+
+from __future__ import annotations
+
+from authlib.consts import default_json_headers
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+
+from . import denylist
+from .verification import TokenRejected, verify_access_token
+
+_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class AccessToken(dict):
+    """Verified claims, with the helpers Authlib's endpoints call."""
+
+    def check_client(self, client) -> bool:
+        return self["client_id"] == client.get_client_id()
+
+    def meant_for(self, client) -> bool:
+        """Issued to ``client``, or naming the client's audience (a resource server)."""
+        aud = self["aud"] if isinstance(self["aud"], list) else [self["aud"]]
+        return self.check_client(client) or client.audience in aud
+
+    # Authlib's bearer validator asks these after verification has already passed.
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return False
+
+    def get_scope(self) -> str:
+        return self.get("scope", "")
+
+
+def _lookup(token_string: str) -> AccessToken | None:
+    try:
+        return AccessToken(verify_access_token(token_string))
+    except TokenRejected:
+        return None
+
+
+class IntrospectionEndpoint(_IntrospectionEndpoint):
+    """RFC 7662.  Callers authenticate as a confidential app and see only tokens meant
+    for them; any other token, like an invalid one, is ``{"active": false}``
+    (section 2.2) so introspection cannot probe other apps' tokens."""
+
+    CLIENT_AUTH_METHODS = _AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _lookup(token_string)
+
+    def check_permission(self, token, client, request):
+        return token.meant_for(client)
+
+    def create_endpoint_response(self, request):
+        client = self.authenticate_endpoint_client(request)
+        token = self.authenticate_token(request, client)
+        body = self.introspect_token(token) if token else {"active": False}
+        return 200, body, default_json_headers
+
+    def introspect_token(self, token):
+        return {
+            "active": True, "token_type": "Bearer", "scope": token.get("scope", ""),
+            "client_id": token["client_id"], "sub": token["sub"], "aud": token["aud"],
+            "iss": token["iss"], "exp": token["exp"], "iat": token["iat"], "jti": token["jti"],
+        }
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    """RFC 7009.  An unknown or already-invalid token answers 200 (section 2.2)."""
+
+    CLIENT_AUTH_METHODS = [*_AUTH_METHODS, "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return _lookup(token_string)
+
+    def revoke_token(self, token, request):
+        denylist.revoke(token["jti"], token["client_id"], token["exp"])

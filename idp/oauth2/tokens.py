@@ -1,0 +1,60 @@
+"""RFC 9068 JWT access tokens."""
+
+from __future__ import annotations
+
+import time
+
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from flask import current_app
+
+from idp import scopes as scope_names
+from keys.signer import key_cache
+
+
+def audiences(client, scope: str | None) -> list[str]:
+    """The app's own audience, plus each resource of this server its scopes reach.
+
+    RFC 9068 section 3 lets the server infer resource indicators from the scope; the
+    wallet and admin APIs accept only tokens naming them, so a token minted for one
+    partner app never passes audience validation at another.
+    """
+    granted = set(scope_names.to_list(scope))
+    cfg = current_app.config
+    result = [client.audience]
+    if granted & scope_names.WALLET_SCOPES:
+        result.append(cfg["IDP_WALLET_AUDIENCE"])
+    if scope_names.ADMIN_SCOPE in granted:
+        result.append(cfg["IDP_ADMIN_AUDIENCE"])
+    return result
+
+
+class AccessTokenGenerator(JWTBearerTokenGenerator):
+    """Signs with exactly the active key and names its ``kid`` in the header.
+
+    Authlib's base class hands joserfc a key without a ``kid`` header; verifiers then
+    have to try every published key, so claims are built and signed here instead.
+    """
+
+    def __init__(self, issuer: str) -> None:
+        super().__init__(issuer, alg="RS256", expires_generator=self.lifetime)
+
+    @staticmethod
+    def lifetime(client, grant_type) -> int:
+        return client.access_token_lifetime
+
+    def access_token_generator(self, client, grant_type, user, scope):
+        now = int(time.time())
+        aud = audiences(client, scope)
+        claims = {
+            "iss": self.issuer,
+            "sub": str(user.get_user_id()) if user else client.get_client_id(),
+            "aud": aud[0] if len(aud) == 1 else aud,
+            "client_id": client.get_client_id(),
+            "scope": scope or "",
+            "jti": generate_token(22),
+            "iat": now,
+            "exp": now + self._get_expires_in(client, grant_type),
+        }
+        claims.update(self.get_extra_claims(client, grant_type, user, scope))
+        return key_cache().sign(claims, typ="at+jwt")

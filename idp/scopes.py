@@ -1,0 +1,25 @@
+"""The scopes this server knows, and which grants may carry them."""
+
+from __future__ import annotations
+
+# Scopes that describe a signed-in person; meaningless without one.
+USER_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+# Resource scopes: the wallet API and per-app user metadata.
+WALLET_SCOPES = frozenset({"credits:read", "credits:consume", "credits:purchase"})
+RESOURCE_SCOPES = WALLET_SCOPES | {"user:metadata"}
+# Operator access to the admin API; only first-party confidential apps may hold it.
+ADMIN_SCOPE = "admin"
+
+SUPPORTED = USER_SCOPES | RESOURCE_SCOPES | {ADMIN_SCOPE}
+
+
+def to_list(scope: str | list | tuple | None) -> list[str]:
+    """Split a space-delimited scope string (RFC 6749 section 3.3), keeping order, no repeats."""
+    if scope is None:
+        return []
+    items = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
+    return list(dict.fromkeys(items))
+
+
+def to_string(scopes) -> str:
+    return " ".join(scopes)

@@ -1,0 +1,53 @@
+"""Private keys at rest: AES-256-GCM under the key-encryption key (``IDP_KEY_ENCRYPTION_KEY``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from idp.config import ConfigError
+
+from .errors import KeyDecryptionFailed
+
+_NONCE_BYTES = 12
+
+
+def parse_kek(value: str) -> bytes:
+    """Decode the configured base64url key-encryption key; it must be 32 bytes."""
+    try:
+        kek = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ConfigError("IDP_KEY_ENCRYPTION_KEY is not valid base64url") from None
+    if len(kek) != 32:
+        raise ConfigError("IDP_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
+    return kek
+
+
+def generate_rsa(size: int) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=size)
+
+
+def seal(kek: bytes, kid: str, private_key: rsa.RSAPrivateKey) -> bytes:
+    """Encrypt a private key, binding the ciphertext to its kid."""
+    der = private_key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    nonce = os.urandom(_NONCE_BYTES)
+    return nonce + AESGCM(kek).encrypt(nonce, der, kid.encode())
+
+
+def unseal(kek: bytes, kid: str, blob: bytes) -> rsa.RSAPrivateKey:
+    """Decrypt a private key sealed by :func:`seal`."""
+    try:
+        der = AESGCM(kek).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], kid.encode())
+    except InvalidTag:
+        raise KeyDecryptionFailed() from None
+    return serialization.load_der_private_key(der, password=None)

@@ -1,0 +1,108 @@
+"""Per-process cache of the signing key and the published key set.
+
+Decrypting and parsing a private key costs far more than an RS256 signature, so
+the loaded key object is kept in memory.  Every ``IDP_KEY_REFRESH_SECONDS`` one
+cheap query asks the database which kid is active, so a rotation made by another
+process or node is noticed without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+from . import services
+from .errors import RotationNotReady
+
+ALG = "RS256"
+# An unknown kid may be a key another node has just published: look again, but at
+# most this often, so garbage kids cannot turn into a database query each.
+_UNKNOWN_KID_RELOAD_SECONDS = 1.0
+
+
+class KeyCache:
+    """Holds the active private key and the public key set for one app."""
+
+    def __init__(self, refresh_seconds: float) -> None:
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._signing: RSAKey | None = None
+        self._signing_checked = float("-inf")
+        self._public: KeySet = KeySet([])
+        self._public_jwks: dict = {"keys": []}
+        self._public_loaded = float("-inf")
+
+    # -- signing ---------------------------------------------------------------------------
+    def signing_key(self) -> RSAKey:
+        if time.monotonic() - self._signing_checked >= self.refresh_seconds:
+            with self._lock:
+                if time.monotonic() - self._signing_checked >= self.refresh_seconds:
+                    self._reload_signing()
+        return self._signing
+
+    def _reload_signing(self) -> None:
+        if services.rotation_due():
+            try:
+                services.rotate()
+            except RotationNotReady:
+                pass  # another node rotated, or next is too fresh; try at the next check
+        kid = services.active_kid()
+        if kid is None:
+            services.ensure_active()
+            kid = services.active_kid()
+        if self._signing is None or self._signing.kid != kid:
+            self._signing = services.load_private(services.active_key())
+            self._public_loaded = float("-inf")  # a new active key means a new key set
+        self._signing_checked = time.monotonic()
+
+    def sign(self, claims: dict, typ: str = "JWT") -> str:
+        """Sign ``claims`` with exactly the active key, naming its kid."""
+        key = self.signing_key()
+        header = {"alg": ALG, "typ": typ, "kid": key.kid}
+        return jwt.encode(header, claims, key, algorithms=[ALG])
+
+    # -- verification ----------------------------------------------------------------------
+    def public_jwks(self) -> dict:
+        self._maybe_reload_public(self.refresh_seconds)
+        return self._public_jwks
+
+    def public_key(self, kid: str) -> RSAKey | None:
+        """The published key named ``kid``, or None."""
+        self._maybe_reload_public(self.refresh_seconds)
+        key = self._find(kid)
+        if key is None:
+            self._maybe_reload_public(_UNKNOWN_KID_RELOAD_SECONDS)
+            key = self._find(kid)
+        return key
+
+    def _find(self, kid: str) -> RSAKey | None:
+        for key in self._public.keys:
+            if key.kid == kid:
+                return key
+        return None
+
+    def _maybe_reload_public(self, max_age: float) -> None:
+        if time.monotonic() - self._public_loaded < max_age:
+            return
+        with self._lock:
+            if time.monotonic() - self._public_loaded < max_age:
+                return
+            rows = services.published()
+            jwks = {"keys": [dict(row.public_jwk) for row in rows]}
+            self._public = KeySet.import_key_set(jwks)
+            self._public_jwks = jwks
+            self._public_loaded = time.monotonic()
+
+    def invalidate(self) -> None:
+        """Forget everything; the next use reads the database (after a local rotation)."""
+        with self._lock:
+            self._signing_checked = float("-inf")
+            self._public_loaded = float("-inf")
+
+
+def key_cache() -> KeyCache:
+    return current_app.extensions["idp_keys"]

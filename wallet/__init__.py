@@ -1,0 +1,9 @@
+"""Credit wallet: ledger, credit API and Stripe payments (blueprint registered, empty for now)."""
+
+from flask import Blueprint
+
+bp = Blueprint("wallet", __name__, url_prefix="/api/wallet")
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
