@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 
 from flask import Flask
@@ -16,7 +17,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from . import apps, cli, config as config_module, errors, oauth2, redis_client, security
     from .extensions import db, migrate
 
-    app = Flask(__name__, instance_relative_config=True)
+    instance = (config or {}).get("IDP_INSTANCE_PATH") or os.environ.get("IDP_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance or None, instance_relative_config=True)
     config_module.load(app, config)
     logging.getLogger("idp").setLevel(app.config["IDP_LOG_LEVEL"])
 

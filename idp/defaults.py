@@ -45,6 +45,8 @@ DEFAULTS: dict[str, object] = {
     # Seed the demo partner app on `flask dev bootstrap` (make run).
     "IDP_DEMO_REDIRECT_URI": "http://127.0.0.1:8000/callback",
     "IDP_DEMO_ORIGIN": "http://127.0.0.1:8000",
+    # Folder for dev-generated files (SQLite, secrets, demo credentials).  None: ./instance.
+    "IDP_INSTANCE_PATH": None,
     # Log level of the `idp` logger.
     "IDP_LOG_LEVEL": "INFO",
 }

@@ -29,8 +29,9 @@ def _kek() -> bytes:
     return crypto.parse_kek(current_app.config["IDP_KEY_ENCRYPTION_KEY"])
 
 
-def _new_key(status: str, now: datetime) -> SigningKey:
-    private = crypto.generate_rsa(current_app.config["IDP_KEY_SIZE"])
+def _new_key(status: str, now: datetime, private=None) -> SigningKey:
+    """A sealed key row; ``private`` (an RSA key object) is generated when not given."""
+    private = private or crypto.generate_rsa(current_app.config["IDP_KEY_SIZE"])
     jwk = RSAKey.import_key(private)
     kid = jwk.thumbprint()  # RFC 7638: stable, derived from the public key
     public = {**jwk.as_dict(private=False), "kid": kid, "alg": "RS256", "use": "sig"}
@@ -38,6 +39,14 @@ def _new_key(status: str, now: datetime) -> SigningKey:
         kid=kid, alg="RS256", status=status, private_key=crypto.seal(_kek(), kid, private),
         public_jwk=public, created_at=now, activated_at=now if status == ACTIVE else None,
     )
+
+
+def import_key(private, status: str, now: datetime | None = None) -> SigningKey:
+    """Store an existing RSA private key (operators migrating keys; fixed test keys)."""
+    key = _new_key(status, now or utcnow(), private)
+    db.session.add(key)
+    db.session.commit()
+    return key
 
 
 def retirement_horizon() -> timedelta:

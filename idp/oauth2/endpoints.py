@@ -7,6 +7,7 @@ deny-list instead, so these subclass the plain RFC 7662 / RFC 7009 endpoints.
 from __future__ import annotations
 
 from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749 import InvalidRequestError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
@@ -14,6 +15,10 @@ from . import denylist
 from .verification import TokenRejected, verify_access_token
 
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class _UnsupportedTokenType(UnsupportedTokenTypeError):
+    status_code = 400  # RFC 7009 section 2.2.1 is an error response of RFC 6749 section 5.2
 
 
 class AccessToken(dict):
@@ -52,6 +57,11 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
 
     CLIENT_AUTH_METHODS = _AUTH_METHODS
 
+    def check_params(self, request, client):
+        # The hint only narrows the search (section 2.1); an unknown one is ignored.
+        if "token" not in request.form:
+            raise InvalidRequestError("the token parameter is required")
+
     def query_token(self, token_string, token_type_hint):
         return _lookup(token_string)
 
@@ -76,6 +86,13 @@ class RevocationEndpoint(_RevocationEndpoint):
     """RFC 7009.  An unknown or already-invalid token answers 200 (section 2.2)."""
 
     CLIENT_AUTH_METHODS = [*_AUTH_METHODS, "none"]
+
+    def check_params(self, request, client):
+        if "token" not in request.form:
+            raise InvalidRequestError("the token parameter is required")
+        hint = request.form.get("token_type_hint")
+        if hint and hint not in self.SUPPORTED_TOKEN_TYPES:
+            raise _UnsupportedTokenType(f"cannot revoke tokens of type {hint!r}")
 
     def query_token(self, token_string, token_type_hint):
         return _lookup(token_string)

@@ -1,0 +1,149 @@
+"""Fixtures: app -> db -> keys -> partner apps -> client, over two real backends.
+
+Every test that uses ``app`` runs twice: on SQLite without Redis (the embedded
+default) and on PostgreSQL + Redis (``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``,
+defaulting to the local servers).  When those are unreachable the second run
+skips, unless ``IDP_TEST_REQUIRE_SERVICES=1`` (CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from idp import create_app
+from idp.extensions import db as _db
+from tests.helpers import Apps, KEK, install_fixed_keys
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("IDP_TEST_REQUIRE_SERVICES") == "1"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _unavailable(backend: str) -> str | None:
+    """Why ``backend`` cannot run here, or None."""
+    if backend != "postgres":
+        return None
+    try:
+        engine = sa.create_engine(_sqlalchemy_url(PG_URL))
+        with engine.connect():
+            pass
+        engine.dispose()
+        redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # any failure to connect means "not here"
+        return f"PostgreSQL/Redis not reachable ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request, tmp_path_factory):
+    """One database per backend per session, built by the Alembic migrations."""
+    name = request.param
+    reason = _unavailable(name)
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason}; IDP_TEST_REQUIRE_SERVICES=1 forbids skipping")
+        pytest.skip(reason)
+    if name == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        redis_url = None
+    else:
+        url, redis_url = PG_URL, REDIS_URL
+        engine = sa.create_engine(_sqlalchemy_url(url))
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    settings = base_settings(url, redis_url, tmp_path_factory.mktemp("instance"))
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+    return {"name": name, "settings": settings}
+
+
+def base_settings(url, redis_url, instance: Path) -> dict:
+    return {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "IDP_KEY_ENCRYPTION_KEY": KEK,
+        "IDP_ISSUER": "https://idp.test",
+        "IDP_JWKS_MAX_AGE": 60,
+        "TESTING": True,
+        "IDP_INSTANCE_PATH": str(instance),
+    }
+
+
+@pytest.fixture
+def make_app(backend):
+    """Build further app instances on the same database (several nodes)."""
+    made = []
+
+    def factory(**overrides):
+        app = create_app({**backend["settings"], **overrides})
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app, backend):
+    app = make_app()
+    with app.app_context():
+        yield app
+        _clean(app)
+
+
+def _clean(app) -> None:
+    """Empty every table and our Redis keys, so each test starts from migrations' state."""
+    _db.session.rollback()
+    tables = [t for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        for table in tables:
+            conn.execute(table.delete())
+    client = app.extensions.get("idp_redis")
+    if client is not None:
+        for key in client.scan_iter("idp:*"):
+            client.delete(key)
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def signing_keys(db):
+    """The fixed keys from tests/files installed as active and next."""
+    return install_fixed_keys()
+
+
+@pytest.fixture
+def apps(signing_keys):
+    return Apps()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
