@@ -33,10 +33,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Benchmarks (not tests): print figures, run on demand.
+## Benchmarks (not tests): print figures, run on demand (see bench/README.md).
+## wrk comes from Debian; pass options with BENCH_ARGS="--duration 30 --workers 3".
 bench: install
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	$(BIN)/python bench/token_endpoint.py
+	command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+	$(BIN)/python bench/token_endpoint.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -14,24 +14,49 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     import keys
     import wallet
 
-    from . import apps, cli, config as config_module, errors, oauth2, redis_client, security
-    from .extensions import db, migrate
+    from . import (
+        apps,
+        audit,
+        cli,
+        cors,
+        crossapp,
+        errors,
+        oauth2,
+        pages,
+        ratelimit,
+        redis_client,
+        security,
+        users,
+    )
+    from . import config as config_module
+    from .extensions import csrf, db, migrate
 
     instance = (config or {}).get("IDP_INSTANCE_PATH") or os.environ.get("IDP_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance or None, instance_relative_config=True)
     config_module.load(app, config)
-    logging.getLogger("idp").setLevel(app.config["IDP_LOG_LEVEL"])
+    _configure_logging(app.config["IDP_LOG_LEVEL"])
+    if proxies := app.config["IDP_TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     redis_client.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    csrf.init_app(app)
+    cors.init_app(app)
     keys.init_app(app)
     apps.init_app(app)
+    users.init_app(app)
+    audit.init_app(app)
     oauth2.init_app(app)
+    crossapp.init_app(app)
+    pages.init_app(app)
     wallet.init_app(app)
     cli.init_app(app)
+    ratelimit.init_app(app)  # wraps views, so after every blueprint is registered
     return app
 
 
@@ -39,3 +64,13 @@ def _migrations_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _configure_logging(level: str) -> None:
+    """The ``idp`` logger writes to stderr unless the host (gunicorn, pytest) configured one."""
+    log = logging.getLogger("idp")
+    log.setLevel(level)
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)

@@ -45,7 +45,7 @@ def load(app, config: Mapping[str, object] | None) -> None:
 
 def _refuse_dev_defaults(cfg) -> None:
     """Production must name every secret and durable store explicitly."""
-    for name in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL"):
+    for name in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "IDP_SMTP_URL"):
         if not cfg.get(name):
             raise ConfigError(f"{name} must be set when IDP_ENV=production")
     if str(cfg["DATABASE_URL"]).startswith("sqlite"):
@@ -86,6 +86,15 @@ def _derive(cfg) -> None:
     issuer = cfg["IDP_ISSUER"]
     cfg["IDP_WALLET_AUDIENCE"] = cfg.get("IDP_WALLET_AUDIENCE") or f"{issuer}/api/wallet"
     cfg["IDP_ADMIN_AUDIENCE"] = cfg.get("IDP_ADMIN_AUDIENCE") or f"{issuer}/api/admin"
+    cfg["IDP_API_AUDIENCE"] = cfg.get("IDP_API_AUDIENCE") or f"{issuer}/api"
+    secure = urlsplit(issuer).scheme == "https"
+    # The Flask session only carries CSRF tokens and sign-up state; same rules as the SSO cookie.
+    cfg.setdefault("SESSION_COOKIE_NAME", "idp_csrf")
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SECURE"] = secure
+    # CSRF tokens live as long as the page that holds them may reasonably stay open.
+    cfg.setdefault("WTF_CSRF_TIME_LIMIT", 3600)
     url = str(cfg["DATABASE_URL"])
     # psycopg 3 is the driver we ship; accept the common "postgres://" spellings too.
     for prefix in ("postgres://", "postgresql://"):
@@ -97,5 +106,3 @@ def _derive(cfg) -> None:
         # Several gunicorn workers / threads share the file; wait on locks instead of failing.
         engine_options = {"connect_args": {"timeout": 30}}
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
-    if cfg["IDP_ENV"] == "production":
-        cfg["SESSION_COOKIE_SECURE"] = True

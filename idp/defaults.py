@@ -39,17 +39,61 @@ DEFAULTS: dict[str, object] = {
     # None: "<issuer>/api/wallet" and "<issuer>/api/admin".
     "IDP_WALLET_AUDIENCE": None,
     "IDP_ADMIN_AUDIENCE": None,
+    # Resource identifier of this server's own user APIs (userinfo, metadata, roles).
+    # None: "<issuer>/api".
+    "IDP_API_AUDIENCE": None,
+    # ID token lifetime (seconds).
+    "IDP_ID_TOKEN_LIFETIME": 600,
+    # Authorization codes live this long (RFC 9700 recommends short-lived codes).
+    "IDP_AUTH_CODE_TTL": 60,
+    # Refresh-token defaults for new apps: idle lifetime (each rotation extends it) and
+    # absolute lifetime of the whole family.
+    "IDP_REFRESH_IDLE_LIFETIME": 14 * 86400,
+    "IDP_REFRESH_ABSOLUTE_LIFETIME": 90 * 86400,
+    # A rotated refresh token presented again within this many seconds (two tabs racing)
+    # gets a fresh sibling instead of revoking the family.
+    "IDP_REFRESH_REUSE_GRACE_SECONDS": 2,
+    # SSO session: lifetime (seconds) and cookie name.
+    "IDP_SESSION_LIFETIME": 14 * 86400,
+    "IDP_SESSION_COOKIE": "idp_session",
+    # argon2id parameters (RFC 9106 second recommended option); changing them rehashes
+    # each password at its next successful sign-in.
+    "IDP_ARGON2_TIME_COST": 3,
+    "IDP_ARGON2_MEMORY_COST": 65536,
+    "IDP_ARGON2_PARALLELISM": 4,
+    "IDP_PASSWORD_MIN_LENGTH": 10,
+    # Email verification codes: lifetime (seconds) and attempts per code.
+    "IDP_EMAIL_CODE_TTL": 900,
+    "IDP_EMAIL_CODE_MAX_ATTEMPTS": 5,
+    # Password reset links: lifetime (seconds).
+    "IDP_RESET_TTL": 1800,
+    # Outgoing mail: smtp://, smtp+starttls:// or smtps://[user:password@]host[:port].
+    # None: messages are written to the server log (development only).
+    "IDP_SMTP_URL": None,
+    "IDP_MAIL_FROM": "Identity <no-reply@localhost>",
+    # Rate limits (Flask-Limiter syntax), counted in Redis when REDIS_URL is set.
+    # Failed sign-ins per client IP and per account; sign-ups, verification attempts,
+    # reset requests; failed client authentications at the token endpoint per IP.
+    "IDP_RATELIMIT_ENABLED": 1,
+    "IDP_RATELIMIT_LOGIN_IP": "30/minute;300/hour",
+    "IDP_RATELIMIT_LOGIN_ACCOUNT": "5/minute;30/hour",
+    "IDP_RATELIMIT_SIGNUP": "10/hour",
+    "IDP_RATELIMIT_VERIFY": "10/10 minutes",
+    "IDP_RATELIMIT_RESET": "5/hour",
+    "IDP_RATELIMIT_CLIENT_AUTH": "60/minute",
     # How long (seconds) a process may serve a cached partner-app record before reading it
     # again; edits made on the same process take effect at once.
     "IDP_CLIENT_CACHE_SECONDS": 5,
-    # Seed the demo partner app on `flask dev bootstrap` (make run).
-    "IDP_DEMO_REDIRECT_URI": "http://127.0.0.1:8000/callback",
-    "IDP_DEMO_ORIGIN": "http://127.0.0.1:8000",
     # Folder for dev-generated files (SQLite, secrets, demo credentials).  None: ./instance.
     "IDP_INSTANCE_PATH": None,
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    # (load balancer terminating TLS).  0: trust none.
+    "IDP_TRUSTED_PROXIES": 0,
     # Log level of the `idp` logger.
     "IDP_LOG_LEVEL": "INFO",
 }
 
 # Settings that are secrets: never logged, never echoed in errors.
-SECRET_SETTINGS = frozenset({"SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL"})
+SECRET_SETTINGS = frozenset(
+    {"SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "IDP_SMTP_URL"}
+)

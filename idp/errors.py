@@ -12,7 +12,8 @@ import logging
 
 from authlib.integrations.flask_oauth2.errors import _HTTPException as AuthlibHTTPException
 from authlib.oauth2.base import OAuth2Error
-from flask import jsonify
+from flask import jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("idp")
@@ -62,9 +63,37 @@ def error_response(error: str, description: str, status: int, headers=None):
     return response
 
 
+# Paths answered in JSON; everything else is a hosted page and gets an HTML error.
+_API_PREFIXES = (
+    "/api/",
+    "/oauth/token",
+    "/oauth/introspect",
+    "/oauth/revoke",
+    "/oauth/userinfo",
+    "/.well-known/",
+    "/stripe/",
+    "/healthz",
+)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(_API_PREFIXES)
+
+
+def _page(error: str, description: str, status: int, headers=None):
+    from idp.pages.views import error_page
+
+    response = error_page(error, description, status)
+    for name, value in headers or ():
+        response.headers[name] = value
+    return response
+
+
 def init_app(app) -> None:
     @app.errorhandler(IdPError)
     def _idp_error(exc: IdPError):
+        if not wants_json():
+            return _page(exc.error, exc.description, exc.status_code)
         response = jsonify(exc.to_dict())
         response.status_code = exc.status_code
         response.headers["Cache-Control"] = "no-store"
@@ -72,18 +101,39 @@ def init_app(app) -> None:
 
     @app.errorhandler(OAuth2Error)
     def _oauth_error(exc: OAuth2Error):
-        return error_response(exc.error, exc.get_error_description() or exc.error,
-                              exc.status_code, exc.get_headers())
+        return error_response(
+            exc.error, exc.get_error_description() or exc.error, exc.status_code, exc.get_headers()
+        )
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return _page(
+            "csrf_failed",
+            "This form expired or came from another site. Reload the page and try again.",
+            400,
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if isinstance(exc, AuthlibHTTPException):
             return exc  # already an RFC 6750 body with WWW-Authenticate
         code = exc.code or 500
-        return error_response(_HTTP_CODES.get(code, "invalid_request"), exc.description or "",
-                              code)
+        error = _HTTP_CODES.get(code, "invalid_request")
+        description = exc.description or ""
+        headers = []
+        if code == 429:
+            description = "Too many attempts. Wait a little and try again."
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after:
+                headers.append(("Retry-After", str(retry_after)))
+        if not wants_json():
+            return _page(error, description, code, headers)
+        return error_response(error, description, code, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error")
-        return error_response("server_error", "The server could not complete the request.", 500)
+        description = "The server could not complete the request."
+        if not wants_json():
+            return _page("server_error", description, 500)
+        return error_response("server_error", description, 500)

@@ -6,7 +6,9 @@ from __future__ import annotations
 USER_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 # Resource scopes: the wallet API and per-app user metadata.
 WALLET_SCOPES = frozenset({"credits:read", "credits:consume", "credits:purchase"})
-RESOURCE_SCOPES = WALLET_SCOPES | {"user:metadata"}
+RESOURCE_SCOPES = WALLET_SCOPES | {"user:metadata", "roles:manage"}
+# Scopes served by this server's own user APIs (userinfo, metadata, roles).
+API_SCOPES = frozenset({"openid", "profile", "email", "user:metadata", "roles:manage"})
 # Operator access to the admin API; only first-party confidential apps may hold it.
 ADMIN_SCOPE = "admin"
 

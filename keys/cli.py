@@ -19,15 +19,22 @@ def _row(key) -> dict:
         return value.isoformat() if value else None
 
     return {
-        "kid": key.kid, "alg": key.alg, "status": key.status, "created_at": iso(key.created_at),
-        "activated_at": iso(key.activated_at), "retired_at": iso(key.retired_at),
+        "kid": key.kid,
+        "alg": key.alg,
+        "status": key.status,
+        "created_at": iso(key.created_at),
+        "activated_at": iso(key.activated_at),
+        "retired_at": iso(key.retired_at),
         "publish_until": iso(key.publish_until),
     }
 
 
 @cli.command("rotate")
-@click.option("--force", is_flag=True,
-              help="Promote the next key even if verifiers may not have fetched it yet.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Promote the next key even if verifiers may not have fetched it yet.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new active key as JSON.")
 def rotate_command(force: bool, as_json: bool) -> None:
     """Promote next -> active, retire the active key, publish a new next key."""
@@ -55,5 +62,7 @@ def list_command(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['kid']}  {row['status']:8}  created {row['created_at']}  "
-                   f"publish_until {row['publish_until'] or '-'}")
+        click.echo(
+            f"{row['kid']}  {row['status']:8}  created {row['created_at']}  "
+            f"publish_until {row['publish_until'] or '-'}"
+        )

@@ -32,8 +32,18 @@ class SigningKey(db.Model):
 
     __table_args__ = (
         # At most one active and one next key, even when two nodes rotate at once.
-        Index("uq_signing_keys_one_active", "status", unique=True,
-              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
-        Index("uq_signing_keys_one_next", "status", unique=True,
-              sqlite_where=text("status = 'next'"), postgresql_where=text("status = 'next'")),
+        Index(
+            "uq_signing_keys_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "uq_signing_keys_one_next",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'next'"),
+            postgresql_where=text("status = 'next'"),
+        ),
     )

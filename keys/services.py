@@ -7,6 +7,7 @@ the same moment cannot leave two active (or two next) keys behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -36,8 +37,13 @@ def _new_key(status: str, now: datetime, private=None) -> SigningKey:
     kid = jwk.thumbprint()  # RFC 7638: stable, derived from the public key
     public = {**jwk.as_dict(private=False), "kid": kid, "alg": "RS256", "use": "sig"}
     return SigningKey(
-        kid=kid, alg="RS256", status=status, private_key=crypto.seal(_kek(), kid, private),
-        public_jwk=public, created_at=now, activated_at=now if status == ACTIVE else None,
+        kid=kid,
+        alg="RS256",
+        status=status,
+        private_key=crypto.seal(_kek(), kid, private),
+        public_jwk=public,
+        created_at=now,
+        activated_at=now if status == ACTIVE else None,
     )
 
 
@@ -99,8 +105,9 @@ def _promote(active: SigningKey | None, nxt: SigningKey | None, now, force) -> S
             f"cache the JWKS for {wait}s. Wait, or force an emergency rotation."
         )
     if active is not None:
-        _transition(active.kid, ACTIVE, RETIRED, retired_at=now,
-                    publish_until=now + retirement_horizon())
+        _transition(
+            active.kid, ACTIVE, RETIRED, retired_at=now, publish_until=now + retirement_horizon()
+        )
     _transition(nxt.kid, NEXT, ACTIVE, activated_at=now)
     db.session.expire_all()
     return db.session.get(SigningKey, nxt.kid)
@@ -128,10 +135,8 @@ def prune(now: datetime | None = None) -> int:
 def ensure_active() -> None:
     """Bootstrap keys on first use, so a fresh deployment signs without a manual step."""
     if db.session.scalar(select(SigningKey.kid).where(SigningKey.status == ACTIVE)) is None:
-        try:
+        with contextlib.suppress(RotationNotReady):  # another process bootstrapped meanwhile
             rotate()
-        except RotationNotReady:
-            pass  # another process bootstrapped concurrently
 
 
 def rotation_due(now: datetime | None = None) -> bool:
@@ -139,7 +144,9 @@ def rotation_due(now: datetime | None = None) -> bool:
     days = current_app.config["IDP_KEY_ROTATION_DAYS"]
     if days <= 0:
         return False
-    activated = db.session.scalar(select(SigningKey.activated_at).where(SigningKey.status == ACTIVE))
+    activated = db.session.scalar(
+        select(SigningKey.activated_at).where(SigningKey.status == ACTIVE)
+    )
     return activated is not None and (now or utcnow()) - activated >= timedelta(days=days)
 
 

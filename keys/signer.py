@@ -8,6 +8,7 @@ process or node is noticed without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -46,10 +47,9 @@ class KeyCache:
 
     def _reload_signing(self) -> None:
         if services.rotation_due():
-            try:
+            # Another node may have rotated, or next is too fresh: try at the next check.
+            with contextlib.suppress(RotationNotReady):
                 services.rotate()
-            except RotationNotReady:
-                pass  # another node rotated, or next is too fresh; try at the next check
         kid = services.active_kid()
         if kid is None:
             services.ensure_active()

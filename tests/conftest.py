@@ -9,6 +9,8 @@ skips, unless ``IDP_TEST_REQUIRE_SERVICES=1`` (CI), where it fails instead.
 from __future__ import annotations
 
 import os
+import socket
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from flask_migrate import upgrade
 
 from idp import create_app
 from idp.extensions import db as _db
-from tests.helpers import Apps, KEK, install_fixed_keys
+from tests.helpers import KEK, Apps, Browser, install_fixed_keys, make_user
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -74,6 +76,10 @@ def backend(request, tmp_path_factory):
 
 def base_settings(url, redis_url, instance: Path) -> dict:
     return {
+        # Cheap argon2id in tests (still argon2id): the suite hashes hundreds of passwords.
+        "IDP_ARGON2_TIME_COST": 1,
+        "IDP_ARGON2_MEMORY_COST": 8192,
+        "IDP_ARGON2_PARALLELISM": 1,
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
@@ -85,13 +91,45 @@ def base_settings(url, redis_url, instance: Path) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as sock:  # aiosmtpd checks readiness by connecting: needs a real port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{port}"
+    yield inbox
+    controller.stop()
+
+
 @pytest.fixture
-def make_app(backend):
+def mailbox(smtp_server):
+    """Messages sent during this test (``mailbox.messages``), newest last."""
+    smtp_server.messages.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def make_app(backend, smtp_server):
     """Build further app instances on the same database (several nodes)."""
     made = []
 
     def factory(**overrides):
-        app = create_app({**backend["settings"], **overrides})
+        settings = {**backend["settings"], "IDP_SMTP_URL": smtp_server.url}
+        app = create_app({**settings, **overrides})
         made.append(app)
         return app
 
@@ -119,8 +157,9 @@ def _clean(app) -> None:
             conn.execute(table.delete())
     client = app.extensions.get("idp_redis")
     if client is not None:
-        for key in client.scan_iter("idp:*"):
-            client.delete(key)
+        for pattern in ("idp:*", "LIMITS:*"):  # our keys and Flask-Limiter's counters
+            for key in client.scan_iter(pattern):
+                client.delete(key)
 
 
 @pytest.fixture
@@ -142,6 +181,17 @@ def apps(signing_keys):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def user(db):
+    """A verified account with the password ``helpers.PASSWORD``."""
+    return make_user()
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
 
 
 @pytest.fixture

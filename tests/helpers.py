@@ -52,13 +52,20 @@ class Apps:
         return {**app_services.to_dict(app), "client_secret": secret}
 
     def confidential(self, client_id: str, scopes: str = "credits:read", **extra) -> dict:
-        return self.create(client_id=client_id, allowed_scopes=scopes,
-                           audience=extra.pop("audience", f"https://{client_id}.example"),
-                           **extra)
+        return self.create(
+            client_id=client_id,
+            allowed_scopes=scopes,
+            audience=extra.pop("audience", f"https://{client_id}.example"),
+            **extra,
+        )
 
     def admin(self, client_id: str = "ops-admin") -> dict:
-        return self.create(client_id=client_id, allowed_scopes="admin", first_party=True,
-                           audience="https://ops.example")
+        return self.create(
+            client_id=client_id,
+            allowed_scopes="admin",
+            first_party=True,
+            audience="https://ops.example",
+        )
 
     @staticmethod
     def token(http, app: dict, scope: str | None = None, style: str = "basic"):
@@ -79,3 +86,85 @@ def basic(app: dict) -> dict:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+# -- people and browsers ------------------------------------------------------------------
+import hashlib  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+from urllib.parse import parse_qs, urlencode, urlsplit  # noqa: E402
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(
+    email: str = "ada@example.com", password: str = PASSWORD, verified=True, name: str = "Ada"
+):
+    from idp.users import services as users
+
+    return users.create(email, password, name, verified=verified)
+
+
+def csrf_of(html: bytes | str) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    match = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def query_of(location: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+class Browser:
+    """Drives the hosted pages through a Flask test client that keeps cookies."""
+
+    def __init__(self, http):
+        self.http = http
+
+    def login(self, email="ada@example.com", password=PASSWORD, **params):
+        page = self.http.get("/login", query_string=params)
+        form = {"email": email, "password": password, "csrf_token": csrf_of(page.data), **params}
+        return self.http.post("/login", data=form)
+
+    def authorize_url(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scope="openid profile email",
+        challenge: str | None = None,
+        **extra,
+    ) -> str:
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": "st-123",
+            **extra,
+        }
+        if challenge:
+            params.update(code_challenge=challenge, code_challenge_method="S256")
+        return "/oauth/authorize?" + urlencode(params)
+
+    def consent(self, url: str, decision: str = "allow"):
+        page = self.http.get(url)
+        assert page.status_code == 200, page.data[:500]
+        return self.http.post(url, data={"csrf_token": csrf_of(page.data), "decision": decision})
+
+
+def mail_code(mailbox) -> str:
+    """The 6-digit code from the newest message."""
+    body = mailbox.messages[-1].get_payload(decode=True).decode()
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def mail_link(mailbox) -> str:
+    body = mailbox.messages[-1].get_payload(decode=True).decode()
+    return re.search(r"(https?://\S+)", body).group(1)

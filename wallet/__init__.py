@@ -6,4 +6,7 @@ bp = Blueprint("wallet", __name__, url_prefix="/api/wallet")
 
 
 def init_app(app) -> None:
+    from idp.extensions import csrf
+
+    csrf.exempt(bp)  # bearer-token JSON API: no cookies, so no CSRF
     app.register_blueprint(bp)

@@ -34,8 +34,13 @@ def _show(body: dict, as_json: bool) -> None:
 
 @cli.command("create")
 @click.option("--name", required=True)
-@click.option("--type", "client_type", type=click.Choice(["confidential", "public"]),
-              default="confidential", show_default=True)
+@click.option(
+    "--type",
+    "client_type",
+    type=click.Choice(["confidential", "public"]),
+    default="confidential",
+    show_default=True,
+)
 @click.option("--client-id", help="Choose the client_id (default: generated).")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeatable; exact match.")
 @click.option("--origin", "origins", multiple=True, help="Allowed web origin; repeatable.")
@@ -43,19 +48,47 @@ def _show(body: dict, as_json: bool) -> None:
 @click.option("--audience", help="Resource identifier put in `aud` (default: the client_id).")
 @click.option("--token-lifetime", type=int, help="Access-token lifetime in seconds.")
 @click.option("--first-party", is_flag=True, help="Operated by us (may hold the admin scope).")
+@click.option(
+    "--post-logout-redirect-uri",
+    "logout_uris",
+    multiple=True,
+    help="Where RP-initiated logout may return; repeatable.",
+)
+@click.option("--logo-uri", help="https URL of a logo shown on hosted pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, including the secret.")
-def create_command(name, client_type, client_id, redirect_uris, origins, scope, audience,
-                   token_lifetime, first_party, as_json):
+def create_command(
+    name,
+    client_type,
+    client_id,
+    redirect_uris,
+    origins,
+    scope,
+    audience,
+    token_lifetime,
+    first_party,
+    logout_uris,
+    logo_uri,
+    as_json,
+):
     """Register an app.  A confidential app's secret is printed once, never again."""
-    data = {"name": name, "type": client_type, "redirect_uris": list(redirect_uris),
-            "allowed_origins": list(origins), "allowed_scopes": scope,
-            "first_party": first_party}
+    data = {
+        "name": name,
+        "type": client_type,
+        "redirect_uris": list(redirect_uris),
+        "allowed_origins": list(origins),
+        "allowed_scopes": scope,
+        "first_party": first_party,
+    }
     if client_id:
         data["client_id"] = client_id
     if audience:
         data["audience"] = audience
     if token_lifetime is not None:
         data["access_token_lifetime"] = token_lifetime
+    if logout_uris:
+        data["post_logout_redirect_uris"] = list(logout_uris)
+    if logo_uri:
+        data["logo_uri"] = logo_uri
     try:
         app, secret = services.create(data)
     except IdPError as exc:

@@ -30,6 +30,13 @@ class AppIntegration(db.Model):
     allowed_scopes: Mapped[list] = mapped_column(JSON, default=list)
     audience: Mapped[str] = mapped_column(String(255))
     access_token_lifetime: Mapped[int] = mapped_column(Integer)
+    # Refresh tokens: each rotation extends the idle lifetime, never past the absolute one.
+    refresh_token_idle_lifetime: Mapped[int] = mapped_column(Integer, server_default="1209600")
+    refresh_token_absolute_lifetime: Mapped[int] = mapped_column(Integer, server_default="7776000")
+    # OIDC RP-Initiated Logout: where the app may ask us to send the browser afterwards.
+    post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # Branding on hosted pages.
+    logo_uri: Mapped[str | None] = mapped_column(String(512))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, jsonify, request
 
 from idp.oauth2.bearer import current_token, protector
+from idp.scopes import ADMIN_SCOPE
 
 from . import services
 from .errors import RegistryError
@@ -25,8 +26,8 @@ def require_admin(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         caller = services.query_client(current_token["client_id"])
-        if caller is None or not caller.first_party:
-            # The admin app was disabled after this token was issued.
+        if caller is None or not caller.first_party or ADMIN_SCOPE not in caller.allowed_scopes:
+            # The admin app was disabled, or lost the admin scope, after this token was issued.
             raise InvalidTokenError(description="the client behind this token is not active")
         return view(*args, **kwargs)
 

@@ -18,8 +18,19 @@ from .models import CONFIDENTIAL, PUBLIC
 
 CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _FIELDS = {
-    "client_id", "name", "type", "redirect_uris", "allowed_origins", "allowed_scopes",
-    "audience", "access_token_lifetime", "first_party",
+    "client_id",
+    "name",
+    "type",
+    "redirect_uris",
+    "allowed_origins",
+    "allowed_scopes",
+    "audience",
+    "access_token_lifetime",
+    "first_party",
+    "post_logout_redirect_uris",
+    "logo_uri",
+    "refresh_token_idle_lifetime",
+    "refresh_token_absolute_lifetime",
 }
 _MUTABLE = _FIELDS - {"client_id", "type"}
 _MAX_LIST = 20
@@ -33,6 +44,9 @@ class Policy:
     max_lifetime: int
     default_lifetime: int
     reserved_audiences: frozenset[str]
+    refresh_idle_default: int = 14 * 86400
+    refresh_absolute_default: int = 90 * 86400
+    max_refresh_lifetime: int = 365 * 86400
 
 
 def validate_new(data: object, policy: Policy) -> dict:
@@ -47,6 +61,8 @@ def validate_new(data: object, policy: Policy) -> dict:
         values["client_id"] = _client_id(data["client_id"])
     values.update(_validate_fields(data, policy, required=True))
     values.setdefault("access_token_lifetime", policy.default_lifetime)
+    values.setdefault("refresh_token_idle_lifetime", policy.refresh_idle_default)
+    values.setdefault("refresh_token_absolute_lifetime", policy.refresh_absolute_default)
     _check_combination(values, client_type)
     return values
 
@@ -57,8 +73,12 @@ def validate_update(data: object, policy: Policy, current) -> dict:
     _reject_unknown(data, _MUTABLE, immutable=_FIELDS - _MUTABLE)
     values = _validate_fields(data, policy, required=False)
     merged = {
-        "first_party": current.first_party, "allowed_scopes": current.allowed_scopes,
-        "redirect_uris": current.redirect_uris, **values,
+        "first_party": current.first_party,
+        "allowed_scopes": current.allowed_scopes,
+        "redirect_uris": current.redirect_uris,
+        "refresh_token_idle_lifetime": current.refresh_token_idle_lifetime,
+        "refresh_token_absolute_lifetime": current.refresh_token_absolute_lifetime,
+        **values,
     }
     _check_combination(merged, current.client_type)
     return values
@@ -98,6 +118,18 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
         values["audience"] = _audience(data["audience"], policy)
     if "access_token_lifetime" in data:
         values["access_token_lifetime"] = _lifetime(data["access_token_lifetime"], policy)
+    for field in ("refresh_token_idle_lifetime", "refresh_token_absolute_lifetime"):
+        if field in data:
+            values[field] = _seconds(data[field], field, 60, policy.max_refresh_lifetime)
+    if "post_logout_redirect_uris" in data:
+        values["post_logout_redirect_uris"] = [
+            _redirect_uri(u, policy, "post_logout_redirect_uris")
+            for u in _list(data, "post_logout_redirect_uris")
+        ]
+    elif required:
+        values["post_logout_redirect_uris"] = []
+    if "logo_uri" in data:
+        values["logo_uri"] = _logo_uri(data["logo_uri"], policy)
     if "first_party" in data:
         if not isinstance(data["first_party"], bool):
             raise RegistryError("first_party must be true or false", field="first_party")
@@ -108,21 +140,30 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
 
 
 def _check_combination(values: dict, client_type: str) -> None:
+    if values["refresh_token_idle_lifetime"] > values["refresh_token_absolute_lifetime"]:
+        raise RegistryError(
+            "refresh_token_idle_lifetime cannot exceed refresh_token_absolute_lifetime",
+            field="refresh_token_idle_lifetime",
+        )
     if scope_names.ADMIN_SCOPE in values["allowed_scopes"] and not (
         values["first_party"] and client_type == CONFIDENTIAL
     ):
-        raise RegistryError("the admin scope is only for first-party confidential apps",
-                            field="allowed_scopes")
+        raise RegistryError(
+            "the admin scope is only for first-party confidential apps", field="allowed_scopes"
+        )
     if client_type == PUBLIC and not values["redirect_uris"]:
-        raise InvalidRedirectURI("a public app needs at least one redirect URI",
-                                 field="redirect_uris")
+        raise InvalidRedirectURI(
+            "a public app needs at least one redirect URI", field="redirect_uris"
+        )
 
 
 def _client_id(value: object) -> str:
     if not isinstance(value, str) or not CLIENT_ID_RE.match(value):
         raise RegistryError(
             "client_id must be 3-64 characters of a-z, 0-9, '.', '_' or '-', "
-            "starting with a letter or digit", field="client_id")
+            "starting with a letter or digit",
+            field="client_id",
+        )
     return value
 
 
@@ -152,15 +193,27 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def _redirect_uri(uri: str, policy: Policy) -> str:
+def _split(uri: str):
+    """``urlsplit``, or None for a malformed URL (bad IPv6 literal or port)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError on a non-numeric or out-of-range port)
+    except ValueError:
+        return None
+    return parts
+
+
+def _redirect_uri(uri: str, policy: Policy, field: str = "redirect_uris") -> str:
     """RFC 9700 section 4.1: exact, absolute, no fragment, no wildcard; https off loopback."""
 
     def bad(reason: str):
-        return InvalidRedirectURI(f"redirect URI {uri!r} {reason}", field="redirect_uris")
+        return InvalidRedirectURI(f"redirect URI {uri!r} {reason}", field=field)
 
     if "*" in uri:
         raise bad("must not contain wildcards; redirect URIs are matched exactly")
-    parts = urlsplit(uri)
+    parts = _split(uri)
+    if parts is None:
+        raise bad("is not a valid URI")
     if parts.fragment or uri.endswith("#"):
         raise bad("must not contain a fragment (RFC 6749 section 3.1.2)")
     if parts.scheme in ("http", "https"):
@@ -179,49 +232,83 @@ def _redirect_uri(uri: str, policy: Policy) -> str:
 
 def _origin(origin: str, policy: Policy) -> str:
     """A web origin (RFC 6454): scheme, host and optional port, nothing else."""
-    parts = urlsplit(origin)
-    ok = (
-        parts.scheme in ("http", "https") and parts.hostname and "*" not in origin
-        and not parts.path and not parts.query and not parts.fragment
-        and not parts.username and not origin.endswith("/")
+    parts = _split(origin)
+    ok = parts is not None and (
+        parts.scheme in ("http", "https")
+        and parts.hostname
+        and "*" not in origin
+        and not parts.path
+        and not parts.query
+        and not parts.fragment
+        and not parts.username
+        and not origin.endswith("/")
     )
     if not ok:
-        raise RegistryError(f"origin {origin!r} must look like https://host[:port]",
-                            field="allowed_origins")
+        raise RegistryError(
+            f"origin {origin!r} must look like https://host[:port]", field="allowed_origins"
+        )
     if parts.scheme == "http" and policy.production and not _is_loopback(parts.hostname):
-        raise RegistryError(f"origin {origin!r} must use https in production",
-                            field="allowed_origins")
+        raise RegistryError(
+            f"origin {origin!r} must use https in production", field="allowed_origins"
+        )
     return origin.lower()
 
 
 def _scopes(value: object) -> list[str]:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        requested = scope_names.to_list(value)
-    elif isinstance(value, str):
+    if (isinstance(value, list) and all(isinstance(v, str) for v in value)) or isinstance(
+        value, str
+    ):
         requested = scope_names.to_list(value)
     else:
-        raise RegistryError("allowed_scopes must be a list or a space-separated string",
-                            field="allowed_scopes")
+        raise RegistryError(
+            "allowed_scopes must be a list or a space-separated string", field="allowed_scopes"
+        )
     unknown = [s for s in requested if s not in scope_names.SUPPORTED]
     if unknown:
-        raise RegistryError(f"unknown scope(s): {' '.join(unknown)}; supported: "
-                            f"{' '.join(sorted(scope_names.SUPPORTED))}", field="allowed_scopes")
+        raise RegistryError(
+            f"unknown scope(s): {' '.join(unknown)}; supported: "
+            f"{' '.join(sorted(scope_names.SUPPORTED))}",
+            field="allowed_scopes",
+        )
     return requested
 
 
 def _audience(value: object, policy: Policy) -> str:
     if not isinstance(value, str) or not value or len(value) > 255 or re.search(r"\s", value):
-        raise RegistryError("audience must be a non-empty identifier of at most 255 characters "
-                            "without spaces", field="audience")
+        raise RegistryError(
+            "audience must be a non-empty identifier of at most 255 characters without spaces",
+            field="audience",
+        )
     if value in policy.reserved_audiences:
         raise RegistryError("audience names a resource of this server", field="audience")
     return value
 
 
 def _lifetime(value: object, policy: Policy) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-        60 <= value <= policy.max_lifetime
-    ):
-        raise RegistryError(f"access_token_lifetime must be an integer from 60 to "
-                            f"{policy.max_lifetime} seconds", field="access_token_lifetime")
+    return _seconds(value, "access_token_lifetime", 60, policy.max_lifetime)
+
+
+def _seconds(value: object, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RegistryError(f"{field} must be an integer from {low} to {high} seconds", field=field)
+    return value
+
+
+def _logo_uri(value: object, policy: Policy) -> str | None:
+    """Shown on hosted pages: https (http only on loopback outside production)."""
+    if value is None or value == "":
+        return None
+    parts = _split(value) if isinstance(value, str) and len(value) <= 512 else None
+    ok = (
+        parts is not None
+        and parts.hostname
+        and (
+            parts.scheme == "https"
+            or (parts.scheme == "http" and (not policy.production or _is_loopback(parts.hostname)))
+        )
+    )
+    if not ok:
+        raise RegistryError(
+            "logo_uri must be an https URL of at most 512 characters", field="logo_uri"
+        )
     return value

@@ -32,9 +32,19 @@ def policy() -> schemas.Policy:
     return schemas.Policy(
         production=cfg["IDP_ENV"] == "production",
         max_lifetime=cfg["IDP_MAX_ACCESS_TOKEN_LIFETIME"],
-        default_lifetime=min(cfg["IDP_ACCESS_TOKEN_LIFETIME"], cfg["IDP_MAX_ACCESS_TOKEN_LIFETIME"]),
-        reserved_audiences=frozenset({cfg["IDP_WALLET_AUDIENCE"], cfg["IDP_ADMIN_AUDIENCE"],
-                                      cfg["IDP_ISSUER"]}),
+        default_lifetime=min(
+            cfg["IDP_ACCESS_TOKEN_LIFETIME"], cfg["IDP_MAX_ACCESS_TOKEN_LIFETIME"]
+        ),
+        reserved_audiences=frozenset(
+            {
+                cfg["IDP_WALLET_AUDIENCE"],
+                cfg["IDP_ADMIN_AUDIENCE"],
+                cfg["IDP_API_AUDIENCE"],
+                cfg["IDP_ISSUER"],
+            }
+        ),
+        refresh_idle_default=cfg["IDP_REFRESH_IDLE_LIFETIME"],
+        refresh_absolute_default=cfg["IDP_REFRESH_ABSOLUTE_LIFETIME"],
     )
 
 
@@ -55,8 +65,9 @@ def create(data: object) -> tuple[AppIntegration, str | None]:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ClientIdInUse(f"client_id {values['client_id']!r} is already registered",
-                            field="client_id") from None
+        raise ClientIdInUse(
+            f"client_id {values['client_id']!r} is already registered", field="client_id"
+        ) from None
     return app, secret
 
 
@@ -109,11 +120,21 @@ def _save(app: AppIntegration) -> AppIntegration:
 def to_dict(app: AppIntegration) -> dict:
     """The public view of an app: never includes the secret or its hash."""
     return {
-        "client_id": app.client_id, "name": app.name, "type": app.client_type,
-        "redirect_uris": app.redirect_uris, "allowed_origins": app.allowed_origins,
-        "allowed_scopes": app.allowed_scopes, "audience": app.audience,
-        "access_token_lifetime": app.access_token_lifetime, "first_party": app.first_party,
-        "status": app.status, "created_at": app.created_at.isoformat(),
+        "client_id": app.client_id,
+        "name": app.name,
+        "type": app.client_type,
+        "redirect_uris": app.redirect_uris,
+        "allowed_origins": app.allowed_origins,
+        "allowed_scopes": app.allowed_scopes,
+        "audience": app.audience,
+        "access_token_lifetime": app.access_token_lifetime,
+        "first_party": app.first_party,
+        "refresh_token_idle_lifetime": app.refresh_token_idle_lifetime,
+        "refresh_token_absolute_lifetime": app.refresh_token_absolute_lifetime,
+        "post_logout_redirect_uris": app.post_logout_redirect_uris,
+        "logo_uri": app.logo_uri,
+        "status": app.status,
+        "created_at": app.created_at.isoformat(),
         "updated_at": app.updated_at.isoformat(),
         "secret_rotated_at": app.secret_rotated_at.isoformat() if app.secret_rotated_at else None,
     }
@@ -132,13 +153,28 @@ class Client(ClientMixin):
     audience: str
     access_token_lifetime: int
     first_party: bool
+    refresh_token_idle_lifetime: int
+    refresh_token_absolute_lifetime: int
+    post_logout_redirect_uris: tuple[str, ...]
+    logo_uri: str | None
 
     @classmethod
     def from_model(cls, app: AppIntegration) -> Client:
-        return cls(app.client_id, app.client_type, app.client_secret_hash,
-                   tuple(app.redirect_uris), tuple(app.allowed_origins),
-                   tuple(app.allowed_scopes), app.audience, app.access_token_lifetime,
-                   app.first_party)
+        return cls(
+            app.client_id,
+            app.client_type,
+            app.client_secret_hash,
+            tuple(app.redirect_uris),
+            tuple(app.allowed_origins),
+            tuple(app.allowed_scopes),
+            app.audience,
+            app.access_token_lifetime,
+            app.first_party,
+            app.refresh_token_idle_lifetime,
+            app.refresh_token_absolute_lifetime,
+            tuple(app.post_logout_redirect_uris),
+            app.logo_uri,
+        )
 
     @property
     def is_confidential(self) -> bool:
@@ -192,8 +228,11 @@ class ClientCache:
         entry = self._entries.get(client_id)
         if entry and time.monotonic() - entry[0] < self.ttl:
             return entry[1]
-        app = db.session.scalar(select(AppIntegration).where(
-            AppIntegration.client_id == client_id, AppIntegration.status == ACTIVE))
+        app = db.session.scalar(
+            select(AppIntegration).where(
+                AppIntegration.client_id == client_id, AppIntegration.status == ACTIVE
+            )
+        )
         client = Client.from_model(app) if app else None
         with self._lock:
             # Unknown ids are not cached: a flood of random ids must not grow memory.

@@ -2,8 +2,10 @@
 
 
 def init_app(app) -> None:
-    from . import models  # noqa: F401  (register the tables)
-    from . import server
+    from . import (
+        models,  # noqa: F401  (register the tables)
+        server,
+    )
     from .routes import bp
 
     server.init_app(app)

@@ -33,8 +33,9 @@ def revoke(jti: str, client_id: str, exp: int) -> None:
         redis.set(_PREFIX + jti, client_id, exat=exp, nx=True)
         return
     db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
-    db.session.add(RevokedToken(jti=jti, client_id=client_id, expires_at=expires_at,
-                                revoked_at=now))
+    db.session.add(
+        RevokedToken(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -45,6 +46,11 @@ def is_revoked(jti: str) -> bool:
     redis = get_redis()
     if redis is not None:
         return bool(redis.exists(_PREFIX + jti))
-    return db.session.scalar(
-        select(RevokedToken.jti).where(RevokedToken.jti == jti, RevokedToken.expires_at > utcnow())
-    ) is not None
+    return (
+        db.session.scalar(
+            select(RevokedToken.jti).where(
+                RevokedToken.jti == jti, RevokedToken.expires_at > utcnow()
+            )
+        )
+        is not None
+    )

@@ -76,9 +76,16 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
 
     def introspect_token(self, token):
         return {
-            "active": True, "token_type": "Bearer", "scope": token.get("scope", ""),
-            "client_id": token["client_id"], "sub": token["sub"], "aud": token["aud"],
-            "iss": token["iss"], "exp": token["exp"], "iat": token["iat"], "jti": token["jti"],
+            "active": True,
+            "token_type": "Bearer",
+            "scope": token.get("scope", ""),
+            "client_id": token["client_id"],
+            "sub": token["sub"],
+            "aud": token["aud"],
+            "iss": token["iss"],
+            "exp": token["exp"],
+            "iat": token["iat"],
+            "jti": token["jti"],
         }
 
 

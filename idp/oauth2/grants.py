@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode as _OpenIDCode
 
 from idp import scopes as scope_names
+from idp.users import services as users
+
+from . import oidc
+from . import services as oauth_services
+from .services import Subject
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -22,8 +29,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         requested = scope_names.to_list(self.request.payload.scope)
         client = self.request.client
         refused = [
-            s for s in requested
-            if s not in client.allowed_scopes or s in scope_names.USER_SCOPES
+            s for s in requested if s not in client.allowed_scopes or s in scope_names.USER_SCOPES
         ]
         if refused:
             raise InvalidScopeError(
@@ -31,3 +37,145 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             )
         if self.request.payload.scope is not None and not requested:
             raise InvalidScopeError("scope must not be empty")
+
+
+def _offline(scope: str | None) -> bool:
+    return "offline_access" in scope_names.to_list(scope)
+
+
+class PKCE(CodeChallenge):
+    """RFC 7636 as RFC 9700 section 2.1.1 wants it: S256 only, mandatory for public clients.
+
+    Authlib's extension accepts ``plain`` and only notices a missing challenge of a
+    public client at the token endpoint; both are refused here at the authorization
+    endpoint, where the error can go back to the app.
+    """
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def __init__(self) -> None:
+        super().__init__(required=True)
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        payload = grant.request.payload
+        challenge = payload.data.get("code_challenge")
+        method = payload.data.get("code_challenge_method")
+        if not challenge and not method:
+            if not grant.request.client.is_confidential:
+                raise InvalidRequestError(
+                    "PKCE is required: send code_challenge with code_challenge_method=S256"
+                )
+            return
+        if method != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256 (plain is refused)")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 section 4.1 with one-time, hashed, client- and redirect-bound codes."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    AUTHORIZATION_CODE_LENGTH = 43
+
+    def validate_authorization_redirect_uri(self, request, client):
+        # OIDC and RFC 9700 section 2.1: always name the redirect URI, matched exactly.
+        if not request.payload.redirect_uri:
+            raise InvalidRequestError("redirect_uri is required")
+        return super().validate_authorization_redirect_uri(request, client)
+
+    def validate_requested_scope(self):
+        requested = scope_names.to_list(self.request.payload.scope)
+        if not requested:
+            raise InvalidScopeError("scope is required")
+        refused = [s for s in requested if s not in self.request.client.allowed_scopes]
+        if refused:
+            raise InvalidScopeError(f"scope not allowed for this client: {' '.join(refused)}")
+
+    def save_authorization_code(self, code, request):
+        payload = request.payload
+        oauth_services.save_code(
+            code,
+            request.client.client_id,
+            request.user,
+            payload.redirect_uri,
+            request.scope,
+            payload.data.get("nonce"),
+            payload.data.get("code_challenge"),
+            payload.data.get("code_challenge_method"),
+        )
+
+    def query_authorization_code(self, code, client):
+        return oauth_services.redeem_code(code, client.client_id)
+
+    def delete_authorization_code(self, authorization_code):
+        """Redemption already marked the code used; it stays to detect replays."""
+
+    def authenticate_user(self, authorization_code):
+        user = users.get(authorization_code.user_id)
+        if user is None or user.disabled:
+            return None
+        return Subject(
+            user.id, user.sub, authorization_code.auth_time, authorization_code.session_id
+        )
+
+    def generate_token(
+        self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
+    ):
+        return super().generate_token(
+            user, scope, grant_type, expires_in, include_refresh_token and _offline(scope)
+        )
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 section 6 with rotation on every use and reuse detection."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        return oauth_services.use_refresh_token(refresh_token, self.request.client.client_id)
+
+    def authenticate_user(self, refresh_token):
+        user = users.get(refresh_token.user_id)
+        if user is None or user.disabled:
+            return None
+        return Subject(user.id, user.sub, refresh_token.auth_time, refresh_token.session_id)
+
+    def revoke_old_credential(self, refresh_token):
+        """Already marked used when claimed; it stays to detect reuse."""
+
+    def generate_token(
+        self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
+    ):
+        return super().generate_token(
+            user, scope, grant_type, expires_in, include_refresh_token and _offline(scope)
+        )
+
+
+class OpenIDCode(_OpenIDCode):
+    """OIDC Core section 3.1 ID tokens, signed by our key store with its ``kid``.
+
+    ``prompt``, ``max_age`` and ``login_hint`` are handled by the authorization view,
+    which also knows about ``prompt=create``; only the nonce check is Authlib's.
+    """
+
+    def __call__(self, grant):
+        grant.register_hook("after_create_token_response", self.process_token)
+        grant.register_hook(
+            "after_validate_authorization_request_payload",
+            self.validate_openid_authorization_request,
+        )
+
+    def validate_openid_authorization_request(self, grant, redirect_uri):
+        if scope_names.to_list(grant.request.payload.scope).count("openid"):
+            super().validate_openid_authorization_request(grant, redirect_uri)
+
+    def exists_nonce(self, nonce, request):
+        return oauth_services.nonce_used(request.payload.client_id, nonce)
+
+    def generate_user_info(self, user, scope):
+        return oidc.user_info(users.get(user.user_id), scope)
+
+    def encode_id_token(self, token, request):
+        return oidc.id_token(token, request)

@@ -1,28 +1,50 @@
-"""Protocol endpoints: token, introspection, revocation, discovery."""
+"""Protocol endpoints: authorize, token, userinfo, introspection, revocation, logout,
+discovery."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from . import discovery
+from idp.extensions import csrf
+
+from . import discovery, logout, oidc
+from .authorize import authorize
+from .bearer import current_token, protector
 from .server import authorization_server
 
 bp = Blueprint("oauth2", __name__)
+require_api = protector("IDP_API_AUDIENCE")
+
+bp.add_url_rule("/oauth/authorize", "authorize_endpoint", authorize, methods=["GET", "POST"])
+bp.add_url_rule("/oauth/logout", "logout_endpoint", logout.end_session, methods=["GET", "POST"])
 
 
 @bp.post("/oauth/token")
+@csrf.exempt
 def token():
     return authorization_server().create_token_response()
 
 
 @bp.post("/oauth/introspect")
+@csrf.exempt
 def introspect():
     return authorization_server().create_endpoint_response("introspection")
 
 
 @bp.post("/oauth/revoke")
+@csrf.exempt
 def revoke():
     return authorization_server().create_endpoint_response("revocation")
+
+
+@bp.route("/oauth/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+@require_api("openid")
+def userinfo():
+    """OIDC Core section 5.3: claims for the token's scopes."""
+    from idp.crossapp.routes import token_user
+
+    return jsonify(oidc.user_info(token_user(), current_token.get("scope", "")))
 
 
 @bp.get("/.well-known/oauth-authorization-server")

@@ -15,8 +15,9 @@ from tests.helpers import b64_header
 
 @pytest.fixture
 def shop(apps):
-    return apps.confidential("shop", "credits:read", audience="https://shop.example",
-                             access_token_lifetime=120)
+    return apps.confidential(
+        "shop", "credits:read", audience="https://shop.example", access_token_lifetime=120
+    )
 
 
 def jwks_kids(client):
@@ -45,8 +46,9 @@ def test_rotation_promotes_next_and_old_tokens_still_verify(client, apps, shop, 
     assert len(new_next) == 1 and new_next[0] in jwks_kids(client)
 
 
-def test_retired_key_disappears_only_after_its_tokens_expired(app, client, apps, shop,
-                                                              signing_keys):
+def test_retired_key_disappears_only_after_its_tokens_expired(
+    app, client, apps, shop, signing_keys
+):
     old = signing_keys["active"]
     rotated_at = utcnow()
     services.rotate(now=rotated_at)
@@ -94,8 +96,11 @@ def test_rotation_by_age(make_app, signing_keys, db):
 
     from keys.models import SigningKey
 
-    db.session.execute(update(SigningKey).where(SigningKey.kid == signing_keys["active"])
-                       .values(activated_at=utcnow() - timedelta(days=31)))
+    db.session.execute(
+        update(SigningKey)
+        .where(SigningKey.kid == signing_keys["active"])
+        .values(activated_at=utcnow() - timedelta(days=31))
+    )
     db.session.commit()
     node = make_app(IDP_KEY_ROTATION_DAYS=30)
     with node.app_context():
@@ -120,8 +125,7 @@ def test_two_instances_pick_up_a_rotation(make_app, apps, signing_keys):
     assert jwks_kids(a) == jwks_kids(b)
 
 
-def test_refresh_interval_bounds_how_long_a_node_keeps_the_old_key(make_app, apps,
-                                                                   signing_keys):
+def test_refresh_interval_bounds_how_long_a_node_keeps_the_old_key(make_app, apps, signing_keys):
     shop = apps.confidential("shop3", "credits:read")
     node = make_app(IDP_KEY_REFRESH_SECONDS=3600)
     http = node.test_client()
@@ -138,8 +142,7 @@ def test_refresh_interval_bounds_how_long_a_node_keeps_the_old_key(make_app, app
     assert b64_header(fresh)["kid"] == signing_keys["next"]
 
 
-def test_unknown_kid_triggers_reload_for_keys_published_elsewhere(make_app, apps,
-                                                                  signing_keys):
+def test_unknown_kid_triggers_reload_for_keys_published_elsewhere(make_app, apps, signing_keys):
     """A verifier whose cached key set predates another node's new key looks again."""
     shop = apps.confidential("shop4", "credits:read")
     verifier = make_app(IDP_KEY_REFRESH_SECONDS=3600)
@@ -173,9 +176,14 @@ def test_cli_rotate_and_list(runner, signing_keys):
 
 def test_revoked_token_stays_rejected_after_rotation(client, apps, shop, signing_keys):
     token = apps.token(client, shop).json["access_token"]
-    client.post("/oauth/revoke", data={"token": token},
-                headers={"Authorization": "Basic " + __import__("base64").b64encode(
-                    f"shop:{shop['client_secret']}".encode()).decode()})
+    client.post(
+        "/oauth/revoke",
+        data={"token": token},
+        headers={
+            "Authorization": "Basic "
+            + __import__("base64").b64encode(f"shop:{shop['client_secret']}".encode()).decode()
+        },
+    )
     services.rotate()
     key_cache().invalidate()
     with pytest.raises(TokenRejected, match="revoked"):

@@ -13,9 +13,9 @@ from tests.helpers import fixed_private_key
 
 def test_private_key_is_encrypted_at_rest(db, signing_keys):
     row = db.session.get(SigningKey, signing_keys["active"])
-    der = fixed_private_key(1).private_bytes(serialization.Encoding.DER,
-                                             serialization.PrivateFormat.PKCS8,
-                                             serialization.NoEncryption())
+    der = fixed_private_key(1).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     assert der not in row.private_key and der[64:96] not in row.private_key
     assert b"PRIVATE KEY" not in row.private_key
     assert "d" not in row.public_jwk and "p" not in row.public_jwk

@@ -9,8 +9,12 @@ from tests.helpers import b64_claims, b64_header, basic
 
 @pytest.fixture
 def shop(apps):
-    return apps.confidential("shop", "credits:read credits:consume user:metadata",
-                             audience="https://shop.example", access_token_lifetime=300)
+    return apps.confidential(
+        "shop",
+        "credits:read credits:consume user:metadata",
+        audience="https://shop.example",
+        access_token_lifetime=300,
+    )
 
 
 @pytest.mark.parametrize("style", ["basic", "post"])
@@ -37,9 +41,11 @@ def test_no_scope_means_every_allowed_resource_scope(client, apps, shop):
     assert body["scope"] == "credits:read credits:consume user:metadata"
 
 
-def test_audience_without_wallet_scope_is_only_the_app(client, apps, shop):
+def test_audience_follows_the_granted_scopes(client, apps, shop):
     token = apps.token(client, shop, "user:metadata").json["access_token"]
-    assert b64_claims(token)["aud"] == "https://shop.example"
+    assert b64_claims(token)["aud"] == ["https://shop.example", "https://idp.test/api"]
+    token = apps.token(client, shop, "credits:read").json["access_token"]
+    assert "https://idp.test/api" not in b64_claims(token)["aud"]
 
 
 def test_each_token_has_its_own_jti(client, apps, shop):
@@ -67,16 +73,25 @@ def test_scope_rejections(client, apps, shop, scope, error):
     ("headers", "form", "status", "error"),
     [
         ({}, {"grant_type": "client_credentials"}, 401, "invalid_client"),
-        ({"Authorization": "Basic !!!"}, {"grant_type": "client_credentials"}, 401,
-         "invalid_client"),
-        (None, {"grant_type": "password", "username": "a", "password": "b"}, 400,
-         "unsupported_grant_type"),
+        (
+            {"Authorization": "Basic !!!"},
+            {"grant_type": "client_credentials"},
+            401,
+            "invalid_client",
+        ),
+        (
+            None,
+            {"grant_type": "password", "username": "a", "password": "b"},
+            400,
+            "unsupported_grant_type",
+        ),
         (None, {}, 400, "unsupported_grant_type"),
     ],
 )
 def test_request_rejections(client, shop, headers, form, status, error):
-    response = client.post("/oauth/token", data=form,
-                           headers=basic(shop) if headers is None else headers)
+    response = client.post(
+        "/oauth/token", data=form, headers=basic(shop) if headers is None else headers
+    )
     assert response.status_code == status
     assert response.json["error"] == error
 
@@ -99,10 +114,15 @@ def test_unknown_and_disabled_clients_look_alike(client, apps, shop):
 
 
 def test_public_client_cannot_use_client_credentials(client, apps):
-    spa = apps.create(client_id="spa", type="public", redirect_uris=["https://spa.example/cb"],
-                      allowed_scopes="credits:read")
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                 "client_id": "spa"})
+    spa = apps.create(
+        client_id="spa",
+        type="public",
+        redirect_uris=["https://spa.example/cb"],
+        allowed_scopes="credits:read",
+    )
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": "spa"}
+    )
     assert spa["client_secret"] is None
     assert response.status_code == 401
     assert response.json["error"] == "invalid_client"

@@ -32,9 +32,16 @@ def test_introspection_of_own_token(client, shop, issued):
     body = introspect(client, shop, issued).json
     claims = b64_claims(issued)
     assert body == {
-        "active": True, "token_type": "Bearer", "scope": "credits:read", "client_id": "shop",
-        "sub": "shop", "aud": claims["aud"], "iss": "https://idp.test", "exp": claims["exp"],
-        "iat": claims["iat"], "jti": claims["jti"],
+        "active": True,
+        "token_type": "Bearer",
+        "scope": "credits:read",
+        "client_id": "shop",
+        "sub": "shop",
+        "aud": claims["aud"],
+        "iss": "https://idp.test",
+        "exp": claims["exp"],
+        "iat": claims["iat"],
+        "jti": claims["jti"],
     }
 
 
@@ -110,8 +117,9 @@ def test_cannot_revoke_another_apps_token(client, blog, shop, issued):
 
 
 def test_revocation_requires_client_authentication(client, shop, issued):
-    response = client.post("/oauth/revoke", data={"token": issued},
-                           headers=basic({**shop, "client_secret": "nope"}))
+    response = client.post(
+        "/oauth/revoke", data={"token": issued}, headers=basic({**shop, "client_secret": "nope"})
+    )
     assert response.status_code == 401
     assert response.json["error"] == "invalid_client"
 

@@ -34,31 +34,49 @@ def test_pyjwt_verifies_tokens_against_published_jwks(live, apps):
     blog = apps.confidential("blog", "credits:read", audience="https://blog.example")
     meta = get_json(f"{live}/.well-known/oauth-authorization-server")
     assert meta["issuer"] == live
-    token = post_form(meta["token_endpoint"], {"grant_type": "client_credentials"},
-                      basic(shop))["access_token"]
+    token = post_form(meta["token_endpoint"], {"grant_type": "client_credentials"}, basic(shop))[
+        "access_token"
+    ]
 
     jwks = pyjwt.PyJWKClient(meta["jwks_uri"])
     signing_key = jwks.get_signing_key_from_jwt(token)
-    claims = pyjwt.decode(token, signing_key.key, algorithms=["RS256"],
-                          audience="https://shop.example", issuer=live)
+    claims = pyjwt.decode(
+        token, signing_key.key, algorithms=["RS256"], audience="https://shop.example", issuer=live
+    )
     assert claims["client_id"] == "shop"
     assert pyjwt.get_unverified_header(token)["typ"] == "at+jwt"
 
     # The same token fails audience validation at another app, in an independent library.
     with pytest.raises(pyjwt.InvalidAudienceError):
-        pyjwt.decode(token, signing_key.key, algorithms=["RS256"],
-                     audience="https://blog.example", issuer=live)
+        pyjwt.decode(
+            token,
+            signing_key.key,
+            algorithms=["RS256"],
+            audience="https://blog.example",
+            issuer=live,
+        )
     other = post_form(meta["token_endpoint"], {"grant_type": "client_credentials"}, basic(blog))
-    assert pyjwt.decode(other["access_token"], jwks.get_signing_key_from_jwt(
-        other["access_token"]).key, algorithms=["RS256"], audience="https://blog.example")
+    assert pyjwt.decode(
+        other["access_token"],
+        jwks.get_signing_key_from_jwt(other["access_token"]).key,
+        algorithms=["RS256"],
+        audience="https://blog.example",
+    )
 
 
 def test_discovery_documents_agree(live):
     oauth = get_json(f"{live}/.well-known/oauth-authorization-server")
     oidc = get_json(f"{live}/.well-known/openid-configuration")
     assert oauth == oidc
-    assert oauth["grant_types_supported"] == ["client_credentials"]
+    assert oauth["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+    ]
+    assert oauth["code_challenge_methods_supported"] == ["S256"]
+    assert oauth["authorization_response_iss_parameter_supported"] is True
+    assert oauth["id_token_signing_alg_values_supported"] == ["RS256"]
     assert oauth["token_endpoint"] == f"{live}/oauth/token"
     assert oauth["introspection_endpoint"] == f"{live}/oauth/introspect"
     assert oauth["revocation_endpoint"] == f"{live}/oauth/revoke"
-    assert "admin" in oauth["scopes_supported"] and "openid" not in oauth["scopes_supported"]
+    assert {"openid", "offline_access", "admin", "credits:read"} <= set(oauth["scopes_supported"])

@@ -32,16 +32,27 @@ def issued(client, apps, shop):
 
 def _claims(**overrides):
     now = int(time.time())
-    claims = {"iss": "https://idp.test", "sub": "shop", "aud": "https://shop.example",
-              "client_id": "shop", "scope": "credits:read", "jti": "j" * 22, "iat": now,
-              "exp": now + 300}
+    claims = {
+        "iss": "https://idp.test",
+        "sub": "shop",
+        "aud": "https://shop.example",
+        "client_id": "shop",
+        "scope": "credits:read",
+        "jti": "j" * 22,
+        "iat": now,
+        "exp": now + 300,
+    }
     claims.update(overrides)
     return claims
 
 
 def _sign(claims, key: RSAKey, **header):
-    return jwt.encode({"alg": "RS256", "typ": "at+jwt", "kid": key.kid, **header}, claims, key,
-                      algorithms=["RS256"])
+    return jwt.encode(
+        {"alg": "RS256", "typ": "at+jwt", "kid": key.kid, **header},
+        claims,
+        key,
+        algorithms=["RS256"],
+    )
 
 
 def test_valid_token_passes(issued):
@@ -114,7 +125,7 @@ def test_claim_and_header_rejections(signing_keys, shop, change, reason):
 
 
 def test_tampered_payload_rejected(issued):
-    header, payload, signature = issued.split(".")
+    header, _, signature = issued.split(".")
     claims = {**b64_claims(issued), "scope": "credits:read admin"}
     with pytest.raises(TokenRejected, match="signature"):
         verify_access_token(f"{header}.{_b64(claims)}.{signature}", "https://shop.example")
@@ -144,8 +155,12 @@ def test_disabled_app_tokens_stop_working(issued):
 
 @pytest.mark.parametrize(
     ("token_kind", "status", "error"),
-    [("none", 401, "missing_authorization"), ("garbage", 401, "invalid_token"),
-     ("alg-none", 401, "invalid_token"), ("wrong-aud", 401, "invalid_token")],
+    [
+        ("none", 401, "missing_authorization"),
+        ("garbage", 401, "invalid_token"),
+        ("alg-none", 401, "invalid_token"),
+        ("wrong-aud", 401, "invalid_token"),
+    ],
 )
 def test_api_answers_rfc6750(client, issued, token_kind, status, error):
     """Our APIs turn each rejection into an RFC 6750 error with WWW-Authenticate."""

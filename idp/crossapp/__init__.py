@@ -1,0 +1,11 @@
+"""Cross-app APIs: the seed's contract endpoints, per-app user metadata and roles."""
+
+
+def init_app(app) -> None:
+    from idp.extensions import csrf
+
+    from . import models  # noqa: F401  (register the tables)
+    from .routes import bp
+
+    csrf.exempt(bp)  # bearer-token JSON API: no cookies, so no CSRF
+    app.register_blueprint(bp)

@@ -1,0 +1,121 @@
+"""Per-app user metadata and roles: every query on them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from idp.db_types import utcnow
+from idp.errors import IdPError
+from idp.extensions import db
+
+from .models import UserAppMetadata, UserAppRole
+
+MAX_METADATA_BYTES = 16 * 1024
+MAX_DEPTH = 5
+ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9:._-]{0,63}$")
+
+
+class InvalidMetadata(IdPError):
+    error = "invalid_metadata"
+    description = "The metadata document is invalid."
+
+
+class InvalidRole(IdPError):
+    error = "invalid_role"
+    description = "Roles are 1-64 characters of a-z, 0-9, ':', '.', '_' or '-'."
+
+
+def get_metadata(user_id: int, client_id: str) -> dict:
+    row = _row(user_id, client_id)
+    return dict(row.data) if row else {}
+
+
+def _row(user_id: int, client_id: str) -> UserAppMetadata | None:
+    return db.session.scalar(
+        select(UserAppMetadata).where(
+            UserAppMetadata.user_id == user_id, UserAppMetadata.client_id == client_id
+        )
+    )
+
+
+def patch_metadata(user_id: int, client_id: str, patch: object) -> dict:
+    """RFC 7396 JSON merge patch of the app's document; the result is size-limited."""
+    if not isinstance(patch, dict):
+        raise InvalidMetadata("the body must be a JSON object (a JSON merge patch)")
+    row = _row(user_id, client_id)
+    merged = _merge(dict(row.data) if row else {}, patch)
+    _check(merged)
+    if row is None:
+        row = UserAppMetadata(
+            user_id=user_id, client_id=client_id, data=merged, updated_at=utcnow()
+        )
+        db.session.add(row)
+    else:
+        row.data, row.updated_at = merged, utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:  # two first writes raced; the other one created the row
+        db.session.rollback()
+        return patch_metadata(user_id, client_id, patch)
+    return merged
+
+
+def _merge(target: dict, patch: dict) -> dict:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            target[key] = _merge(dict(target[key]), value)
+        else:
+            target[key] = value
+    return target
+
+
+def _check(document: dict) -> None:
+    size = len(json.dumps(document, separators=(",", ":")).encode())
+    if size > MAX_METADATA_BYTES:
+        raise InvalidMetadata(f"metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}")
+    if _depth(document) > MAX_DEPTH:
+        raise InvalidMetadata(f"metadata may nest at most {MAX_DEPTH} levels")
+
+
+def _depth(value, level: int = 1) -> int:
+    if isinstance(value, dict):
+        return max([level, *(_depth(v, level + 1) for v in value.values())])
+    if isinstance(value, list):
+        return max([level, *(_depth(v, level + 1) for v in value)])
+    return level
+
+
+def roles_for(user_id: int, client_id: str) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(UserAppRole.role)
+            .where(UserAppRole.user_id == user_id, UserAppRole.client_id == client_id)
+            .order_by(UserAppRole.role)
+        )
+    )
+
+
+def set_roles(user_id: int, client_id: str, roles: object) -> list[str]:
+    """Replace the user's roles in this app."""
+    if (
+        not isinstance(roles, list)
+        or len(roles) > 50
+        or not all(isinstance(r, str) and ROLE_RE.match(r) for r in roles)
+    ):
+        raise InvalidRole()
+    db.session.execute(
+        delete(UserAppRole).where(
+            UserAppRole.user_id == user_id, UserAppRole.client_id == client_id
+        )
+    )
+    now = utcnow()
+    for role in sorted(set(roles)):
+        db.session.add(UserAppRole(user_id=user_id, client_id=client_id, role=role, granted_at=now))
+    db.session.commit()
+    return roles_for(user_id, client_id)

@@ -1,0 +1,126 @@
+"""Development only: the seeded demo partner app and its callback page.
+
+`make run` seeds a confidential demo app whose redirect URI is a page on this
+server, so a newcomer can walk the whole flow in a browser: the page shows the
+code it received and exchanges it for tokens the way the app's backend would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, make_response, render_template_string, request
+
+from .apps import services as app_services
+from .apps.errors import AppNotFound
+from .oauth2.internal import forward
+
+DEMO_CLIENT_ID = "demo-app"
+DEMO_SCOPE = "openid profile email offline_access credits:read credits:consume credits:purchase"
+
+bp = Blueprint("demo", __name__)
+
+
+def redirect_uri() -> str:
+    return current_app.config["IDP_ISSUER"] + "/demo/callback"
+
+
+def credentials_path() -> Path:
+    return Path(current_app.instance_path) / "demo_app.json"
+
+
+def credentials() -> dict:
+    """The demo app's id and secret; the secret is hashed in the database, so the dev copy
+    lives in the instance folder.  If that copy is lost, a new secret is issued."""
+    path = credentials_path()
+    if path.exists():
+        creds = json.loads(path.read_text())
+        try:
+            app_services.get(creds["client_id"])
+            return creds
+        except AppNotFound:
+            pass
+    try:
+        app_services.get(DEMO_CLIENT_ID)
+        _, secret = app_services.rotate_secret(DEMO_CLIENT_ID)
+    except AppNotFound:
+        issuer = current_app.config["IDP_ISSUER"]
+        _, secret = app_services.create(
+            {
+                "client_id": DEMO_CLIENT_ID,
+                "name": "Demo partner app",
+                "type": "confidential",
+                "redirect_uris": [redirect_uri()],
+                "allowed_origins": [issuer],
+                "allowed_scopes": DEMO_SCOPE + " user:metadata",
+                "audience": issuer + "/demo",
+            }
+        )
+    creds = {"client_id": DEMO_CLIENT_ID, "client_secret": secret}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(creds, fh)
+    return creds
+
+
+def authorize_url(**extra) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": DEMO_CLIENT_ID,
+        "redirect_uri": redirect_uri(),
+        "scope": DEMO_SCOPE,
+        "state": "demo",
+        **extra,
+    }
+    return current_app.config["IDP_ISSUER"] + "/oauth/authorize?" + urlencode(params)
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo app</title>
+<link rel="stylesheet" href="{{ url_for('pages.static', filename='idp.css') }}"></head>
+<body><main class="card"><h1>Demo partner app: callback</h1>
+{% if error %}<div class="message error" role="alert">{{ error }}: {{ description }}</div>
+{% endif %}
+{% if code %}<p>Received <code>code</code> (state <code>{{ state }}</code>) and exchanged it at
+<code>/oauth/token</code> like the app's backend would:</p>
+<pre>{{ exchange_curl }}</pre><p>Response ({{ status }}):</p><pre>{{ tokens }}</pre>{% endif %}
+</main></body></html>"""
+
+
+@bp.get("/demo/callback")
+def callback():
+    code = request.args.get("code")
+    context = {
+        "error": request.args.get("error"),
+        "state": request.args.get("state"),
+        "description": request.args.get("error_description"),
+        "code": code,
+    }
+    if code:
+        creds = credentials()
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri(),
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        }
+        response = forward(None, form)
+        context["status"] = response.status_code
+        context["tokens"] = json.dumps(response.get_json(), indent=2)
+        context["exchange_curl"] = (
+            f"curl -s -u {creds['client_id']}:<secret> -d grant_type=authorization_code "
+            f"-d code=<code> --data-urlencode redirect_uri={redirect_uri()} "
+            f"{current_app.config['IDP_ISSUER']}/oauth/token"
+        )
+    from .pages.views import frame_policy
+
+    return frame_policy(make_response(render_template_string(_PAGE, **context)))
+
+
+def init_app(app) -> None:
+    if app.config["IDP_ENV"] == "development":
+        app.register_blueprint(bp)

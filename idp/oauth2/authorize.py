@@ -1,0 +1,127 @@
+"""The authorization endpoint (RFC 6749 section 3.1, OIDC Core section 3.1.2).
+
+Decides, for a validated request, whether the browser must sign in, sign up,
+verify its address, consent, visit the purchase page, or gets its code now.
+Errors that cannot be trusted to go back to the app (unknown client, redirect
+URI mismatch) are shown on our own page (RFC 6749 section 4.1.2.1).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from authlib.oauth2.base import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from flask import redirect, request, url_for
+
+from idp.users import services as users
+from idp.users import sessions
+
+from . import services
+from .server import authorization_server
+from .services import Subject, epoch
+
+# Authorization-request extension: after consent, send a new user to buy credits first.
+NEXT_PURCHASE = "purchase"
+
+
+def authorize():
+    server = authorization_server()
+    found = sessions.current()
+    subject = Subject(found[1].id, found[1].sub, found[0].auth_time, found[0].id) if found else None
+    try:
+        grant = server.get_consent_grant(end_user=subject)
+        prompts = _prompts(grant)
+        return _decide(server, grant, subject, prompts)
+    except OAuth2Error as error:
+        if error.redirect_uri:
+            error.state = request.values.get("state")
+            return server.handle_error_response(None, error)
+        from idp.pages.views import error_page
+
+        return error_page(error.error, error.get_error_description(), 400)
+
+
+def _prompts(grant) -> set[str]:
+    prompts = set((grant.request.payload.data.get("prompt") or "").split())
+    unknown = prompts - {"none", "login", "consent", "create", "select_account"}
+    if unknown or ("none" in prompts and len(prompts) > 1):
+        raise InvalidRequestError("invalid prompt value", redirect_uri=grant.redirect_uri)
+    return prompts
+
+
+def _decide(server, grant, subject: Subject | None, prompts: set[str]):
+    payload = grant.request.payload
+    redirect_uri = grant.redirect_uri
+    if subject is None or "login" in prompts or "create" in prompts or _too_old(grant, subject):
+        if "none" in prompts:
+            raise LoginRequiredError(redirect_uri=redirect_uri)
+        page = "pages.signup" if "create" in prompts else "pages.login"
+        return redirect(
+            url_for(
+                page,
+                return_to=_resume_url(drop_prompts={"login", "create"}),
+                client_id=grant.client.client_id,
+                login_hint=payload.data.get("login_hint") or None,
+            )
+        )
+    user = users.get(subject.user_id)
+    if not user.email_verified:
+        if "none" in prompts:
+            raise LoginRequiredError(redirect_uri=redirect_uri)
+        return redirect(
+            url_for("pages.verify", return_to=_resume_url(), client_id=grant.client.client_id)
+        )
+    scope = grant.request.scope
+    if "consent" in prompts or services.needs_consent(user.id, grant.client, scope):
+        if "none" in prompts:
+            raise ConsentRequiredError(redirect_uri=redirect_uri)
+        decision = request.form.get("decision") if request.method == "POST" else None
+        if decision is None:
+            from idp.pages.views import consent_page
+
+            return consent_page(grant.client, user, scope)
+        if decision != "allow":
+            return server.create_authorization_response(grant=grant, grant_user=None)
+        services.grant_consent(user.id, grant.client.client_id, scope)
+    if payload.data.get("next") == NEXT_PURCHASE:
+        return redirect(
+            url_for(
+                "pages.purchase",
+                client_id=grant.client.client_id,
+                return_to=_resume_url(drop_params={"next"}),
+            )
+        )
+    return server.create_authorization_response(grant=grant, grant_user=subject)
+
+
+def _too_old(grant, subject: Subject) -> bool:
+    """OIDC ``max_age``: the last sign-in must be at most that many seconds ago."""
+    raw = grant.request.payload.data.get("max_age")
+    if raw is None:
+        return False
+    try:
+        max_age = int(raw)
+    except ValueError:
+        raise InvalidRequestError(
+            "max_age must be an integer", redirect_uri=grant.redirect_uri
+        ) from None
+    return time.time() - epoch(subject.auth_time) > max(max_age, 0)
+
+
+def _resume_url(drop_prompts: set[str] = frozenset(), drop_params: set[str] = frozenset()) -> str:
+    """This authorization request again, minus what the detour satisfies (so no loop)."""
+    params = []
+    for key, value in request.args.items(multi=True):
+        if key in drop_params:
+            continue
+        if key == "prompt":
+            value = " ".join(p for p in value.split() if p not in drop_prompts)
+            if not value:
+                continue
+        if key == "max_age" and drop_prompts:
+            continue  # the fresh sign-in satisfies it
+        params.append((key, value))
+    return url_for("oauth2.authorize_endpoint") + "?" + urlencode(params)

@@ -1,0 +1,286 @@
+"""Authorization codes, refresh-token families and consents: every query on them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from idp import scopes as scope_names
+from idp.audit import services as audit
+from idp.db_types import utcnow
+from idp.extensions import db
+
+from . import denylist
+from .models import AuthorizationCode, Consent, RefreshToken
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person a grant acts for, with how and when they authenticated."""
+
+    user_id: int
+    sub: str
+    auth_time: datetime
+    session_id: int | None = None
+
+    def get_user_id(self) -> str:  # Authlib hook
+        return self.sub
+
+
+# -- authorization codes -------------------------------------------------------------------
+def save_code(
+    code: str,
+    client_id: str,
+    subject: Subject,
+    redirect_uri: str,
+    scope: str,
+    nonce: str | None,
+    challenge: str | None,
+    method: str | None,
+) -> None:
+    now = utcnow()
+    ttl = current_app.config["IDP_AUTH_CODE_TTL"]
+    db.session.add(
+        AuthorizationCode(
+            code_hash=token_hash(code),
+            client_id=client_id,
+            user_id=subject.user_id,
+            session_id=subject.session_id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            nonce=nonce,
+            code_challenge=challenge,
+            code_challenge_method=method,
+            auth_time=subject.auth_time,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+    )
+    db.session.commit()
+
+
+def redeem_code(code: str, client_id: str) -> AuthorizationCode | None:
+    """Claim a code exactly once.  A second presentation is a replay: the tokens the first
+    one produced are revoked (RFC 6749 section 4.1.2) and None is returned."""
+    if not isinstance(code, str) or len(code) > 256:
+        return None
+    row = db.session.scalar(
+        select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code))
+    )
+    if row is None or row.client_id != client_id:
+        return None  # unknown, or another client's code: no side effects
+    now = utcnow()
+    claimed = db.session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=now, issued_family=secrets.token_hex(16))
+    )
+    db.session.commit()
+    db.session.refresh(row)
+    if claimed.rowcount != 1:
+        _revoke_code_tokens(row)
+        return None
+    if row.expires_at <= now:
+        return None
+    return row
+
+
+def _revoke_code_tokens(row: AuthorizationCode) -> None:
+    row.replayed_at = utcnow()
+    db.session.commit()
+    if row.issued_jti and row.issued_exp:
+        denylist.revoke(row.issued_jti, row.client_id, row.issued_exp)
+    if row.issued_family:
+        revoke_family(row.issued_family, "code_replay")
+    audit.record(audit.CODE_REPLAY, row.user_id, row.client_id)
+
+
+def record_code_tokens(row: AuthorizationCode, jti: str, exp: int) -> None:
+    """Remember the access token a code produced, for replay revocation; if a replay
+    slipped in while the tokens were being minted, revoke them now."""
+    row.issued_jti, row.issued_exp = jti, exp
+    db.session.commit()
+    db.session.refresh(row)
+    if row.replayed_at is not None:
+        _revoke_code_tokens(row)
+
+
+# -- refresh tokens ----------------------------------------------------------------------------
+def _lifetimes(client) -> tuple[timedelta, timedelta]:
+    return (
+        timedelta(seconds=client.refresh_token_idle_lifetime),
+        timedelta(seconds=client.refresh_token_absolute_lifetime),
+    )
+
+
+def save_refresh_token(
+    value: str,
+    client,
+    subject: Subject,
+    scope: str,
+    family_id: str,
+    family_expires_at: datetime | None = None,
+) -> RefreshToken:
+    now = utcnow()
+    idle, absolute = _lifetimes(client)
+    family_expires_at = family_expires_at or now + absolute
+    row = RefreshToken(
+        token_hash=token_hash(value),
+        family_id=family_id,
+        client_id=client.client_id,
+        user_id=subject.user_id,
+        session_id=subject.session_id,
+        scope=scope,
+        auth_time=subject.auth_time,
+        created_at=now,
+        expires_at=min(now + idle, family_expires_at),
+        family_expires_at=family_expires_at,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def use_refresh_token(value: object, client_id: str) -> RefreshToken | None:
+    """Claim a refresh token for rotation.
+
+    Rule for reuse: a token already rotated may be presented again only within
+    ``IDP_REFRESH_REUSE_GRACE_SECONDS`` of its first use (two tabs refreshing at once);
+    that answers with a fresh sibling in the same family.  Later reuse means the token
+    leaked: the whole family is revoked and the event audited.
+    """
+    if not isinstance(value, str) or len(value) > 256:
+        return None
+    row = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))
+    )
+    if row is None or row.client_id != client_id:
+        return None
+    now = utcnow()
+    if row.revoked_at is not None or row.expires_at <= now or row.family_expires_at <= now:
+        return None
+    claimed = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    db.session.commit()
+    if claimed.rowcount == 1:
+        return row
+    db.session.refresh(row)
+    grace = timedelta(seconds=current_app.config["IDP_REFRESH_REUSE_GRACE_SECONDS"])
+    if row.revoked_at is None and now - row.used_at <= grace:
+        return row
+    revoke_family(row.family_id, "reuse_detected")
+    audit.record(audit.REFRESH_REUSE, row.user_id, row.client_id, family=row.family_id)
+    return None
+
+
+def revoke_family(family_id: str, reason: str) -> None:
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+    )
+    db.session.commit()
+
+
+def revoke_refresh_tokens(
+    user_id: int, client_id: str | None = None, reason: str = "revoked"
+) -> None:
+    """Revoke a user's refresh tokens, for one app or all of them."""
+    query = update(RefreshToken).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+    )
+    if client_id:
+        query = query.where(RefreshToken.client_id == client_id)
+    db.session.execute(query.values(revoked_at=utcnow(), revoke_reason=reason))
+    db.session.commit()
+
+
+def find_refresh_token(value: str) -> RefreshToken | None:
+    return db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))
+    )
+
+
+def revoke_refresh_token(row: RefreshToken) -> None:
+    """RFC 7009 section 2.1: revoking a refresh token revokes its whole grant (family)."""
+    revoke_family(row.family_id, "client_revoked")
+
+
+# -- consent ---------------------------------------------------------------------------------
+def granted_scopes(user_id: int, client_id: str) -> set[str]:
+    row = db.session.scalar(
+        select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
+    )
+    return set(row.scopes) if row else set()
+
+
+def needs_consent(user_id: int, client, scope: str) -> bool:
+    if client.first_party:
+        return False
+    return not set(scope_names.to_list(scope)) <= granted_scopes(user_id, client.client_id)
+
+
+def grant_consent(user_id: int, client_id: str, scope: str) -> None:
+    """Remember the scopes (added to any granted before)."""
+    now = utcnow()
+    row = db.session.scalar(
+        select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
+    )
+    scopes = scope_names.to_list(scope)
+    if row is None:
+        db.session.add(
+            Consent(
+                user_id=user_id, client_id=client_id, scopes=scopes, granted_at=now, updated_at=now
+            )
+        )
+    else:
+        row.scopes = sorted(set(row.scopes) | set(scopes))
+        row.updated_at = now
+    db.session.commit()
+    audit.record(audit.CONSENT_GRANTED, user_id, client_id, scope=scope)
+
+
+def revoke_consent(user_id: int, client_id: str) -> None:
+    """Forget the consent and end the app's offline access (its refresh tokens)."""
+    db.session.execute(
+        delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
+    )
+    db.session.commit()
+    revoke_refresh_tokens(user_id, client_id, "consent_revoked")
+    audit.record(audit.CONSENT_REVOKED, user_id, client_id)
+
+
+def consents(user_id: int) -> list[Consent]:
+    return list(
+        db.session.scalars(
+            select(Consent).where(Consent.user_id == user_id).order_by(Consent.granted_at)
+        )
+    )
+
+
+def epoch(value: datetime) -> int:
+    return int(value.astimezone(UTC).timestamp())
+
+
+def nonce_used(client_id: str, nonce: str) -> bool:
+    """OIDC Core section 15.5.2: a nonce seen before for this client is a replay."""
+    return (
+        db.session.scalar(
+            select(AuthorizationCode.id)
+            .where(AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce)
+            .limit(1)
+        )
+        is not None
+    )

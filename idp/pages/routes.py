@@ -1,0 +1,145 @@
+"""Hosted sign-up, sign-in, verification, password reset and sign-out pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, request, session, url_for
+
+from idp.users import services as users
+from idp.users import sessions
+from idp.users.errors import AccountError, InvalidCode
+
+from .views import page
+
+bp = Blueprint(
+    "pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/idp",
+)
+
+# Where a page may send the browser afterwards: our own paths only (no open redirect).
+_RETURN_PREFIXES = ("/oauth/authorize?", "/account", "/purchase")
+
+
+def safe_return_to(value: str | None, default: str = "/account") -> str:
+    if (
+        isinstance(value, str)
+        and value.startswith(_RETURN_PREFIXES)
+        and "\\" not in value
+        and "//" not in value.split("?", 1)[0]
+    ):
+        return value
+    return default
+
+
+def _carry() -> dict:
+    """Parameters every page passes along: where to go next and for which app."""
+    return {
+        "return_to": safe_return_to(request.values.get("return_to")),
+        "client_id": request.values.get("client_id") or None,
+    }
+
+
+def signed_in(user, target: str):
+    """Open the SSO session and set its cookie."""
+    token = sessions.start(user)
+    response = redirect(target)
+    response.set_cookie(
+        current_app.config["IDP_SESSION_COOKIE"], token, **sessions.cookie_options()
+    )
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    carry = _carry()
+    email = request.values.get("email") or request.args.get("login_hint") or ""
+    if request.method == "GET":
+        return page("login.html", email=email, **carry)
+    try:
+        user = users.authenticate(request.form.get("email"), request.form.get("password"))
+    except AccountError as exc:
+        return page("login.html", 401, error=exc.description, email=email, **carry)
+    target = carry["return_to"] if user.email_verified else url_for("pages.verify", **carry)
+    return signed_in(user, target)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    carry = _carry()
+    if request.method == "GET":
+        return page("signup.html", email=request.args.get("login_hint", ""), **carry)
+    email, name = request.form.get("email", ""), request.form.get("display_name", "")
+    try:
+        user = users.sign_up(email, request.form.get("password"), name)
+    except AccountError as exc:
+        return page(
+            "signup.html", 400, error=exc.description, email=email, display_name=name, **carry
+        )
+    if user is None:
+        # The address has an account: its owner got a mail; this browser sees the
+        # same next step as a new sign-up, so the page reveals nothing.
+        session["pending_email"] = users.normalise_email(email)
+        return redirect(url_for("pages.verify", **carry))
+    return signed_in(user, url_for("pages.verify", **carry))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    carry = _carry()
+    found = sessions.current()
+    email = found[1].email if found else session.get("pending_email")
+    if email is None:
+        return redirect(url_for("pages.login", **carry))
+    if found and found[1].email_verified:
+        return redirect(carry["return_to"])
+    if request.method == "GET":
+        return page("verify.html", email=email, **carry)
+    if request.form.get("action") == "resend":
+        if found:
+            users.send_verification_code(found[1])
+        return page("verify.html", email=email, notice="We sent a new code.", **carry)
+    try:
+        if found is None:
+            raise InvalidCode()
+        users.verify_email(found[1], request.form.get("code"))
+    except AccountError as exc:
+        return page("verify.html", 400, email=email, error=exc.description, **carry)
+    return redirect(carry["return_to"])
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    carry = _carry()
+    if request.method == "GET":
+        return page("forgot.html", **carry)
+    users.request_reset(
+        request.form.get("email"), lambda token: url_for("pages.reset", token=token, _external=True)
+    )
+    return page("forgot.html", sent=True, **carry)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    try:
+        users.reset_target(token)
+    except AccountError as exc:
+        return page("reset.html", 400, invalid=exc.description)
+    if request.method == "GET":
+        return page("reset.html", token=token)
+    try:
+        user = users.reset_password(token, request.form.get("password"))
+    except AccountError as exc:
+        return page("reset.html", 400, token=token, error=exc.description)
+    from idp.oauth2 import services as oauth_services
+
+    sessions.end_all(user.id)
+    oauth_services.revoke_refresh_tokens(user.id, reason="password_reset")
+    return page(
+        "login.html",
+        notice="Your password was changed. Sign in with it now.",
+        email=user.email,
+        return_to="/account",
+        client_id=None,
+    )

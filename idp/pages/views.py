@@ -1,0 +1,68 @@
+"""Rendering helpers shared by the hosted pages: branding, framing policy, errors."""
+
+from __future__ import annotations
+
+from flask import make_response, render_template, request
+
+from idp import scopes as scope_names
+from idp.apps.services import query_client
+
+# What each scope means to a person, for the consent page.
+SCOPE_TEXT = {
+    "openid": "Sign you in with your account",
+    "profile": "See your name",
+    "email": "See your email address",
+    "offline_access": "Stay signed in when you are away (refresh tokens)",
+    "credits:read": "See your credit balance and history",
+    "credits:consume": "Spend your credits on its services",
+    "credits:purchase": "Start credit purchases for you",
+    "user:metadata": "Store its own settings in your account",
+    "admin": "Administer this identity provider",
+}
+
+
+def requesting_app():
+    """The active partner app this page is shown for (``client_id`` in the query), if any."""
+    client_id = request.args.get("client_id") or request.form.get("client_id")
+    return query_client(client_id) if client_id else None
+
+
+def frame_policy(response, app=None):
+    """Hosted pages may be framed only by the registered origins of the app in the request."""
+    origins = " ".join(app.allowed_origins) if app and app.allowed_origins else "'none'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+        f"script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors {origins}"
+    )
+    if origins == "'none'":
+        response.headers["X-Frame-Options"] = "DENY"
+    else:
+        # X-Frame-Options cannot name several origins; CSP frame-ancestors governs.
+        response.headers["X-Frame-Options"] = ""
+        del response.headers["X-Frame-Options"]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page(template: str, status: int = 200, **context):
+    """Render a hosted page for the app in the request (branding + framing)."""
+    app = context.pop("app", None) or requesting_app()
+    html = render_template(template, app=app, app_name=_app_name(app), **context)
+    return frame_policy(make_response(html, status), app)
+
+
+def _app_name(app) -> str | None:
+    if app is None:
+        return None
+    from idp.apps.services import get
+
+    return get(app.client_id).name
+
+
+def error_page(error: str, description: str | None, status: int = 400):
+    return page("error.html", status, error=error, description=description or error)
+
+
+def consent_page(client, user, scope: str):
+    items = [(s, SCOPE_TEXT.get(s, s)) for s in scope_names.to_list(scope)]
+    return page("consent.html", app=client, user=user, scopes=items, action=request.full_path)

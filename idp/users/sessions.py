@@ -1,0 +1,108 @@
+"""The IdP's own sign-in session (SSO): one per browser, shared by every partner app.
+
+The cookie carries a random secret; the database holds its SHA-256, so a leaked
+table cannot be replayed as cookies, and "sign out everywhere" is one UPDATE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
+from sqlalchemy import select, update
+
+from idp.db_types import utcnow
+from idp.extensions import db
+
+from .models import CrossAppSession, User
+
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(user: User) -> str:
+    """Open a session for ``user`` (just authenticated); returns the cookie value."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    lifetime = timedelta(seconds=current_app.config["IDP_SESSION_LIFETIME"])
+    session = CrossAppSession(
+        token_hash=_hash(token),
+        user_id=user.id,
+        auth_time=now,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        user_agent=(request.user_agent.string or "")[:255],
+        ip=request.remote_addr or "",
+    )
+    db.session.add(session)
+    db.session.commit()
+    g.idp_session = (session, user)
+    return token
+
+
+def current() -> tuple[CrossAppSession, User] | None:
+    """The live session of this request's browser and its user, or None."""
+    if "idp_session" in g:
+        return g.idp_session
+    g.idp_session = _load(request.cookies.get(current_app.config["IDP_SESSION_COOKIE"]))
+    return g.idp_session
+
+
+def _load(token: str | None):
+    if not token or len(token) > 128:
+        return None
+    row = db.session.execute(
+        select(CrossAppSession, User)
+        .join(User, User.id == CrossAppSession.user_id)
+        .where(CrossAppSession.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        return None
+    session, user = row
+    now = utcnow()
+    if session.revoked_at or session.expires_at <= now or user.disabled:
+        return None
+    if now - session.last_seen_at > _TOUCH_EVERY:
+        session.last_seen_at = now
+        db.session.commit()
+    return session, user
+
+
+def end_current() -> CrossAppSession | None:
+    found = current()
+    if found is None:
+        return None
+    found[0].revoked_at = utcnow()
+    db.session.commit()
+    g.idp_session = None
+    return found[0]
+
+
+def end_all(user_id: int) -> None:
+    """Sign out everywhere: every browser of this user."""
+    db.session.execute(
+        update(CrossAppSession)
+        .where(CrossAppSession.user_id == user_id, CrossAppSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    g.idp_session = None
+
+
+def cookie_options() -> dict:
+    """HttpOnly, SameSite=Lax, and Secure except on a plain-http loopback dev issuer."""
+    issuer = urlsplit(current_app.config["IDP_ISSUER"])
+    return {
+        "httponly": True,
+        "samesite": "Lax",
+        "secure": issuer.scheme == "https",
+        "path": "/",
+        "max_age": current_app.config["IDP_SESSION_LIFETIME"],
+    }

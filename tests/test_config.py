@@ -1,0 +1,186 @@
+"""Configuration loading: production refuses dev defaults; dev generates its secrets once."""
+
+import base64
+import os
+import stat
+
+import pytest
+
+from idp import create_app
+from idp.config import ConfigError
+from idp.defaults import DEFAULTS
+from tests.helpers import KEK
+
+PRODUCTION = {
+    "IDP_ENV": "production",
+    "SECRET_KEY": "s" * 48,
+    "IDP_KEY_ENCRYPTION_KEY": KEK,
+    "DATABASE_URL": "postgresql://idp@db.example/idp",
+    "IDP_ISSUER": "https://idp.example",
+    "IDP_SMTP_URL": "smtp+starttls://idp:mail-password@mail.example:587",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """create_app reads the environment too: start each test from the defaults alone."""
+    for name in DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def instance(tmp_path):
+    return tmp_path / "instance"
+
+
+def test_production_accepts_explicit_settings(instance):
+    app = create_app({**PRODUCTION, "IDP_INSTANCE_PATH": str(instance)})
+    assert app.config["SECRET_KEY"] == PRODUCTION["SECRET_KEY"]
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://idp@db.example/idp"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["IDP_ADMIN_AUDIENCE"] == "https://idp.example/api/admin"
+    assert not instance.exists()  # nothing generated
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        pytest.param("SECRET_KEY", None, id="SECRET_KEY-missing"),
+        pytest.param("SECRET_KEY", "", id="SECRET_KEY-empty"),
+        pytest.param("SECRET_KEY", "s" * 31, id="SECRET_KEY-short"),
+        pytest.param("IDP_KEY_ENCRYPTION_KEY", None, id="IDP_KEY_ENCRYPTION_KEY-missing"),
+        pytest.param("IDP_KEY_ENCRYPTION_KEY", "", id="IDP_KEY_ENCRYPTION_KEY-empty"),
+        pytest.param("DATABASE_URL", None, id="DATABASE_URL-missing"),
+        pytest.param("DATABASE_URL", "sqlite:////srv/idp.sqlite3", id="DATABASE_URL-sqlite"),
+        pytest.param("DATABASE_URL", "sqlite+pysqlite:///idp.db", id="DATABASE_URL-pysqlite"),
+        pytest.param("IDP_SMTP_URL", None, id="IDP_SMTP_URL-missing"),
+        pytest.param("IDP_SMTP_URL", "", id="IDP_SMTP_URL-empty"),
+        pytest.param("IDP_ISSUER", None, id="IDP_ISSUER-default-http"),
+        pytest.param("IDP_ISSUER", "http://idp.example", id="IDP_ISSUER-http"),
+        pytest.param("IDP_ISSUER", "idp.example", id="IDP_ISSUER-no-scheme"),
+    ],
+)
+def test_production_refuses_dev_defaults(instance, setting, value):
+    config = {**PRODUCTION, "IDP_INSTANCE_PATH": str(instance)}
+    if value is None:
+        del config[setting]
+    else:
+        config[setting] = value
+    with pytest.raises(ConfigError, match=rf"^{setting} ") as caught:
+        create_app(config)
+    assert "production" in str(caught.value)
+    if setting in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY"):
+        assert not value or value not in str(caught.value)  # a secret is never echoed
+    assert not instance.exists()  # refused before any dev fallback is generated
+
+
+def test_production_refusal_from_the_environment(monkeypatch, instance):
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///idp.sqlite3")
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL "):
+        create_app({"IDP_INSTANCE_PATH": str(instance)})
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("IDP_KEY_SIZE", "big"),
+        ("IDP_JWKS_MAX_AGE", "1.5"),
+        ("IDP_ACCESS_TOKEN_LIFETIME", ""),
+        ("IDP_MAX_ACCESS_TOKEN_LIFETIME", None),
+        ("IDP_CLIENT_CACHE_SECONDS", "5s"),
+        ("IDP_KEY_REFRESH_SECONDS", [10]),
+    ],
+)
+def test_bad_integers(instance, setting, value):
+    with pytest.raises(ConfigError, match=rf"^{setting} must be an integer"):
+        create_app({setting: value, "IDP_INSTANCE_PATH": str(instance)})
+
+
+def test_bad_integer_from_the_environment(monkeypatch, instance):
+    monkeypatch.setenv("IDP_JWKS_MAX_AGE", "five minutes")
+    with pytest.raises(ConfigError, match=r"^IDP_JWKS_MAX_AGE must be an integer"):
+        create_app({"IDP_INSTANCE_PATH": str(instance)})
+
+
+def test_integers_from_the_environment_are_converted(monkeypatch, instance):
+    monkeypatch.setenv("IDP_JWKS_MAX_AGE", "120")
+    app = create_app({"IDP_INSTANCE_PATH": str(instance)})
+    assert app.config["IDP_JWKS_MAX_AGE"] == 120
+
+
+def test_explicit_mapping_overrides_environment(monkeypatch, instance):
+    monkeypatch.setenv("IDP_ISSUER", "https://from-env.example/")
+    app = create_app({"IDP_INSTANCE_PATH": str(instance)})
+    assert app.config["IDP_ISSUER"] == "https://from-env.example"
+    app = create_app({"IDP_INSTANCE_PATH": str(instance), "IDP_ISSUER": "https://mapped.example"})
+    assert app.config["IDP_ISSUER"] == "https://mapped.example"
+
+
+@pytest.mark.parametrize("env", ["staging", "Production", ""])
+def test_unknown_environment(instance, env):
+    with pytest.raises(ConfigError, match=r"^IDP_ENV "):
+        create_app({"IDP_ENV": env, "IDP_INSTANCE_PATH": str(instance)})
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def common_umask():
+    """Under umask 022 a file written with default permissions would be world-readable."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_dev_fallbacks_are_generated_private_and_reused(instance, common_umask):
+    first = create_app({"IDP_INSTANCE_PATH": str(instance)})
+    secret_key, kek = instance / "secret_key", instance / "key_encryption_key"
+    assert mode(secret_key) == 0o600
+    assert mode(kek) == 0o600
+    assert secret_key.read_text() == first.config["SECRET_KEY"]
+    assert kek.read_text() == first.config["IDP_KEY_ENCRYPTION_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert len(base64.urlsafe_b64decode(first.config["IDP_KEY_ENCRYPTION_KEY"])) == 32
+    assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'idp.sqlite3'}"
+
+    second = create_app({"IDP_INSTANCE_PATH": str(instance)})
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert second.config["IDP_KEY_ENCRYPTION_KEY"] == first.config["IDP_KEY_ENCRYPTION_KEY"]
+    assert mode(secret_key) == 0o600
+
+
+def test_each_instance_folder_gets_its_own_secrets(tmp_path):
+    one = create_app({"IDP_INSTANCE_PATH": str(tmp_path / "one")})
+    two = create_app({"IDP_INSTANCE_PATH": str(tmp_path / "two")})
+    assert one.config["SECRET_KEY"] != two.config["SECRET_KEY"]
+    assert one.config["IDP_KEY_ENCRYPTION_KEY"] != two.config["IDP_KEY_ENCRYPTION_KEY"]
+
+
+def test_instance_path_from_the_environment(monkeypatch, instance):
+    monkeypatch.setenv("IDP_INSTANCE_PATH", str(instance))
+    app = create_app()
+    assert (instance / "secret_key").read_text() == app.config["SECRET_KEY"]
+
+
+def test_existing_instance_secrets_are_read(instance):
+    instance.mkdir()
+    (instance / "secret_key").write_text("kept-from-last-run\n")
+    app = create_app({"IDP_INSTANCE_PATH": str(instance)})
+    assert app.config["SECRET_KEY"] == "kept-from-last-run"
+
+
+def test_explicit_settings_generate_nothing(instance, tmp_path):
+    app = create_app(
+        {
+            "IDP_INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "k" * 40,
+            "IDP_KEY_ENCRYPTION_KEY": KEK,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        }
+    )
+    assert app.config["SECRET_KEY"] == "k" * 40
+    assert not instance.exists()
