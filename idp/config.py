@@ -65,6 +65,10 @@ def _fill_dev_fallbacks(app) -> None:
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'idp.sqlite3'}"
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret(instance / "secret_key", secrets.token_urlsafe(48))
+    if cfg.get("IDP_PAYMENTS") == "simulated" and not cfg.get("IDP_STRIPE_WEBHOOK_SECRET"):
+        # The simulated checkout signs its events like Stripe does, with this dev secret.
+        fresh = "whsec_dev_" + secrets.token_urlsafe(24)
+        cfg["IDP_STRIPE_WEBHOOK_SECRET"] = _instance_secret(instance / "webhook_secret", fresh)
     if not cfg.get("IDP_KEY_ENCRYPTION_KEY"):
         fresh = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         cfg["IDP_KEY_ENCRYPTION_KEY"] = _instance_secret(instance / "key_encryption_key", fresh)
@@ -82,7 +86,22 @@ def _instance_secret(path: Path, fresh: str) -> str:
     return fresh
 
 
+def _payments(cfg) -> None:
+    """Resolve IDP_PAYMENTS; production never simulates and needs both Stripe secrets."""
+    mode = cfg.get("IDP_PAYMENTS") or ("stripe" if cfg.get("IDP_STRIPE_SECRET_KEY") else "disabled")
+    if mode not in ("stripe", "simulated", "disabled"):
+        raise ConfigError("IDP_PAYMENTS must be stripe, simulated or disabled")
+    if mode == "simulated" and cfg["IDP_ENV"] == "production":
+        raise ConfigError("IDP_PAYMENTS=simulated is refused when IDP_ENV=production")
+    if mode == "stripe":
+        for name in ("IDP_STRIPE_SECRET_KEY", "IDP_STRIPE_WEBHOOK_SECRET"):
+            if not cfg.get(name):
+                raise ConfigError(f"{name} must be set when IDP_PAYMENTS=stripe")
+    cfg["IDP_PAYMENTS"] = mode
+
+
 def _derive(cfg) -> None:
+    _payments(cfg)
     issuer = cfg["IDP_ISSUER"]
     cfg["IDP_WALLET_AUDIENCE"] = cfg.get("IDP_WALLET_AUDIENCE") or f"{issuer}/api/wallet"
     cfg["IDP_ADMIN_AUDIENCE"] = cfg.get("IDP_ADMIN_AUDIENCE") or f"{issuer}/api/admin"

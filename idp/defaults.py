@@ -89,6 +89,15 @@ DEFAULTS: dict[str, object] = {
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     # (load balancer terminating TLS).  0: trust none.
     "IDP_TRUSTED_PROXIES": 0,
+    # Payments: "stripe" (needs the two Stripe settings), "simulated" (development only: a
+    # labelled fake checkout that goes through the real webhook code), or "disabled".
+    # None: "stripe" when IDP_STRIPE_SECRET_KEY is set, else "disabled".
+    "IDP_PAYMENTS": None,
+    "IDP_STRIPE_SECRET_KEY": None,
+    # Signing secret of the webhook endpoint (whsec_...).
+    "IDP_STRIPE_WEBHOOK_SECRET": None,
+    # Override Stripe's API base URL (tests point it at a local Stripe-shaped server).
+    "IDP_STRIPE_API_BASE": None,
     # Log level of the `idp` logger.
     "IDP_LOG_LEVEL": "INFO",
 }

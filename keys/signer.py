@@ -28,8 +28,13 @@ _UNKNOWN_KID_RELOAD_SECONDS = 1.0
 class KeyCache:
     """Holds the active private key and the public key set for one app."""
 
-    def __init__(self, refresh_seconds: float) -> None:
+    def __init__(
+        self,
+        refresh_seconds: float,
+        unknown_kid_reload_seconds: float = _UNKNOWN_KID_RELOAD_SECONDS,
+    ) -> None:
         self.refresh_seconds = refresh_seconds
+        self.unknown_kid_reload_seconds = unknown_kid_reload_seconds
         self._lock = threading.Lock()
         self._signing: RSAKey | None = None
         self._signing_checked = float("-inf")
@@ -75,7 +80,7 @@ class KeyCache:
         self._maybe_reload_public(self.refresh_seconds)
         key = self._find(kid)
         if key is None:
-            self._maybe_reload_public(_UNKNOWN_KID_RELOAD_SECONDS)
+            self._maybe_reload_public(self.unknown_kid_reload_seconds)
             key = self._find(kid)
         return key
 

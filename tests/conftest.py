@@ -151,15 +151,36 @@ def app(make_app, backend):
 def _clean(app) -> None:
     """Empty every table and our Redis keys, so each test starts from migrations' state."""
     _db.session.rollback()
-    tables = [t for t in reversed(_db.metadata.sorted_tables)]
+    tables = list(reversed(_db.metadata.sorted_tables))
     with _db.engine.begin() as conn:
-        for table in tables:
-            conn.execute(table.delete())
+        if conn.dialect.name == "postgresql":
+            # TRUNCATE skips row triggers, such as the ledger's append-only guard.
+            names = ", ".join(t.name for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            ledger_guard = _sqlite_ledger_guard(conn)
+            for table in tables:
+                conn.execute(table.delete())
+            for sql in ledger_guard:
+                conn.execute(sa.text(sql))
     client = app.extensions.get("idp_redis")
     if client is not None:
         for pattern in ("idp:*", "LIMITS:*"):  # our keys and Flask-Limiter's counters
             for key in client.scan_iter(pattern):
                 client.delete(key)
+
+
+def _sqlite_ledger_guard(conn) -> list[str]:
+    """Drop the ledger's append-only triggers for the cleanup; returns SQL to restore them."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'ledger_entries'"
+        )
+    ).all()
+    for name, _ in rows:
+        conn.execute(sa.text(f"DROP TRIGGER {name}"))
+    return [sql for _, sql in rows]
 
 
 @pytest.fixture

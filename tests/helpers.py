@@ -168,3 +168,32 @@ def mail_code(mailbox) -> str:
 def mail_link(mailbox) -> str:
     body = mailbox.messages[-1].get_payload(decode=True).decode()
     return re.search(r"(https?://\S+)", body).group(1)
+
+
+def user_tokens(
+    http, app: dict, scope: str, email: str = "ada@example.com", password: str = PASSWORD
+) -> dict:
+    """Run the authorization-code flow (PKCE, consent) for ``app`` and return the token
+    response.  ``app`` is a dict from :class:`Apps` with one registered redirect URI."""
+    browser = Browser(http)
+    browser.login(email, password)
+    verifier, challenge = pkce_pair()
+    redirect_uri = app["redirect_uris"][0]
+    url = browser.authorize_url(app["client_id"], redirect_uri, scope, challenge)
+    response = http.get(url)
+    if response.status_code == 200:  # consent page
+        response = browser.consent(url)
+    code = query_of(response.headers["Location"])["code"]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+        "client_id": app["client_id"],
+    }
+    headers = basic(app) if app.get("client_secret") else {}
+    if headers:
+        form.pop("client_id")
+    token = http.post("/oauth/token", data=form, headers=headers)
+    assert token.status_code == 200, token.json
+    return token.json

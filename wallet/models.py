@@ -1,0 +1,211 @@
+"""Credit wallets and their append-only ledger.
+
+Credits are whole numbers.  A wallet's ``balance`` moves only together with a new
+``ledger_entries`` row in the same transaction, and database constraints keep
+``balance`` and ``held`` from going negative or holds from exceeding the balance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.db_types import UTCDateTime
+from idp.extensions import db
+
+# Ledger entry kinds (the issue's list); the sign of ``amount`` follows from the kind.
+PURCHASE = "purchase"
+SUBSCRIPTION_GRANT = "subscription_grant"
+PROMO_GRANT = "promo_grant"
+CONSUME = "consume"
+HOLD = "hold"
+CAPTURE = "capture"
+RELEASE = "release"
+REFUND = "refund"
+EXPIRE = "expire"
+ADJUSTMENT = "adjustment"
+KINDS = (
+    PURCHASE,
+    SUBSCRIPTION_GRANT,
+    PROMO_GRANT,
+    CONSUME,
+    HOLD,
+    CAPTURE,
+    RELEASE,
+    REFUND,
+    EXPIRE,
+    ADJUSTMENT,
+)
+
+
+class Wallet(db.Model):
+    __tablename__ = "wallets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), unique=True)
+    # Credits owned; ``held`` of them are reserved by active holds.
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    held: Mapped[int] = mapped_column(BigInteger, default=0)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("held >= 0 AND held <= balance", name="held_within_balance"),
+    )
+
+
+class LedgerEntry(db.Model):
+    """One change of one wallet.  Never updated or deleted: corrections are new entries
+    (triggers in the migration refuse UPDATE and DELETE)."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(24))
+    # Signed change of ``balance`` (holds change ``held`` and carry the held amount here
+    # with balance unchanged; see ``held_delta``).
+    amount: Mapped[int] = mapped_column(BigInteger)
+    held_delta: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    held_after: Mapped[int] = mapped_column(BigInteger)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # SHA-256 of the request that created the entry: a reused key with another body is a 409.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    hold_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    stripe_ref: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Idempotency is a constraint, not a read-then-write.
+        Index(
+            "uq_ledger_idempotency",
+            "wallet_id",
+            "client_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        # One grant/refund per Stripe object and kind, however often Stripe retries.
+        Index(
+            "uq_ledger_stripe_ref",
+            "kind",
+            "stripe_ref",
+            unique=True,
+            sqlite_where=text("stripe_ref IS NOT NULL"),
+            postgresql_where=text("stripe_ref IS NOT NULL"),
+        ),
+        Index("ix_ledger_wallet_id", "wallet_id", "id"),
+        CheckConstraint(
+            "kind IN ('purchase','subscription_grant','promo_grant','consume','hold','capture',"
+            "'release','refund','expire','adjustment')",
+            name="kind_known",
+        ),
+    )
+
+
+class Hold(db.Model):
+    """Credits reserved for metered work: captured (up to the amount) or released."""
+
+    __tablename__ = "credit_holds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(
+        ForeignKey("wallets.id", ondelete="RESTRICT"), index=True
+    )
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class Package(db.Model):
+    """Something on sale: a one-off credit pack, or a plan granting credits per period."""
+
+    __tablename__ = "credit_packages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    credits: Mapped[int] = mapped_column(BigInteger)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255))
+    # None: one-off; "month" / "year": a subscription plan.
+    interval: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("credits > 0 AND price_minor >= 0", name="positive"),)
+
+
+class Subscription(db.Model):
+    __tablename__ = "credit_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(
+        ForeignKey("wallets.id", ondelete="RESTRICT"), index=True
+    )
+    stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
+    package_id: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Stripe's event time of the last applied update: older events are not applied.
+    last_event_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckoutSession(db.Model):
+    """A checkout we started: who pays, for what, attributed to which app."""
+
+    __tablename__ = "checkout_sessions"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Stripe's cs_... id
+    wallet_id: Mapped[int] = mapped_column(
+        ForeignKey("wallets.id", ondelete="RESTRICT"), index=True
+    )
+    package_id: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    credits: Mapped[int] = mapped_column(BigInteger)
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StripeEvent(db.Model):
+    """Webhook deduplication: an event id is processed once, in the transaction of its effect."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    created: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
