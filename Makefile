@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run browser test lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,20 @@ run: install
 	$(FLASK) dev bootstrap
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+## Debian's Chromium for the browser tests (tests/browser), installed only when missing.
+## Without apt-get (or the rights to use it) this says so and goes on: the browser tests
+## then skip, or fail when IDP_TEST_REQUIRE_SERVICES=1.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null \
+	  && { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } \
+	  || echo "make browser: could not install Debian's chromium with apt-get; without" \
+	    "$(CHROMIUM) the browser tests skip (and fail when IDP_TEST_REQUIRE_SERVICES=1)." >&2; }
+
 ## Install and run every test: SQLite always; PostgreSQL + Redis at TEST_DATABASE_URL /
-## TEST_REDIS_URL (defaults: the local servers), required when IDP_TEST_REQUIRE_SERVICES=1.
-test: install
+## TEST_REDIS_URL (defaults: the local servers), required when IDP_TEST_REQUIRE_SERVICES=1;
+## the browser tests in headless Chromium (`make browser`), required likewise.
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -34,10 +45,12 @@ lint: install
 	$(BIN)/ruff format --check .
 
 ## Benchmarks (not tests): print figures, run on demand (see bench/README.md).
-## wrk comes from Debian; pass options with BENCH_ARGS="--duration 30 --workers 3".
+## wrk comes from Debian; pass options with BENCH_ARGS="--duration 30 --workers 3" (token
+## endpoint) and WALLET_BENCH_ARGS="--profile" (wallet; pgbench ships with PostgreSQL).
 bench: install
 	command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	$(BIN)/python bench/token_endpoint.py $(BENCH_ARGS)
+	$(BIN)/python bench/wallet_consume.py $(WALLET_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

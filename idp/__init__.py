@@ -30,9 +30,11 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     )
     from . import config as config_module
     from .extensions import csrf, db, migrate
+    from .http import IdPRequest
 
     instance = (config or {}).get("IDP_INSTANCE_PATH") or os.environ.get("IDP_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance or None, instance_relative_config=True)
+    app.request_class = IdPRequest
     config_module.load(app, config)
     _configure_logging(app.config["IDP_LOG_LEVEL"])
     if proxies := app.config["IDP_TRUSTED_PROXIES"]:

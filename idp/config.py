@@ -98,6 +98,12 @@ def _payments(cfg) -> None:
             if not cfg.get(name):
                 raise ConfigError(f"{name} must be set when IDP_PAYMENTS=stripe")
     cfg["IDP_PAYMENTS"] = mode
+    if cfg["IDP_CREDIT_UNIT_PRICE"] <= 0:
+        raise ConfigError("IDP_CREDIT_UNIT_PRICE must be a positive amount in minor units")
+    currency = str(cfg["IDP_CREDIT_CURRENCY"]).lower()
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise ConfigError("IDP_CREDIT_CURRENCY must be an ISO 4217 code such as usd")
+    cfg["IDP_CREDIT_CURRENCY"] = currency
 
 
 def _derive(cfg) -> None:

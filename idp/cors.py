@@ -10,7 +10,6 @@ us with tokens, not with our session cookie.
 from __future__ import annotations
 
 import base64
-import binascii
 from urllib.parse import unquote
 
 from flask import request
@@ -44,7 +43,7 @@ def _client_id_of_request() -> str | None:
     if auth.lower().startswith("basic "):
         try:
             decoded = base64.b64decode(auth[6:]).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # bad base64, non-ASCII header, or not UTF-8
             return None
         return unquote(decoded.split(":", 1)[0])
     if request.form.get("client_id"):
@@ -60,9 +59,10 @@ def _client_id_of_bearer() -> str | None:
     if not auth.lower().startswith("bearer "):
         return None
     try:
-        return unverified_claims(auth[7:].strip()).get("client_id")
-    except (ValueError, IndexError, UnicodeDecodeError):
+        claims = unverified_claims(auth[7:].strip())
+    except (ValueError, IndexError):
         return None
+    return claims.get("client_id") if isinstance(claims, dict) else None
 
 
 def _registered_anywhere(origin: str) -> bool:
@@ -92,7 +92,8 @@ def _allowed(origin: str) -> bool:
 
 
 def check_browser_token_request() -> None:
-    """A public client's browser request must come from one of its registered origins."""
+    """A client's browser request (one with an ``Origin``) must come from one of its
+    registered origins; server-side requests carry no ``Origin`` and are not affected."""
     origin = request.headers.get("Origin")
     if origin is None or request.path not in CLIENT_PATHS:
         return

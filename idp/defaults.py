@@ -98,11 +98,10 @@ DEFAULTS: dict[str, object] = {
     "IDP_STRIPE_WEBHOOK_SECRET": None,
     # Override Stripe's API base URL (tests point it at a local Stripe-shaped server).
     "IDP_STRIPE_API_BASE": None,
+    # Price of one credit bought as a custom amount (not a package), in minor units of
+    # IDP_CREDIT_CURRENCY (ISO 4217, lower case), so the price is always an integer.
+    "IDP_CREDIT_UNIT_PRICE": 1,
+    "IDP_CREDIT_CURRENCY": "usd",
     # Log level of the `idp` logger.
     "IDP_LOG_LEVEL": "INFO",
 }
-
-# Settings that are secrets: never logged, never echoed in errors.
-SECRET_SETTINGS = frozenset(
-    {"SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "IDP_SMTP_URL"}
-)

@@ -66,6 +66,7 @@ def error_response(error: str, description: str, status: int, headers=None):
 # Paths answered in JSON; everything else is a hosted page and gets an HTML error.
 _API_PREFIXES = (
     "/api/",
+    "/purchase/status/",
     "/oauth/token",
     "/oauth/introspect",
     "/oauth/revoke",

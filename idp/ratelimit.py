@@ -7,9 +7,15 @@ settings; every refusal is a 429 with ``Retry-After``.
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
+from limits.strategies import FixedWindowRateLimiter
+
+from .errors import error_response
 
 
 def _account_key() -> str:
@@ -38,8 +44,12 @@ _RULES = {
         ("IDP_RATELIMIT_RESET", get_remote_address, False),
         ("IDP_RATELIMIT_RESET", _account_key, False),
     ],
-    "oauth2.token": [("IDP_RATELIMIT_CLIENT_AUTH", get_remote_address, True)],
 }
+
+# Client authentication failures are counted by hand: the token endpoint is the hot path,
+# and Flask-Limiter's decorator costs two storage round trips on every successful grant.
+_CLIENT_AUTH_ENDPOINTS = frozenset({"oauth2.token", "oauth2.introspect", "oauth2.revoke"})
+_CLIENT_AUTH_NAMESPACE = "client-auth"
 
 
 def init_app(app) -> None:
@@ -66,3 +76,38 @@ def init_app(app) -> None:
             )(view)
         app.view_functions[endpoint] = view
     app.extensions["idp_limiter"] = limiter
+    if limiter.enabled:
+        _limit_client_auth_failures(app, FixedWindowRateLimiter(limiter.storage))
+
+
+def _limit_client_auth_failures(app, counter: FixedWindowRateLimiter) -> None:
+    """Per IP: once too many client authentications failed, refuse (429) until the window
+    ends.  A request costs one counter read; only failures write."""
+
+    def items():
+        return parse_many(app.config["IDP_RATELIMIT_CLIENT_AUTH"])
+
+    @app.before_request
+    def _refuse_when_over():
+        if request.endpoint not in _CLIENT_AUTH_ENDPOINTS:
+            return None
+        for item in items():
+            if not counter.test(item, _CLIENT_AUTH_NAMESPACE, get_remote_address()):
+                reset, _ = counter.get_window_stats(
+                    item, _CLIENT_AUTH_NAMESPACE, get_remote_address()
+                )
+                retry = str(max(1, int(reset - time.time()) + 1))
+                return error_response(
+                    "rate_limited",
+                    "Too many attempts. Wait a little and try again.",
+                    429,
+                    [("Retry-After", retry)],
+                )
+        return None
+
+    @app.after_request
+    def _count_failure(response):
+        if request.endpoint in _CLIENT_AUTH_ENDPOINTS and response.status_code == 401:
+            for item in items():
+                counter.hit(item, _CLIENT_AUTH_NAMESPACE, get_remote_address())
+        return response

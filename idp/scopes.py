@@ -13,6 +13,8 @@ API_SCOPES = frozenset({"openid", "profile", "email", "user:metadata", "roles:ma
 ADMIN_SCOPE = "admin"
 
 SUPPORTED = USER_SCOPES | RESOURCE_SCOPES | {ADMIN_SCOPE}
+# Scopes an app holds for itself: never granted by a person in the code flow.
+CLIENT_ONLY_SCOPES = frozenset({ADMIN_SCOPE, "roles:manage"})
 
 
 def to_list(scope: str | list | tuple | None) -> list[str]:

@@ -9,9 +9,11 @@ def init_app(app) -> None:
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "no-referrer")
-        # Nothing here is meant to be framed; hosted pages will open this per app.
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        if "Content-Security-Policy" not in headers:
+            # Nothing else is meant to be framed.  Hosted pages set their own policy per
+            # app (idp.pages.views.frame_policy), which must not get a DENY added here.
+            headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+            headers["X-Frame-Options"] = "DENY"
         if app.config["IDP_ENV"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -18,7 +18,7 @@ def serve(make_app, **overrides):
     url = f"http://127.0.0.1:{port}"
     app = make_app(IDP_ISSUER=url, **overrides)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield url

@@ -6,8 +6,14 @@ def init_app(app) -> None:
 
     from . import models  # noqa: F401  (register the tables)
     from .cli import cli
+    from .pages import bp as pages_bp
+    from .payment_routes import bp as payments_bp
+    from .payment_routes import stripe_webhook
     from .routes import bp
 
     csrf.exempt(bp)  # bearer-token JSON API: no cookies, so no CSRF
+    csrf.exempt(stripe_webhook)  # authenticated by Stripe's signature instead
     app.register_blueprint(bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(pages_bp)  # hosted purchase pages: CSRF-protected forms
     app.cli.add_command(cli)

@@ -194,7 +194,12 @@ class CheckoutSession(db.Model):
     client_id: Mapped[str | None] = mapped_column(String(64))
     credits: Mapped[int] = mapped_column(BigInteger)
     mode: Mapped[str] = mapped_column(String(16))
+    # open -> pending (awaiting an asynchronous payment) -> complete | failed | expired.
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # Known once Stripe reports the session complete: the payment behind a one-off purchase
+    # (refunds name it) and the first invoice of a plan (its grant shows the plan credited).
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    invoice_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

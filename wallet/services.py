@@ -250,17 +250,75 @@ def claw_back(wallet: Wallet, credits: int, stripe_ref: str, reason: str) -> Led
     """Take back refunded credits.  Credits already spent cannot be recovered: the entry
     takes what is available and its reason records the shortfall (balance never < 0)."""
     db.session.refresh(wallet)
-    available = wallet.balance - wallet.held
-    take = min(credits, max(available, 0))
-    note = reason if take == credits else f"{reason}; {credits - take} credits already spent"
+    change = _refund_change(wallet.balance, wallet.held, credits, stripe_ref, reason)
     try:
-        entry, _ = ledger.apply_once(
-            wallet.id,
-            Change(REFUND, amount=-take, actor="stripe", stripe_ref=stripe_ref, reason=note),
-        )
+        entry, _ = ledger.apply_once(wallet.id, change)
     except InsufficientCredits:
         return None
     return entry
+
+
+def _refund_change(
+    balance: int, held: int, credits: int, stripe_ref: str, reason: str, client_id=None
+) -> Change:
+    take = min(credits, max(balance - held, 0))
+    note = reason if take == credits else f"{reason}; {credits - take} credits already spent"
+    return Change(
+        REFUND,
+        amount=-take,
+        actor="stripe",
+        client_id=client_id,
+        stripe_ref=stripe_ref,
+        reason=note[:255],
+    )
+
+
+def grant_within(
+    wallet_id: int, credits: int, kind: str, *, stripe_ref: str, client_id=None, reason=None
+) -> LedgerEntry | None:
+    """:func:`grant` for a webhook: joins the caller's transaction instead of committing,
+    so the ``stripe_events`` row and the credits commit together or not at all.
+
+    Returns None when this (kind, Stripe reference) was granted already, by another event
+    about the same object: the unique index decides, inside a savepoint so the collision
+    does not abort the event's transaction."""
+    change = Change(
+        kind,
+        amount=credits,
+        actor="stripe",
+        client_id=client_id,
+        stripe_ref=stripe_ref,
+        reason=reason,
+    )
+    return _apply_within(wallet_id, change)
+
+
+def claw_back_within(
+    wallet_id: int, credits: int, stripe_ref: str, reason: str, client_id=None
+) -> LedgerEntry | None:
+    """:func:`claw_back`'s rule in the caller's transaction: takes at most the available
+    credits (the rest was spent or is held; the entry's reason records the shortfall, the
+    balance never goes negative).  The wallet row is locked first, so the available figure
+    cannot move before the entry is written.  None when ``stripe_ref`` was applied already."""
+    row = db.session.execute(
+        select(Wallet.balance, Wallet.held).where(Wallet.id == wallet_id).with_for_update()
+    ).one()
+    change = _refund_change(row.balance, row.held, credits, stripe_ref, reason, client_id)
+    return _apply_within(wallet_id, change)
+
+
+def lock_wallet(wallet_id: int) -> None:
+    """Hold the wallet row until the caller's transaction ends (PostgreSQL; SQLite has a
+    single writer anyway): webhooks about one wallet then read and write one at a time."""
+    db.session.execute(select(Wallet.id).where(Wallet.id == wallet_id).with_for_update())
+
+
+def _apply_within(wallet_id: int, change: Change) -> LedgerEntry | None:
+    try:
+        with db.session.begin_nested():
+            return ledger.apply(wallet_id, change)
+    except IntegrityError:
+        return None
 
 
 def transactions(

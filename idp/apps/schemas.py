@@ -16,6 +16,7 @@ from idp import scopes as scope_names
 from .errors import InvalidRedirectURI, RegistryError
 from .models import CONFIDENTIAL, PUBLIC
 
+_ORIGIN_RE = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _FIELDS = {
     "client_id",
@@ -231,17 +232,22 @@ def _redirect_uri(uri: str, policy: Policy, field: str = "redirect_uris") -> str
 
 
 def _origin(origin: str, policy: Policy) -> str:
-    """A web origin (RFC 6454): scheme, host and optional port, nothing else."""
+    """A web origin (RFC 6454): scheme, host and optional port, nothing else.  Origins are
+    copied into CORS and CSP ``frame-ancestors`` headers, so only host characters pass."""
     parts = _split(origin)
-    ok = parts is not None and (
-        parts.scheme in ("http", "https")
-        and parts.hostname
-        and "*" not in origin
-        and not parts.path
-        and not parts.query
-        and not parts.fragment
-        and not parts.username
-        and not origin.endswith("/")
+    ok = (
+        parts is not None
+        and _ORIGIN_RE.fullmatch(origin) is not None
+        and (
+            parts.scheme in ("http", "https")
+            and parts.hostname
+            and "*" not in origin
+            and not parts.path
+            and not parts.query
+            and not parts.fragment
+            and not parts.username
+            and not origin.endswith("/")
+        )
     )
     if not ok:
         raise RegistryError(

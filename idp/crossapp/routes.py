@@ -13,6 +13,7 @@ from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import current_token, protector
 from idp.oauth2.internal import forward
 from idp.oauth2.verification import TokenRejected, verify_access_token
+from idp.scopes import ADMIN_SCOPE
 from idp.users import services as users
 
 from . import services
@@ -62,24 +63,42 @@ def put_roles(client_id: str, sub: str):
     """Assign a user's roles in one app: an admin token, or the app's own
     client-credentials token with ``roles:manage`` (then only for users who use it)."""
     claims = _bearer_claims()
-    cfg = current_app.config
-    aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-    scope = claims.get("scope", "").split()
-    is_admin = "admin" in scope and cfg["IDP_ADMIN_AUDIENCE"] in aud
-    is_app = (
-        claims["client_id"] == client_id
-        and "roles:manage" in scope
-        and cfg["IDP_API_AUDIENCE"] in aud
-    )
-    if not (is_admin or is_app):
+    is_app = _app_manages_roles(claims, client_id)
+    if not (is_app or _is_admin(claims)):
         raise InsufficientScopeError()
     if query_client(client_id) is None:
         raise NotFound("No active app has that client_id.")
     user = users.by_sub(sub)
     if user is None or (is_app and not oauth_services.granted_scopes(user.id, client_id)):
         raise NotFound("No such user for this app.")
-    body = request.get_json(silent=True) or {}
-    return jsonify(roles=services.set_roles(user.id, client_id, body.get("roles")))
+    return jsonify(roles=services.set_roles(user.id, client_id, _json().get("roles")))
+
+
+def _audiences(claims: dict) -> list:
+    return claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+
+
+def _app_manages_roles(claims: dict, client_id: str) -> bool:
+    """The app's own client-credentials token: a user's token carrying ``roles:manage``
+    must not let that user hand themselves roles."""
+    return (
+        claims["client_id"] == client_id
+        and claims["sub"] == client_id
+        and "roles:manage" in claims.get("scope", "").split()
+        and current_app.config["IDP_API_AUDIENCE"] in _audiences(claims)
+    )
+
+
+def _is_admin(claims: dict) -> bool:
+    """An admin token whose app may still hold the scope (as the admin API checks)."""
+    caller = query_client(claims["client_id"])
+    return (
+        ADMIN_SCOPE in claims.get("scope", "").split()
+        and current_app.config["IDP_ADMIN_AUDIENCE"] in _audiences(claims)
+        and caller is not None
+        and caller.first_party
+        and ADMIN_SCOPE in caller.allowed_scopes
+    )
 
 
 def _bearer_claims() -> dict:
@@ -128,7 +147,7 @@ def refresh_token():
 @bp.post("/validate-token")
 def validate_token():
     """JSON form of ``POST /oauth/introspect`` (same client authentication and answers)."""
-    return _forward("introspection", {"token": _json().get("token", "")})
+    return _forward("introspection", _strings(_json(), ("token",)))
 
 
 def _json() -> dict:
@@ -138,17 +157,16 @@ def _json() -> dict:
     return body
 
 
+def _strings(body: dict, fields: tuple[str, ...]) -> dict:
+    """The members a form could carry; any other value counts as missing."""
+    return {k: body[k] for k in fields if isinstance(body.get(k), str)}
+
+
 def _token_endpoint(grant_type: str, fields: tuple[str, ...]):
-    body = _json()
-    form = {"grant_type": grant_type}
-    form.update({k: body[k] for k in fields if isinstance(body.get(k), str)})
-    return _forward(None, form)
+    return _forward(None, {"grant_type": grant_type, **_strings(_json(), fields)})
 
 
 def _forward(endpoint: str | None, form: dict):
-    body = request.get_json(silent=True) or {}
-    for key in ("client_id", "client_secret"):
-        if isinstance(body.get(key), str):
-            form[key] = body[key]
+    form.update(_strings(_json(), ("client_id", "client_secret")))
     headers = {k: v for k, v in request.headers.items() if k in ("Authorization", "Origin")}
     return forward(endpoint, form, headers)

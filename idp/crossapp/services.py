@@ -46,9 +46,13 @@ def patch_metadata(user_id: int, client_id: str, patch: object) -> dict:
     """RFC 7396 JSON merge patch of the app's document; the result is size-limited."""
     if not isinstance(patch, dict):
         raise InvalidMetadata("the body must be a JSON object (a JSON merge patch)")
+    # Every object in a patch stays an object in the result, so a patch nested too deep
+    # is refused before the (recursive) merge ever walks it.
+    _check_depth(patch)
     row = _row(user_id, client_id)
     merged = _merge(dict(row.data) if row else {}, patch)
-    _check(merged)
+    _check_depth(merged)
+    _check_size(merged)
     if row is None:
         row = UserAppMetadata(
             user_id=user_id, client_id=client_id, data=merged, updated_at=utcnow()
@@ -65,30 +69,41 @@ def patch_metadata(user_id: int, client_id: str, patch: object) -> dict:
 
 
 def _merge(target: dict, patch: dict) -> dict:
+    """RFC 7396 section 2 MergePatch: null deletes, an object merges into an object (or
+    into nothing, so its own nulls are dropped too), anything else replaces."""
     for key, value in patch.items():
         if value is None:
             target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            target[key] = _merge(dict(target[key]), value)
+        elif isinstance(value, dict):
+            current = target.get(key)
+            target[key] = _merge(dict(current) if isinstance(current, dict) else {}, value)
         else:
             target[key] = value
     return target
 
 
-def _check(document: dict) -> None:
+def _check_size(document: dict) -> None:
     size = len(json.dumps(document, separators=(",", ":")).encode())
     if size > MAX_METADATA_BYTES:
         raise InvalidMetadata(f"metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}")
+
+
+def _check_depth(document: dict) -> None:
     if _depth(document) > MAX_DEPTH:
-        raise InvalidMetadata(f"metadata may nest at most {MAX_DEPTH} levels")
+        raise InvalidMetadata(f"metadata may nest objects and arrays at most {MAX_DEPTH} deep")
 
 
-def _depth(value, level: int = 1) -> int:
-    if isinstance(value, dict):
-        return max([level, *(_depth(v, level + 1) for v in value.values())])
-    if isinstance(value, list):
-        return max([level, *(_depth(v, level + 1) for v in value)])
-    return level
+def _depth(value) -> int:
+    """How deep objects and arrays nest in ``value`` (the document itself is 1, a scalar
+    adds nothing); iterative, so a hostile body cannot exhaust the stack."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def roles_for(user_id: int, client_id: str) -> list[str]:
@@ -117,5 +132,9 @@ def set_roles(user_id: int, client_id: str, roles: object) -> list[str]:
     now = utcnow()
     for role in sorted(set(roles)):
         db.session.add(UserAppRole(user_id=user_id, client_id=client_id, role=role, granted_at=now))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent PUT inserted the same role; the last one wins
+        db.session.rollback()
+        return set_roles(user_id, client_id, roles)
     return roles_for(user_id, client_id)

@@ -20,7 +20,7 @@ from idp.users import services as users
 from idp.users import sessions
 
 from . import services
-from .server import authorization_server
+from .server import authorization_server, error_redirect
 from .services import Subject, epoch
 
 # Authorization-request extension: after consent, send a new user to buy credits first.
@@ -38,7 +38,7 @@ def authorize():
     except OAuth2Error as error:
         if error.redirect_uri:
             error.state = request.values.get("state")
-            return server.handle_error_response(None, error)
+            return error_redirect(error)
         from idp.pages.views import error_page
 
         return error_page(error.error, error.get_error_description(), 400)
@@ -86,7 +86,8 @@ def _decide(server, grant, subject: Subject | None, prompts: set[str]):
         if decision != "allow":
             return server.create_authorization_response(grant=grant, grant_user=None)
         services.grant_consent(user.id, grant.client.client_id, scope)
-    if payload.data.get("next") == NEXT_PURCHASE:
+    if payload.data.get("next") == NEXT_PURCHASE and "none" not in prompts:
+        # The detour is a page; prompt=none (OIDC Core section 3.1.2.1) forbids any.
         return redirect(
             url_for(
                 "pages.purchase",

@@ -1,4 +1,5 @@
-"""Token introspection (RFC 7662) and revocation (RFC 7009) for JWT access tokens.
+"""Token introspection (RFC 7662) and revocation (RFC 7009) for JWT access tokens and
+opaque refresh tokens.
 
 Authlib's RFC 9068 endpoints declare JWTs irrevocable; ours put the ``jti`` on the
 deny-list instead, so these subclass the plain RFC 7662 / RFC 7009 endpoints.
@@ -10,8 +11,10 @@ from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6749 import InvalidRequestError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+from flask import current_app
 
-from . import denylist
+from . import denylist, services
+from .models import RefreshToken
 from .verification import TokenRejected, verify_access_token
 
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -43,11 +46,30 @@ class AccessToken(dict):
         return self.get("scope", "")
 
 
-def _lookup(token_string: str) -> AccessToken | None:
+def _access_token(token_string: str) -> AccessToken | None:
     try:
         return AccessToken(verify_access_token(token_string))
     except TokenRejected:
         return None
+
+
+def _refresh_token(token_string: str) -> RefreshToken | None:
+    if not isinstance(token_string, str) or len(token_string) > 256:
+        return None
+    return services.find_refresh_token(token_string)
+
+
+def _lookup(token_string: str, hint: str | None) -> AccessToken | RefreshToken | None:
+    """RFC 7009 section 2.1 / RFC 7662 section 2.1: the hint only decides which kind is
+    looked up first; a token of the other kind is still found."""
+    finders = [_access_token, _refresh_token]
+    if hint == "refresh_token":
+        finders.reverse()
+    for find in finders:
+        token = find(token_string)
+        if token is not None:
+            return token
+    return None
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):
@@ -63,9 +85,12 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             raise InvalidRequestError("the token parameter is required")
 
     def query_token(self, token_string, token_type_hint):
-        return _lookup(token_string)
+        return _lookup(token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
+        """A refresh token is shown only to its own client, never to a resource server."""
+        if isinstance(token, RefreshToken):
+            return token.check_client(client) and services.refresh_token_live(token)
         return token.meant_for(client)
 
     def create_endpoint_response(self, request):
@@ -75,6 +100,8 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return 200, body, default_json_headers
 
     def introspect_token(self, token):
+        if isinstance(token, RefreshToken):
+            return self._introspect_refresh_token(token)
         return {
             "active": True,
             "token_type": "Bearer",
@@ -86,6 +113,21 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "exp": token["exp"],
             "iat": token["iat"],
             "jti": token["jti"],
+        }
+
+    @staticmethod
+    def _introspect_refresh_token(row: RefreshToken) -> dict:
+        """``token_type`` says ``refresh_token`` (not ``Bearer``), so a resource server
+        that checks it never takes this for an access token."""
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "scope": row.scope,
+            "client_id": row.client_id,
+            "sub": services.refresh_token_subject(row),
+            "iss": current_app.config["IDP_ISSUER"],
+            "exp": services.epoch(row.expires_at),
+            "iat": services.epoch(row.created_at),
         }
 
 
@@ -102,7 +144,11 @@ class RevocationEndpoint(_RevocationEndpoint):
             raise _UnsupportedTokenType(f"cannot revoke tokens of type {hint!r}")
 
     def query_token(self, token_string, token_type_hint):
-        return _lookup(token_string)
+        return _lookup(token_string, token_type_hint)
 
     def revoke_token(self, token, request):
-        denylist.revoke(token["jti"], token["client_id"], token["exp"])
+        """A refresh token takes its whole family (the grant) with it (section 2.1)."""
+        if isinstance(token, RefreshToken):
+            services.revoke_refresh_token(token)
+        else:
+            denylist.revoke(token["jti"], token["client_id"], token["exp"])

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 
@@ -88,7 +92,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         requested = scope_names.to_list(self.request.payload.scope)
         if not requested:
             raise InvalidScopeError("scope is required")
-        refused = [s for s in requested if s not in self.request.client.allowed_scopes]
+        refused = [
+            s
+            for s in requested
+            if s not in self.request.client.allowed_scopes or s in scope_names.CLIENT_ONLY_SCOPES
+        ]
         if refused:
             raise InvalidScopeError(f"scope not allowed for this client: {' '.join(refused)}")
 
@@ -133,13 +141,24 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    def _validate_request_token(self, client):
+        """Check a requested scope before the token is claimed: a refused request
+        (``invalid_scope``, section 6) must not spend it, or the client's retry would
+        look like reuse.  A token already rotated goes straight to reuse detection."""
+        value = self.request.form.get("refresh_token")
+        row = oauth_services.find_refresh_token(value) if isinstance(value, str) else None
+        if row is not None and row.check_client(client) and row.used_at is None:
+            self._validate_token_scope(row)
+        return super()._validate_request_token(client)
+
     def authenticate_refresh_token(self, refresh_token):
         return oauth_services.use_refresh_token(refresh_token, self.request.client.client_id)
 
     def authenticate_user(self, refresh_token):
+        """Section 5.2: a grant whose user is gone or disabled is ``invalid_grant``."""
         user = users.get(refresh_token.user_id)
         if user is None or user.disabled:
-            return None
+            raise InvalidGrantError("the user of this refresh token cannot sign in")
         return Subject(user.id, user.sub, refresh_token.auth_time, refresh_token.session_id)
 
     def revoke_old_credential(self, refresh_token):
@@ -148,8 +167,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def generate_token(
         self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
     ):
+        # Rotation continues the grant: the successor is issued whenever the presented
+        # token's grant holds offline_access, even if this request narrows the scope.
+        offline = _offline(self.request.refresh_token.scope)
         return super().generate_token(
-            user, scope, grant_type, expires_in, include_refresh_token and _offline(scope)
+            user, scope, grant_type, expires_in, include_refresh_token and offline
         )
 
 

@@ -6,7 +6,7 @@ introspection endpoints this way, so they get exactly the same validation.
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from werkzeug.test import EnvironBuilder
 
 from .server import authorization_server
@@ -22,8 +22,10 @@ def forward(endpoint: str | None, form: dict, headers: dict | None = None):
         headers=headers or {},
         environ_base={"REMOTE_ADDR": request.remote_addr},
     )
-    forwarded = request.__class__(builder.get_environ())
     server = authorization_server()
-    if endpoint is None:
-        return server.create_token_response(forwarded)
-    return server.create_endpoint_response(endpoint, forwarded)
+    # Authlib's Flask server reads the global ``flask.request``, not a request handed to
+    # it: run it inside a request context of the built request.
+    with current_app.request_context(builder.get_environ()):
+        if endpoint is None:
+            return server.create_token_response()
+        return server.create_endpoint_response(endpoint)

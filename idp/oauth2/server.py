@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
 
@@ -34,19 +35,31 @@ def _save_token(token, request) -> None:
     """Persist what a grant produced: refresh tokens (hashed) and, for a code, what it
     minted (so a replay can revoke it).  Access tokens themselves are self-contained."""
     code = getattr(request, "authorization_code", None)
+    if "refresh_token" in token:
+        previous = getattr(request, "refresh_token", None)
+        if previous is not None:
+            # RFC 6749 section 6: the new refresh token keeps the scope of the one
+            # presented, even when this access token was narrowed.
+            family, expires, scope = previous.family_id, previous.family_expires_at, previous.scope
+        else:
+            family, expires = (code.issued_family if code else secrets.token_hex(16)), None
+            scope = token["scope"]
+        services.save_refresh_token(
+            token["refresh_token"], request.client, request.user, scope, family, expires
+        )
     if code is not None:
+        # After the refresh token exists: a replay noticed here revokes it too.
         claims = unverified_claims(token["access_token"])
         services.record_code_tokens(code, claims["jti"], claims["exp"])
-    if "refresh_token" not in token:
-        return
-    previous = getattr(request, "refresh_token", None)
-    if previous is not None:
-        family, family_expires = previous.family_id, previous.family_expires_at
-    else:
-        family, family_expires = (code.issued_family if code else secrets.token_hex(16)), None
-    services.save_refresh_token(
-        token["refresh_token"], request.client, request.user, token["scope"], family, family_expires
-    )
+
+
+def _client_secret_basic(query_client, request):
+    """RFC 6749 section 2.3.1.  Authlib's parser raises ``ValueError`` on a non-ASCII
+    header or a scheme without credentials; such a header names no client (401, not 500)."""
+    try:
+        return authenticate_client_secret_basic(query_client, request)
+    except ValueError:
+        return None
 
 
 def init_app(app) -> None:
@@ -54,6 +67,7 @@ def init_app(app) -> None:
     # run several apps (issuers) in one process.
     server = AuthorizationServer()
     server.init_app(app, query_client=query_client, save_token=_save_token)
+    server.register_client_auth_method("client_secret_basic", _client_secret_basic)
     server.scopes_supported = sorted(scope_names.SUPPORTED)
     server.register_token_generator("default", AccessTokenGenerator(app.config["IDP_ISSUER"]))
     server.register_grant(ClientCredentialsGrant)
@@ -67,3 +81,13 @@ def init_app(app) -> None:
 
 def authorization_server() -> AuthorizationServer:
     return current_app.extensions["idp_oauth_server"]
+
+
+def error_redirect(error):
+    """An authorization error sent back to the app, with ``iss`` as RFC 9207 section 2
+    requires of error responses too: Authlib's issuer extension only decorates
+    ``create_authorization_response``, not errors raised while validating the request."""
+    server = authorization_server()
+    response = server.handle_error_response(None, error)
+    server.execute_hook("after_create_authorization_response", response)
+    return response

@@ -14,6 +14,7 @@ from idp import scopes as scope_names
 from idp.audit import services as audit
 from idp.db_types import utcnow
 from idp.extensions import db
+from idp.users import services as users
 
 from . import denylist
 from .models import AuthorizationCode, Consent, RefreshToken
@@ -156,7 +157,8 @@ def use_refresh_token(value: object, client_id: str) -> RefreshToken | None:
     Rule for reuse: a token already rotated may be presented again only within
     ``IDP_REFRESH_REUSE_GRACE_SECONDS`` of its first use (two tabs refreshing at once);
     that answers with a fresh sibling in the same family.  Later reuse means the token
-    leaked: the whole family is revoked and the event audited.
+    leaked (RFC 9700 section 4.14.2): the whole family is revoked and the event audited,
+    even once the rotated token's own idle lifetime has passed.
     """
     if not isinstance(value, str) or len(value) > 256:
         return None
@@ -166,8 +168,10 @@ def use_refresh_token(value: object, client_id: str) -> RefreshToken | None:
     if row is None or row.client_id != client_id:
         return None
     now = utcnow()
-    if row.revoked_at is not None or row.expires_at <= now or row.family_expires_at <= now:
+    if row.revoked_at is not None or row.family_expires_at <= now:
         return None
+    if row.used_at is None and row.expires_at <= now:
+        return None  # idle-expired before it was ever used: nothing leaked
     claimed = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
@@ -179,7 +183,7 @@ def use_refresh_token(value: object, client_id: str) -> RefreshToken | None:
     db.session.refresh(row)
     grace = timedelta(seconds=current_app.config["IDP_REFRESH_REUSE_GRACE_SECONDS"])
     if row.revoked_at is None and now - row.used_at <= grace:
-        return row
+        return row if row.expires_at > now else None
     revoke_family(row.family_id, "reuse_detected")
     audit.record(audit.REFRESH_REUSE, row.user_id, row.client_id, family=row.family_id)
     return None
@@ -211,6 +215,19 @@ def find_refresh_token(value: str) -> RefreshToken | None:
     return db.session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))
     )
+
+
+def refresh_token_live(row: RefreshToken) -> bool:
+    """Not rotated, revoked or expired, and its user may still sign in (RFC 7662 "active")."""
+    now = utcnow()
+    if row.used_at or row.revoked_at or row.expires_at <= now or row.family_expires_at <= now:
+        return False
+    user = users.get(row.user_id)
+    return user is not None and not user.disabled
+
+
+def refresh_token_subject(row: RefreshToken) -> str:
+    return users.get(row.user_id).sub
 
 
 def revoke_refresh_token(row: RefreshToken) -> None:

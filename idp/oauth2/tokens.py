@@ -7,7 +7,6 @@ import json
 import secrets
 import time
 
-from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import current_app
 
@@ -81,7 +80,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             "aud": aud[0] if len(aud) == 1 else aud,
             "client_id": client.get_client_id(),
             "scope": scope or "",
-            "jti": generate_token(22),
+            "jti": secrets.token_urlsafe(16),  # 128 bits; Authlib's generator is 20x slower
             "iat": now,
             "exp": now + self._get_expires_in(client, grant_type),
         }

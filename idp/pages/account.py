@@ -15,7 +15,7 @@ from idp.users import sessions
 from idp.users.errors import AccountError
 
 from .routes import bp, safe_return_to
-from .views import SCOPE_TEXT, page
+from .views import SCOPE_TEXT, frame_policy, page
 
 
 def signed_in_only(view):
@@ -23,7 +23,9 @@ def signed_in_only(view):
     def wrapped(*args, **kwargs):
         found = sessions.current()
         if found is None:
-            return redirect(url_for("pages.login", return_to=request.path))
+            # Come back to the page (query included); a form's target only answers POST.
+            back = request.full_path.rstrip("?") if request.method == "GET" else "/account"
+            return redirect(url_for("pages.login", return_to=back))
         return view(found[1], *args, **kwargs)
 
     return wrapped
@@ -48,7 +50,9 @@ def _connected(user) -> list[dict]:
 
 
 def _account(user, status=200, **context):
-    return page("account.html", status, user=user, connected=_connected(user), **context)
+    # Never framed, whatever client_id the URL names: no partner may overlay these settings.
+    response = page("account.html", status, user=user, connected=_connected(user), **context)
+    return frame_policy(response, None)
 
 
 @bp.get("/account")
@@ -112,12 +116,11 @@ def _signed_out(response):
     return response
 
 
-@bp.get("/purchase")
+@bp.route("/purchase", methods=["GET", "POST"])
 @signed_in_only
 def purchase(user):
-    """Landing of ``next=purchase``; the wallet issue fills it with packages and checkout."""
-    return page(
-        "purchase.html",
-        user=user,
-        return_to=safe_return_to(request.args.get("return_to"), "/account"),
-    )
+    """Landing of ``next=purchase``: balance, packs and plans; POST starts a checkout.
+    The wallet package owns purchases; this is only where the page is routed."""
+    from wallet.pages import landing
+
+    return landing(user, safe_return_to(request.values.get("return_to"), "/account"))

@@ -43,6 +43,7 @@ def _carry() -> dict:
 
 def signed_in(user, target: str):
     """Open the SSO session and set its cookie."""
+    session.pop("pending_email", None)  # from now on this browser verifies as ``user``
     token = sessions.start(user)
     response = redirect(target)
     response.set_cookie(
@@ -72,41 +73,43 @@ def signup():
         return page("signup.html", email=request.args.get("login_hint", ""), **carry)
     email, name = request.form.get("email", ""), request.form.get("display_name", "")
     try:
-        user = users.sign_up(email, request.form.get("password"), name)
+        users.sign_up(email, request.form.get("password"), name)
     except AccountError as exc:
         return page(
             "signup.html", 400, error=exc.description, email=email, display_name=name, **carry
         )
-    if user is None:
-        # The address has an account: its owner got a mail; this browser sees the
-        # same next step as a new sign-up, so the page reveals nothing.
-        session["pending_email"] = users.normalise_email(email)
-        return redirect(url_for("pages.verify", **carry))
-    return signed_in(user, url_for("pages.verify", **carry))
+    # New account or taken address (whose owner got a mail instead), this browser gets
+    # the same answer: no session until the mailed code is entered, only the address.
+    session["pending_email"] = users.normalise_email(email)
+    return redirect(url_for("pages.verify", **carry))
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
+    """The mailed code, for the address this browser signed up with (which signs it in)
+    or for its signed-in account."""
     carry = _carry()
-    found = sessions.current()
-    email = found[1].email if found else session.get("pending_email")
-    if email is None:
-        return redirect(url_for("pages.login", **carry))
+    pending = session.get("pending_email")
+    found = None if pending else sessions.current()
     if found and found[1].email_verified:
         return redirect(carry["return_to"])
+    email = pending or (found[1].email if found else None)
+    if email is None:
+        return redirect(url_for("pages.login", **carry))
     if request.method == "GET":
         return page("verify.html", email=email, **carry)
+    user = found[1] if found else users.awaiting_verification(pending)
     if request.form.get("action") == "resend":
-        if found:
-            users.send_verification_code(found[1])
+        if user is not None:
+            users.send_verification_code(user)
         return page("verify.html", email=email, notice="We sent a new code.", **carry)
     try:
-        if found is None:
+        if user is None:
             raise InvalidCode()
-        users.verify_email(found[1], request.form.get("code"))
+        users.verify_email(user, request.form.get("code"))
     except AccountError as exc:
         return page("verify.html", 400, email=email, error=exc.description, **carry)
-    return redirect(carry["return_to"])
+    return redirect(carry["return_to"]) if found else signed_in(user, carry["return_to"])
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -114,10 +117,13 @@ def forgot():
     carry = _carry()
     if request.method == "GET":
         return page("forgot.html", **carry)
-    users.request_reset(
-        request.form.get("email"), lambda token: url_for("pages.reset", token=token, _external=True)
-    )
+    users.request_reset(request.form.get("email"), _reset_link)
     return page("forgot.html", sent=True, **carry)
+
+
+def _reset_link(token: str) -> str:
+    """Built on the issuer, never on the request's Host header (reset-link poisoning)."""
+    return current_app.config["IDP_ISSUER"] + url_for("pages.reset", token=token)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

@@ -60,7 +60,8 @@ def _app_name(app) -> str | None:
 
 
 def error_page(error: str, description: str | None, status: int = 400):
-    return page("error.html", status, error=error, description=description or error)
+    # Not ``error=``: base.html shows that as the page's inline form error.
+    return page("error.html", status, code=error, description=description or error)
 
 
 def consent_page(client, user, scope: str):

@@ -24,6 +24,11 @@ class InvalidEmail(AccountError):
     description = "Enter a valid email address."
 
 
+class InvalidName(AccountError):
+    error = "invalid_name"
+    description = "Your name can be at most 100 characters."
+
+
 class InvalidCode(AccountError):
     error = "invalid_code"
     description = "That code is not valid. Check the latest email or ask for a new code."

@@ -28,12 +28,15 @@ from .errors import (
     InvalidCode,
     InvalidCredentials,
     InvalidEmail,
+    InvalidName,
     InvalidResetToken,
     WeakPassword,
 )
 from .models import ADMIN, CUSTOMER, EmailVerification, PasswordReset, User
 
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# No separators or quotes: a comma or angle bracket in the To header adds recipients.
+_ADDRESS_CHAR = r"[^@\s,;:<>()\[\]\\\"]"
+_EMAIL_RE = re.compile(rf"^{_ADDRESS_CHAR}{{1,64}}@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$")
 
 
 def normalise_email(email: object) -> str:
@@ -55,6 +58,12 @@ def check_password(password: object, email: str = "") -> str:
 
 def by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
+
+
+def awaiting_verification(email: str) -> User | None:
+    """The account at ``email`` if it still has to prove its address, else None."""
+    user = by_email(email)
+    return user if user and not user.email_verified and not user.disabled else None
 
 
 def by_sub(sub: str) -> User | None:
@@ -98,8 +107,9 @@ def create(
 
 
 def sign_up(email: str, password: str, display_name: str = "") -> User | None:
-    """Hosted sign-up.  A taken address gets a mail to its owner and the caller sees the
-    same "check your email" step, so sign-up cannot be used to discover accounts."""
+    """Hosted sign-up.  A taken address gets a mail to its owner instead of a code, and
+    the caller must answer exactly as for a new account, so sign-up cannot be used to
+    discover accounts."""
     email = normalise_email(email)
     check_password(password, email)
     try:
@@ -197,11 +207,9 @@ def verify_email(user: User, code: object) -> None:
         pending.code_hash, _digest(code.strip())
     ):
         db.session.commit()
-        left = maximum - pending.attempts
-        raise InvalidCode(
-            InvalidCode.description if left else "Too many attempts. Ask for a new code.",
-            attempts_left=left,
-        )
+        # One message for every refusal: a distinct "too many attempts" would tell a
+        # new sign-up from a taken address (which has no code to run out of).
+        raise InvalidCode()
     pending.consumed_at = now
     user.email_verified = True
     db.session.commit()
@@ -257,14 +265,21 @@ def reset_password(token: object, new_password: object) -> User:
     reset = reset_target(token)
     user = get(reset.user_id)
     check_password(new_password, user.email)
+    now = utcnow()
     claimed = db.session.execute(
         update(PasswordReset)
         .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
-        .values(used_at=utcnow())
+        .values(used_at=now)
     )
     if claimed.rowcount != 1:
         db.session.rollback()
         raise InvalidResetToken()
+    # Links mailed earlier die with this one: they must not reset the new password.
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
     _set_password(user, new_password)
     user.email_verified = True
     db.session.commit()
@@ -288,7 +303,7 @@ def _set_password(user: User, password: str) -> None:
 
 def update_profile(user: User, display_name: object) -> None:
     if not isinstance(display_name, str) or len(display_name.strip()) > 100:
-        raise InvalidEmail("Your name can be at most 100 characters.")
+        raise InvalidName()
     user.display_name = display_name.strip()
     db.session.commit()
 

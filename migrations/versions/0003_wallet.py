@@ -76,6 +76,8 @@ def upgrade():
         sa.Column("credits", sa.BigInteger(), nullable=False),
         sa.Column("mode", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("payment_intent_id", sa.String(length=255), nullable=True),
+        sa.Column("invoice_id", sa.String(length=255), nullable=True),
         sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
@@ -86,6 +88,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkout_sessions")),
     )
     with op.batch_alter_table("checkout_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_checkout_sessions_payment_intent_id"), ["payment_intent_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_checkout_sessions_wallet_id"), ["wallet_id"], unique=False
         )
@@ -226,6 +231,7 @@ def downgrade():
     op.drop_table("credit_holds")
     with op.batch_alter_table("checkout_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checkout_sessions_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_checkout_sessions_payment_intent_id"))
 
     op.drop_table("checkout_sessions")
     op.drop_table("wallets")

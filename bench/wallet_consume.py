@@ -1,0 +1,447 @@
+"""Wallet benchmark: credit consumes per second through gunicorn, against pgbench.
+
+One run builds a throw-away PostgreSQL database with the project's own CLI (a user with
+a large balance, a confidential app the user granted ``credits:consume``), serves it with
+gunicorn on loopback, drives ``POST /api/cross-app/credits/consume`` with wrk (a fresh
+idempotency key per request), then measures with pgbench the same transaction in SQL
+alone (conditional UPDATE ... RETURNING, INSERT of the entry) on the same schema and
+prints the ratio.  ``flask wallet audit`` must be clean afterwards.  See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import json
+import pstats
+import re
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import wrk  # bench/wrk.py: this script's folder is first on sys.path
+from psycopg import sql
+from token_endpoint import (
+    BIN,
+    CONNECTIONS,
+    PG_SERVER,
+    RESULTS,
+    ROOT,
+    WARMUP_SECONDS,
+    BenchError,
+    busy_share,
+    free_port,
+    group_cpu_seconds,
+    gunicorn,
+    nproc,
+    server_env,
+)
+
+BENCH_DB = "idp_bench_wallet"  # dropped and re-created on every run; never the tests' database
+CLIENT_ID, SCOPE = "bench-wallet", "credits:consume"
+EMAIL = "bench@example.com"
+FUNDS = 10**9  # the largest single grant; at 1 credit per consume it never runs out
+GOAL_RATIO = 0.40
+API_PATH = "/api/cross-app/credits/consume"
+
+# One POST per request with its own idempotency key: "<run>-<wrk thread>-<counter>".
+WRK_SCRIPT = """\
+local threads, counter = 0, 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+function request()
+  counter = counter + 1
+  local key = "{run}-" .. tid .. "-" .. counter
+  local body = '{{"amount": 1, "service": "{service}", "idempotency_key": "' .. key .. '"}}'
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+# The same change in SQL alone: pgbench's ceiling for the API's transaction.
+# pgbench takes every ":word" for a variable, even inside quotes, so the actor
+# ("client:<id>") comes in with -D.  The hash stands for the API's SHA-256 hex digest.
+PGBENCH_SCRIPT = r"""
+\set key random(1, 9000000000000000000)
+BEGIN;
+UPDATE wallets SET balance = balance - 1, updated_at = now()
+  WHERE id = :wallet AND balance - held >= 1
+  RETURNING balance AS balance_after, held AS held_after \gset
+INSERT INTO ledger_entries (wallet_id, kind, amount, held_delta, balance_after, held_after,
+    client_id, service, idempotency_key, request_hash, actor, created_at)
+  VALUES (:wallet, 'consume', -1, 0, :balance_after, :held_after, 'bench-wallet', 'pgbench',
+    'pgbench-' || CAST(:client_id AS text) || '-' || CAST(:key AS text), repeat('0', 64),
+    :actor, now());
+END;
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=20, help="seconds of each load (20)")
+    parser.add_argument("--workers", type=int, default=nproc(), help="default: nproc")
+    parser.add_argument("--worker-class", default="gthread", help="default: gthread")
+    # Each request waits on PostgreSQL several times: threads overlap those waits.
+    parser.add_argument("--threads", type=int, default=4, help="per gthread worker (default 4)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk shares the cores too")
+    parser.add_argument("--pgbench-jobs", type=int, default=1, help="pgbench threads (1)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        nargs="?",
+        const=2000,
+        default=0,
+        metavar="N",
+        help="cProfile N consumes (default 2000) in-process through Flask's test client",
+    )
+    parser.add_argument("--keep-db", action="store_true", help=f"leave {BENCH_DB} afterwards")
+    args = parser.parse_args()
+    if args.worker_class != "gthread":
+        args.threads = 1  # gunicorn silently turns sync workers with threads into gthread
+    return args
+
+
+# -- database and provisioning -------------------------------------------------------------
+
+
+def recreate_database() -> str:
+    """Drop and re-create the bench database; returns its URL."""
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        name = sql.Identifier(BENCH_DB)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    return f"{PG_SERVER}/{BENCH_DB}"
+
+
+def drop_database() -> None:
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        name = sql.Identifier(BENCH_DB)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def query(database_url: str, statement: str, *params) -> tuple:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return conn.execute(statement, params).fetchone()
+
+
+def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """``flask --app wsgi ARGS`` as an operator would run it."""
+    cmd = [str(BIN / "flask"), "--app", "wsgi", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if check and done.returncode:
+        raise BenchError(f"flask {' '.join(args)} failed:\n{done.stderr or done.stdout}")
+    return done
+
+
+# The consent page records what a user granted an app; the bench records it directly.
+CONSENT_SNIPPET = """\
+import sys
+from idp import create_app
+from idp.oauth2 import services
+from idp.users import services as users
+with create_app().app_context():
+    services.grant_consent(users.by_sub(sys.argv[1]).id, sys.argv[2], sys.argv[3])
+"""
+
+
+def provision(env: dict) -> dict:
+    """Migrate, create keys, a funded user and an app they granted ``credits:consume``."""
+    flask(env, "db", "upgrade")
+    flask(env, "keys", "ensure")
+    password = secrets.token_urlsafe(18)
+    user = flask(
+        env, "users", "create", "--email", EMAIL, "--password", password, "--verified", "--json"
+    )
+    sub = json.loads(user.stdout)["sub"]
+    flask(env, "wallet", "grant", "--email", EMAIL, "--credits", str(FUNDS), "--reason", "bench")
+    app = flask(
+        env, "apps", "create", "--name", "bench wallet", "--client-id", CLIENT_ID,
+        "--type", "confidential", "--scope", SCOPE, "--json",
+    )  # fmt: skip
+    secret = json.loads(app.stdout)["client_secret"]
+    consent = [str(BIN / "python"), "-c", CONSENT_SNIPPET, sub, CLIENT_ID, SCOPE]
+    subprocess.run(consent, cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+    (wallet_id,) = query(
+        env["DATABASE_URL"],
+        "SELECT w.id FROM wallets w JOIN users u ON u.id = w.user_id WHERE u.sub = %s",
+        sub,
+    )
+    return {"sub": sub, "secret": secret, "wallet_id": wallet_id}
+
+
+def client_token(base: str, secret: str) -> str:
+    """A client-credentials token with ``credits:consume`` (it acts for the user)."""
+    form = f"grant_type=client_credentials&scope={SCOPE}".encode()
+    request = urllib.request.Request(f"{base}/oauth/token", data=form)
+    basic = base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
+    request.add_unredirected_header("Authorization", f"Basic {basic}")
+    return json.load(urllib.request.urlopen(request, timeout=5))["access_token"]
+
+
+def consume_once(url: str, token: str, key: str) -> tuple[int, dict]:
+    body = json.dumps({"amount": 1, "service": "bench-check", "idempotency_key": key}).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def check_consume(url: str, token: str) -> None:
+    """One consume is 201, its retry 200 with the same entry: the load hits the real path."""
+    first = consume_once(url, token, "bench-check")
+    again = consume_once(url, token, "bench-check")
+    if first[0] != 201 or again[0] != 200:
+        raise BenchError(f"consume check failed: {first} then {again}")
+    if first[1]["transaction"]["id"] != again[1]["transaction"]["id"]:
+        raise BenchError("the retry was not answered from the original entry")
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+def api_load(args: argparse.Namespace, env: dict, port: int, ids: dict) -> dict:
+    """Serve with gunicorn, check one consume, warm up, then measure with wrk."""
+    # token_endpoint's server, without its cProfile hook (this bench profiles in-process).
+    server = argparse.Namespace(
+        workers=args.workers, worker_class=args.worker_class, threads=args.threads, profile=False
+    )
+    with gunicorn(env, port, server) as (base, pgid):
+        token = client_token(base, ids["secret"])
+        url = f"{base}{API_PATH}?user={ids['sub']}"
+        check_consume(url, token)
+        print("consume checked: 201, then 200 replaying the same entry", flush=True)
+
+        def load(seconds: int, service: str) -> str:
+            script = WRK_SCRIPT.format(token=token, run=secrets.token_hex(4), service=service)
+            return wrk.run_script(
+                url, script, seconds=seconds, connections=CONNECTIONS, threads=args.wrk_threads
+            )
+
+        load(WARMUP_SECONDS, "bench-warmup")
+        print(f"load: {CONNECTIONS} connections for {args.duration} s...", flush=True)
+        server0, wrk0 = group_cpu_seconds(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
+        report = load(args.duration, "bench")
+        server1, wrk1 = group_cpu_seconds(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = wrk.parse(report)
+    if result["seconds"] < 0.9 * args.duration:
+        raise BenchError("wrk stopped before the end of the run")
+    (written,) = query(
+        env["DATABASE_URL"],
+        "SELECT count(*) FROM ledger_entries WHERE kind = 'consume' AND service = 'bench'",
+    )
+    wrk_cpu = wrk1.ru_utime + wrk1.ru_stime - wrk0.ru_utime - wrk0.ru_stime
+    return {
+        **result,
+        "entries_written": written,
+        "server_cpu_s": server1 - server0,
+        "wrk_cpu_s": wrk_cpu,
+        "report": report,
+        "token": token,
+    }
+
+
+def pgbench(args: argparse.Namespace, wallet_id: int) -> dict:
+    """pgbench with ``CONNECTIONS`` clients running the consume transaction in SQL alone."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_SCRIPT)
+        script.flush()
+        cmd = [
+            "pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres",
+            "-c", str(CONNECTIONS), "-j", str(args.pgbench_jobs), "-T", str(args.duration),
+            "-M", "prepared", "-D", f"wallet={wallet_id}", "-D", f"actor=client:{CLIENT_ID}",
+            "-f", script.name, BENCH_DB,
+        ]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
+    if done.returncode:
+        raise BenchError(f"pgbench failed:\n{done.stderr or done.stdout}")
+    tps = re.search(r"^tps = ([\d.]+)", done.stdout, re.M)
+    latency = re.search(r"^latency average = ([\d.]+) ms", done.stdout, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", done.stdout, re.M)
+    if not tps or not latency:
+        raise BenchError(f"unexpected pgbench output:\n{done.stdout}")
+    return {
+        "tps": float(tps.group(1)),
+        "latency_ms": float(latency.group(1)),
+        "failed": int(failed.group(1)) if failed else 0,
+        "report": done.stdout,
+    }
+
+
+# -- profile -------------------------------------------------------------------------------
+
+# (label, file suffix, function) whose cumulative time the profile summary shows.
+HOTSPOTS = [
+    ("whole request (Flask test client)", "flask/testing.py", "open"),
+    ("token verification", "verification.py", "verify_access_token"),
+    ("  RSA signature check", "rsa.py", "verify"),
+    ("  deny-list lookup", "denylist.py", "is_revoked"),
+    ("user lookup by sub", "users/services.py", "by_sub"),
+    ("consent lookup (granted_scopes)", "oauth2/services.py", "granted_scopes"),
+    ("wallet_for (SELECT wallet)", "wallet/ledger.py", "wallet_for"),
+    ("ledger.apply (UPDATE + INSERT + flush)", "wallet/ledger.py", "apply"),
+    ("commit", "sqlalchemy/orm/session.py", "commit"),
+    ("summary (refresh wallet)", "wallet/services.py", "summary"),
+    ("response JSON", "flask/json/__init__.py", "jsonify"),
+    ("pool checkout incl. pre-ping", "sqlalchemy/pool/base.py", "_checkout"),
+    ("psycopg wait (server round trips)", "psycopg/connection.py", "wait"),
+]  # fmt: skip
+
+
+def profile_consumes(env: dict, token: str, sub: str, count: int, out: Path) -> None:
+    """cProfile ``count`` consumes through the test client in this process; print the top."""
+    from sqlalchemy import event
+
+    from idp import create_app
+    from idp.extensions import db
+
+    keys = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "IDP_ISSUER")
+    app = create_app({k: env[k] for k in keys if k in env} | {"IDP_LOG_LEVEL": "WARNING"})
+    http = app.test_client()
+    path = f"{API_PATH}?user={sub}"
+    statements = []
+
+    def send(i: int):
+        body = {"amount": 1, "service": "bench-profile", "idempotency_key": f"profile-{i}"}
+        return http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    for i in range(50):  # warm caches: client, keys, pools
+        send(-i - 1)
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    statuses = [send(i).status_code for i in range(count)]
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    profiler.dump_stats(out)
+    if set(statuses) != {201}:
+        raise BenchError(f"profiled consumes answered {sorted(set(statuses))}")
+    stats = pstats.Stats(str(out))
+    print(f"\ncProfile: {count} consumes in-process, {1000 * elapsed / count:.2f} ms each")
+    print(f"SQL statements per consume (excluding pool pre-ping): {len(statements) / count:.1f}")
+    for text in sorted(set(statements), key=statements.index):
+        print(f"  {statements.count(text) / count:.1f}x {' '.join(text.split())[:110]}")
+    print("\nwhere the time goes (cumulative ms per consume; nested rows overlap):")
+    for label, suffix, name in HOTSPOTS:
+        total = sum(
+            row[3]
+            for (file, _, func), row in stats.stats.items()
+            if func == name and file.endswith(suffix)
+        )
+        print(f"  {1000 * total / count:7.3f}  {label}")
+    print(f"\ntop 25 by own time ({out.name}):")
+    stats.sort_stats("tottime").print_stats(25)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def audit(env: dict) -> tuple[bool, str]:
+    done = flask(env, "wallet", "audit", check=False)
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+
+def print_summary(args: argparse.Namespace, result: dict) -> None:
+    api, pg, cores = result["api"], result["pgbench"], result["cores"]
+    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    server_ms = 1000 * api["server_cpu_s"] / max(api["requests"], 1)
+    ratio = api["requests_per_s"] / pg["tps"]
+    print(f"""
+== POST {API_PATH} (app acting for a user, unique idempotency key per request) ==
+server: gunicorn {args.workers} {args.worker_class} workers{threads}
+load: wrk, {CONNECTIONS} connections, {args.duration} s, {api["requests"]} requests
+CPU busy before the run: {result["busy_before"]:.0%}
+consumes/s: {api["requests_per_s"]:.0f}
+p50 ms: {api["p50_ms"]:.1f}
+p99 ms: {api["p99_ms"]:.1f}
+non-2xx: {api["non_2xx"]}
+socket errors: {api["socket_errors"]}
+ledger entries written by the measured load: {api["entries_written"]}
+server CPU ms/consume: {server_ms:.2f} ({cores} cores for the server alone: \
+{cores * 1000 / server_ms:.0f}/s)
+== pgbench: the same UPDATE ... RETURNING + INSERT in SQL alone ==
+load: {CONNECTIONS} clients, {args.duration} s, -M prepared, one wallet row
+tps: {pg["tps"]:.0f}
+latency average ms: {pg["latency_ms"]:.2f}
+failed transactions: {pg["failed"]}
+ratio API/pgbench: {ratio:.0%}
+goal (API >= {GOAL_RATIO:.0%} of pgbench): {"met" if ratio >= GOAL_RATIO else "not met"}
+ledger audit: {result["audit"]}""")
+
+
+def run(args: argparse.Namespace, stamp: str) -> dict:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as instance:
+        env = server_env(recreate_database(), port, instance)
+        print(f"provisioning {BENCH_DB} ({env.get('REDIS_URL', 'no Redis')})...", flush=True)
+        ids = provision(env)
+        try:
+            api = api_load(args, env, port, ids)
+            print(api["report"], flush=True)
+            print(f"pgbench: {CONNECTIONS} clients for {args.duration} s...", flush=True)
+            pg = pgbench(args, ids["wallet_id"])
+            print(pg["report"], flush=True)
+            if args.profile:
+                out = RESULTS / f"{stamp}.prof"
+                profile_consumes(env, api.pop("token"), ids["sub"], args.profile, out)
+            clean, report = audit(env)
+        finally:
+            if not args.keep_db:
+                drop_database()
+    api.pop("token", None)
+    return {"api": api, "pgbench": pg, "audit": report, "audit_clean": clean}
+
+
+def main() -> int:
+    args = parse_args()
+    for tool in ("wrk", "pgbench"):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} not found (wrk: apt-get install -y wrk; pgbench: postgresql)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    cores, busy = nproc(), busy_share()
+    if busy > 0.1:
+        print(f"warning: CPU {busy:.0%} busy before the run; figures will be low", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = f"wallet_consume-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = run(args, stamp) | {"cores": cores, "busy_before": busy}
+    result["ratio"] = result["api"]["requests_per_s"] / result["pgbench"]["tps"]
+    (RESULTS / f"{stamp}.json").write_text(json.dumps({**result, "args": vars(args)}, indent=2))
+    print_summary(args, result)
+    if result["api"]["non_2xx"]:
+        raise BenchError(f"{result['api']['non_2xx']} non-2xx responses")
+    if result["pgbench"]["failed"]:
+        raise BenchError(f"{result['pgbench']['failed']} pgbench transactions failed")
+    if not result["audit_clean"]:
+        raise BenchError("the ledger audit found differences")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (BenchError, wrk.WrkError) as exc:
+        print(f"bench error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,63 @@
+/* Success page: poll the checkout status until the webhook has credited the purchase. */
+(function () {
+  "use strict";
+  var box = document.getElementById("purchase-status");
+  if (!box || !window.fetch) { return; }
+  var url = box.getAttribute("data-status-url");
+  var text = document.getElementById("status-text");
+  var error = document.getElementById("status-error");
+  var balance = document.getElementById("status-balance");
+  var attempts = 0;
+  var MAX_ATTEMPTS = 40; // about a minute at 1.5 s
+  var failures = 0;
+
+  function fail(message) {
+    error.textContent = message;
+    error.hidden = false;
+  }
+
+  function show(state) {
+    balance.textContent = String(state.available);
+    if (state.credited) {
+      text.textContent = "Your credits have been added.";
+      error.hidden = true;
+      return true;
+    }
+    if (state.status === "failed") {
+      text.textContent = "The payment failed: no credits were added.";
+      return true;
+    }
+    if (state.status === "pending") {
+      text.textContent = "Your payment is being processed; the credits arrive as soon as your bank confirms it.";
+    }
+    return false;
+  }
+
+  function poll() {
+    attempts += 1;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("status " + response.status); }
+        return response.json();
+      })
+      .then(function (state) {
+        failures = 0;
+        if (show(state)) { return; }
+        if (attempts >= MAX_ATTEMPTS) {
+          text.textContent = "The payment is taking longer than usual. Your credits will appear once it is confirmed; you can continue and check back later.";
+          return;
+        }
+        window.setTimeout(poll, 1500);
+      })
+      .catch(function () {
+        failures += 1;
+        if (failures >= 3 || attempts >= MAX_ATTEMPTS) {
+          fail("We could not check the payment status. Reload this page to try again.");
+          return;
+        }
+        window.setTimeout(poll, 3000);
+      });
+  }
+
+  poll();
+}());

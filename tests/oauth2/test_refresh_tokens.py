@@ -1,0 +1,321 @@
+"""Refresh tokens (RFC 6749 section 6): issued only for ``offline_access``, rotated on
+every use, reuse detection by family (RFC 9700 section 4.14.2), lifetimes, revocation
+(RFC 7009) and introspection (RFC 7662)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from idp.audit import services as audit
+from idp.db_types import utcnow
+from idp.oauth2 import services
+from idp.oauth2.models import RefreshToken
+from idp.users import services as users
+from tests.helpers import b64_claims, basic
+from tests.oauth2.conftest import Flow
+
+OFFLINE = "openid email offline_access"
+
+
+@pytest.fixture
+def strict(make_app):
+    """Token requests to a node with no reuse grace window: any second use is reuse."""
+    node = make_app(IDP_REFRESH_REUSE_GRACE_SECONDS=0)
+    return Flow(node.test_client(), None)
+
+
+@pytest.fixture
+def issued(flow, shop) -> dict:
+    return flow.tokens(shop, OFFLINE)
+
+
+def row_of(db, value: str) -> RefreshToken:
+    """The stored row, as committed by the requests (other app contexts)."""
+    db.session.expire_all()
+    return services.find_refresh_token(value)
+
+
+def refused(response) -> None:
+    assert response.status_code == 400, response.json
+    assert response.json["error"] == "invalid_grant"
+
+
+def set_row(db, value: str, **values) -> None:
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == services.token_hash(value))
+        .values(**values)
+    )
+    db.session.commit()
+
+
+# -- issuance and rotation --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [("openid email", False), ("openid credits:read", False), (OFFLINE, True)],
+)
+@pytest.mark.parametrize("target", ["shop", "spa"])
+def test_refresh_token_only_with_offline_access(flow, shop, spa, target, scope, expected):
+    body = flow.tokens({"shop": shop, "spa": spa}[target], scope)
+    assert ("refresh_token" in body) is expected
+
+
+def test_rotation_on_every_use(flow, shop, db, issued):
+    first = issued["refresh_token"]
+    response = flow.refresh(shop, first)
+    assert response.status_code == 200, response.json
+    second = response.json["refresh_token"]
+    assert second != first
+    assert response.json["scope"] == OFFLINE
+    old, new = row_of(db, first), row_of(db, second)
+    assert old.used_at is not None and old.revoked_at is None
+    assert new.used_at is None and new.family_id == old.family_id
+    third = flow.refresh(shop, second)
+    assert third.status_code == 200
+    assert third.json["refresh_token"] not in (first, second)
+
+
+def test_rotated_access_token_keeps_subject_and_auth_time(flow, shop, user, issued):
+    before = b64_claims(issued["access_token"])
+    after = b64_claims(flow.refresh(shop, issued["refresh_token"]).json["access_token"])
+    assert after["sub"] == user.sub == before["sub"]
+    assert after["auth_time"] == before["auth_time"]
+    assert after["jti"] != before["jti"]
+    assert "id_token" not in flow.refresh(shop, issued["refresh_token"]).json
+
+
+@pytest.mark.parametrize("how", ["config", "clock"])
+def test_reuse_after_grace_window_revokes_the_family(flow, shop, db, user, strict, issued, how):
+    """RFC 9700 section 4.14.2: a rotated token presented again means it leaked; the
+    whole family dies, including the newest token the legitimate client holds."""
+    first = issued["refresh_token"]
+    newest = flow.refresh(shop, first).json["refresh_token"]
+    if how == "clock":
+        set_row(db, first, used_at=utcnow() - timedelta(seconds=3))  # default grace is 2 s
+        node = flow
+    else:
+        node = strict
+    refused(node.refresh(shop, first))
+    refused(node.refresh(shop, newest))
+    assert row_of(db, newest).revoke_reason == "reuse_detected"
+    events = audit.tail(event=audit.REFRESH_REUSE)
+    assert [(e.user_id, e.client_id) for e in events] == [(user.id, "shop")]
+    assert events[0].detail == {"family": row_of(db, first).family_id}
+
+
+def test_reuse_is_detected_even_after_the_rotated_token_expired(flow, shop, db, strict, issued):
+    first = issued["refresh_token"]
+    newest = flow.refresh(shop, first).json["refresh_token"]
+    set_row(db, first, expires_at=utcnow() - timedelta(seconds=1))
+    refused(strict.refresh(shop, first))
+    refused(strict.refresh(shop, newest))
+    assert len(audit.tail(event=audit.REFRESH_REUSE)) == 1
+
+
+def test_benign_race_within_the_grace_window(make_app, flow, shop, db, issued):
+    """The rule: a rotated token presented again within IDP_REFRESH_REUSE_GRACE_SECONDS of
+    its first use (two tabs refreshing at once) gets a fresh sibling in the same family;
+    nothing is revoked and nothing is audited.  Later, the same presentation is reuse."""
+    node = Flow(make_app(IDP_REFRESH_REUSE_GRACE_SECONDS=60).test_client(), None)
+    first = issued["refresh_token"]
+    a = node.refresh(shop, first)
+    b = node.refresh(shop, first)
+    assert a.status_code == b.status_code == 200
+    sibling_a, sibling_b = a.json["refresh_token"], b.json["refresh_token"]
+    assert sibling_a != sibling_b
+    assert row_of(db, sibling_a).family_id == row_of(db, sibling_b).family_id
+    assert node.refresh(shop, sibling_a).status_code == 200
+    assert node.refresh(shop, sibling_b).status_code == 200
+    assert audit.tail(event=audit.REFRESH_REUSE) == []
+    # Outside the window the very same presentation is reuse.
+    set_row(db, first, used_at=utcnow() - timedelta(seconds=61))
+    refused(node.refresh(shop, first))
+    assert len(audit.tail(event=audit.REFRESH_REUSE)) == 1
+
+
+@pytest.mark.parametrize("thief", ["blog", "spa"])
+def test_token_of_another_client_is_refused_without_side_effect(
+    flow, apps, shop, spa, strict, db, issued, thief
+):
+    blog = apps.create(client_id="blog", allowed_scopes=OFFLINE, audience="https://blog.example")
+    other = {"blog": blog, "spa": spa}[thief]
+    refused(strict.refresh(other, issued["refresh_token"]))
+    assert row_of(db, issued["refresh_token"]).used_at is None
+    assert strict.refresh(shop, issued["refresh_token"]).status_code == 200
+    assert audit.tail(event=audit.REFRESH_REUSE) == []
+
+
+@pytest.mark.parametrize("value", ["", "garbage", "x" * 300])
+def test_unknown_refresh_token(flow, shop, value):
+    refused(flow.refresh(shop, value))
+
+
+def test_public_client_rotates_too(flow, spa):
+    body = flow.tokens(spa, OFFLINE)
+    response = flow.refresh(spa, body["refresh_token"])
+    assert response.status_code == 200
+    assert response.json["refresh_token"] != body["refresh_token"]
+
+
+# -- scope ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("narrower", ["openid", "openid email", "email offline_access"])
+def test_narrower_scope_is_allowed_and_the_grant_keeps_its_scope(flow, shop, issued, narrower):
+    """RFC 6749 section 6: the access token gets the narrower scope; a new refresh token
+    keeps the scope of the one presented (and is issued even without offline_access)."""
+    response = flow.refresh(shop, issued["refresh_token"], scope=narrower)
+    assert response.status_code == 200, response.json
+    assert response.json["scope"] == narrower
+    assert b64_claims(response.json["access_token"])["scope"] == narrower
+    again = flow.refresh(shop, response.json["refresh_token"])
+    assert again.status_code == 200, again.json
+    assert again.json["scope"] == OFFLINE
+
+
+@pytest.mark.parametrize(
+    "wider",
+    [
+        "openid email offline_access profile",  # allowed for the app, never granted
+        "openid credits:read",
+        "openid admin",
+        "no-such-scope",
+    ],
+)
+def test_wider_scope_is_invalid_scope_without_side_effect(flow, shop, strict, db, issued, wider):
+    response = strict.refresh(shop, issued["refresh_token"], scope=wider)
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_scope"
+    # The refused request did not spend the token (no grace window on this node).
+    assert row_of(db, issued["refresh_token"]).used_at is None
+    assert strict.refresh(shop, issued["refresh_token"]).status_code == 200
+
+
+# -- lifetimes --------------------------------------------------------------------------------
+@pytest.fixture
+def short_lived(apps):
+    return apps.create(
+        client_id="short",
+        redirect_uris=["https://short.example/cb"],
+        allowed_scopes=OFFLINE,
+        audience="https://short.example",
+        refresh_token_idle_lifetime=60,
+        refresh_token_absolute_lifetime=100,
+    )
+
+
+def test_lifetimes_come_from_the_app(flow, short_lived, db):
+    first = flow.tokens(short_lived, OFFLINE)["refresh_token"]
+    row = row_of(db, first)
+    assert row.expires_at - row.created_at == timedelta(seconds=60)
+    assert row.family_expires_at - row.created_at == timedelta(seconds=100)
+    # Time passes: the family has 10 s left.  Rotation renews the idle window but never
+    # past the family's absolute end.
+    family_end = utcnow() + timedelta(seconds=10)
+    set_row(db, first, family_expires_at=family_end)
+    second = flow.refresh(short_lived, first).json["refresh_token"]
+    new = row_of(db, second)
+    assert new.family_expires_at == row_of(db, first).family_expires_at
+    assert new.expires_at == new.family_expires_at
+
+
+@pytest.mark.parametrize("column", ["expires_at", "family_expires_at"], ids=["idle", "absolute"])
+def test_expired_refresh_token_is_refused(flow, short_lived, db, column):
+    value = flow.tokens(short_lived, OFFLINE)["refresh_token"]
+    set_row(db, value, **{column: utcnow() - timedelta(seconds=1)})
+    refused(flow.refresh(short_lived, value))
+
+
+def test_disabled_user_is_refused(flow, shop, user, issued):
+    users.set_disabled(user.email, True)
+    refused(flow.refresh(shop, issued["refresh_token"]))
+
+
+# -- revocation (RFC 7009) ------------------------------------------------------------------
+def revoke(http, app: dict, token: str, hint: str | None = None):
+    form = {"token": token}
+    if hint:
+        form["token_type_hint"] = hint
+    if app.get("client_secret"):
+        return http.post("/oauth/revoke", data=form, headers=basic(app))
+    return http.post("/oauth/revoke", data={**form, "client_id": app["client_id"]})
+
+
+def introspect(http, app: dict, token: str, hint: str | None = None):
+    form = {"token": token, **({"token_type_hint": hint} if hint else {})}
+    return http.post("/oauth/introspect", data=form, headers=basic(app))
+
+
+@pytest.mark.parametrize("hint", [None, "refresh_token", "access_token"])
+@pytest.mark.parametrize("which", ["newest", "rotated"])
+def test_revoking_a_refresh_token_revokes_its_family(flow, shop, db, issued, hint, which):
+    """RFC 7009 section 2.1: the grant goes with it; the hint only orders the search."""
+    first = issued["refresh_token"]
+    newest = flow.refresh(shop, first).json["refresh_token"]
+    response = revoke(flow.http, shop, newest if which == "newest" else first, hint)
+    assert response.status_code == 200
+    assert response.json == {}
+    refused(flow.refresh(shop, newest))
+    assert row_of(db, newest).revoke_reason == "client_revoked"
+    assert audit.tail(event=audit.REFRESH_REUSE) == []
+
+
+def test_public_client_revokes_its_refresh_token(flow, spa):
+    body = flow.tokens(spa, OFFLINE)
+    assert revoke(flow.http, spa, body["refresh_token"]).status_code == 200
+    refused(flow.refresh(spa, body["refresh_token"]))
+
+
+def test_revoking_another_clients_refresh_token_is_refused(flow, apps, shop, issued):
+    blog = apps.create(client_id="blog", allowed_scopes=OFFLINE, audience="https://blog.example")
+    response = revoke(flow.http, blog, issued["refresh_token"])
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
+    assert flow.refresh(shop, issued["refresh_token"]).status_code == 200
+
+
+def test_revoking_an_access_token_with_the_refresh_hint(flow, shop, issued):
+    response = revoke(flow.http, shop, issued["access_token"], "refresh_token")
+    assert response.status_code == 200
+    assert introspect(flow.http, shop, issued["access_token"]).json == {"active": False}
+    # Only the access token: the grant itself lives on.
+    assert flow.refresh(shop, issued["refresh_token"]).status_code == 200
+
+
+# -- introspection (RFC 7662) ---------------------------------------------------------------
+@pytest.mark.parametrize("hint", [None, "refresh_token", "access_token", "id_token"])
+def test_introspection_of_a_live_refresh_token(flow, shop, user, db, issued, hint):
+    response = introspect(flow.http, shop, issued["refresh_token"], hint)
+    assert response.status_code == 200
+    row = row_of(db, issued["refresh_token"])
+    assert response.json == {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": OFFLINE,
+        "client_id": "shop",
+        "sub": user.sub,
+        "iss": "https://idp.test",
+        "exp": services.epoch(row.expires_at),
+        "iat": services.epoch(row.created_at),
+    }
+
+
+@pytest.mark.parametrize("state", ["rotated", "revoked", "expired", "disabled_user", "other_app"])
+def test_introspection_of_a_dead_or_foreign_refresh_token(
+    flow, apps, shop, user, db, issued, state
+):
+    value, caller = issued["refresh_token"], shop
+    if state == "rotated":
+        flow.refresh(shop, value)
+    elif state == "revoked":
+        revoke(flow.http, shop, value)
+    elif state == "expired":
+        set_row(db, value, expires_at=utcnow() - timedelta(seconds=1))
+    elif state == "disabled_user":
+        users.set_disabled(user.email, True)
+    else:
+        caller = apps.create(
+            client_id="blog", allowed_scopes=OFFLINE, audience="https://shop.example"
+        )
+    response = introspect(flow.http, caller, value)
+    assert response.status_code == 200
+    assert response.json == {"active": False}

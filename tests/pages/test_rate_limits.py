@@ -1,0 +1,151 @@
+"""Rate limits: failed sign-ins per IP and per account, sign-up, reset, client auth."""
+
+import base64
+
+import pytest
+
+from tests.helpers import PASSWORD, Browser, basic
+from tests.pages.flows import forgot, sign_up
+from tests.pages.html import alerts
+
+MESSAGE = "Too many attempts. Wait a little and try again. Error code: rate_limited"
+WRONG = "wrong password!"
+
+
+def browser_at(app, ip: str = "127.0.0.1") -> Browser:
+    http = app.test_client()
+    http.environ_base["REMOTE_ADDR"] = ip
+    return Browser(http)
+
+
+def assert_limited(response) -> None:
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert alerts(response) == [MESSAGE]
+
+
+def test_failed_sign_ins_per_account(make_app, app, db, user):
+    limited = make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute")
+    for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # spread over IPs: the account counts
+        assert browser_at(limited, ip).login(password=WRONG).status_code == 401
+
+    for password in (WRONG, PASSWORD):
+        assert_limited(browser_at(limited, "10.0.0.4").login(" ADA@example.com", password))
+
+
+def test_failed_sign_ins_per_ip(make_app, app, db, user):
+    limited = make_app(IDP_RATELIMIT_LOGIN_IP="3/minute")
+    browser = browser_at(limited, "10.0.0.1")
+    for n in range(3):
+        assert browser.login(f"nobody{n}@example.com", WRONG).status_code == 401
+
+    assert_limited(browser.login())
+    assert browser_at(limited, "10.0.0.2").login().status_code == 302
+
+
+def test_successful_sign_ins_do_not_count(make_app, app, db, user):
+    limited = make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute", IDP_RATELIMIT_LOGIN_IP="3/minute")
+    browser = browser_at(limited)
+    for _ in range(5):
+        assert browser.login().status_code == 302
+    for _ in range(3):
+        assert browser.login(password=WRONG).status_code == 401
+    assert_limited(browser.login())
+
+
+def test_one_account_does_not_block_another(make_app, app, db, user):
+    from tests.helpers import make_user
+
+    make_user("bob@example.com")
+    limited = make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute")
+    browser = browser_at(limited)
+    for _ in range(3):
+        browser.login(password=WRONG)
+    assert_limited(browser.login())
+
+    assert browser.login("bob@example.com", WRONG).status_code == 401
+    assert browser.login("bob@example.com").status_code == 302
+
+
+def test_sign_up_limit_counts_every_attempt(make_app, app, db, mailbox):
+    limited = make_app(IDP_RATELIMIT_SIGNUP="2/hour")
+    http = limited.test_client()
+    assert sign_up(http, "one@example.com").status_code == 302
+    assert sign_up(http, "not-an-email").status_code == 400
+
+    assert_limited(sign_up(http, "two@example.com"))
+    assert len(mailbox.messages) == 1
+
+
+@pytest.mark.parametrize("same", ["ip", "account"])
+def test_reset_limit(make_app, app, db, user, mailbox, same):
+    limited = make_app(IDP_RATELIMIT_RESET="2/hour")
+
+    def ask(n: int):
+        ip = "10.0.0.1" if same == "ip" else f"10.0.0.{n}"
+        email = user.email if same == "account" else f"n{n}@example.com"
+        return forgot(browser_at(limited, ip).http, email)
+
+    assert ask(1).status_code == ask(2).status_code == 200
+    assert_limited(ask(3))
+
+
+def test_verify_limit_counts_failures(make_app, app, db, mailbox):
+    from tests.pages.flows import enter_code
+
+    limited = make_app(IDP_RATELIMIT_VERIFY="2/minute")
+    http = limited.test_client()
+    sign_up(http, "new@example.com")
+    for _ in range(2):
+        assert enter_code(http, "not a code").status_code == 400
+    assert_limited(enter_code(http, "not a code"))
+
+
+def _client_credentials(http, shop, secret):
+    raw = base64.b64encode(f"{shop['client_id']}:{secret}".encode()).decode()
+    return http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {raw}"},
+    )
+
+
+def test_token_endpoint_limits_failed_client_authentication(make_app, app, apps):
+    shop = apps.confidential("shop")
+    http = make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute").test_client()
+    for _ in range(4):  # successes do not count
+        assert (
+            http.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic(shop)
+            ).status_code
+            == 200
+        )
+    for _ in range(3):
+        response = _client_credentials(http, shop, "wrong-secret")
+        assert response.status_code == 401
+        assert response.json["error"] == "invalid_client"
+
+    response = _client_credentials(http, shop, shop["client_secret"])
+
+    assert response.status_code == 429
+    assert response.json == {
+        "error": "rate_limited",
+        "error_description": "Too many attempts. Wait a little and try again.",
+    }
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_counters_are_shared_through_redis(make_app, app, db, user, backend):
+    """With Redis every node counts together; without it each process counts alone."""
+    one, two = (make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute") for _ in range(2))
+    for node in (one, one, two):
+        assert browser_at(node).login(password=WRONG).status_code == 401
+
+    response = browser_at(two).login(password=WRONG)
+
+    if backend["name"] == "postgres":
+        assert_limited(response)
+        redis = app.extensions["idp_redis"]
+        assert any(b"ratelimit" in key for key in redis.scan_iter("LIMITS:*"))
+    else:
+        assert response.status_code == 401

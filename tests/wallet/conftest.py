@@ -1,0 +1,41 @@
+"""Fixtures for the credit API: two partner apps and one user spending through them."""
+
+from __future__ import annotations
+
+import pytest
+
+from .actions import Credits, delegated, partner, user_token
+
+
+@pytest.fixture
+def shop(apps):
+    return partner(apps, "shop")
+
+
+@pytest.fixture
+def blog(apps):
+    return partner(apps, "blog")
+
+
+@pytest.fixture
+def shop_credits(client, shop, user) -> Credits:
+    """``user`` spending through ``shop`` with a user token (authorization-code flow)."""
+    return Credits(client, user_token(client, shop))
+
+
+@pytest.fixture
+def blog_credits(client, blog, user) -> Credits:
+    """The same user's credits through another app, ``blog``, acting for them."""
+    return delegated(client, blog, user)
+
+
+# -- payments: fixtures of the checkout, webhook and purchase-page tests ---------------
+from .payment_fixtures import (  # noqa: E402, F401
+    buyer,
+    catalogue,
+    fake_stripe,
+    make_app,
+    payment_settings,
+    signed_in,
+    store,
+)

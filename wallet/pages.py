@@ -1,0 +1,168 @@
+"""Hosted purchase pages: the ``/purchase`` landing (routed in ``idp.pages.account``), the
+success page that waits for the webhook, the billing-portal button and the simulated
+checkout.  Failures are shown in the page, never as a bare error."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, request, url_for
+
+from idp.apps.services import query_client
+from idp.errors import IdPError, NotFound
+from idp.pages.routes import safe_return_to
+from idp.pages.views import page
+from idp.users import sessions
+
+from . import billing, ledger, packages, payments, services, simulated
+from .errors import WalletError
+
+bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase")
+
+_ZERO_DECIMAL = frozenset({"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"})
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units as people read them (Stripe's zero-decimal currencies have no cents)."""
+    if currency.lower() in _ZERO_DECIMAL:
+        return f"{amount} {currency.upper()}"
+    return f"{amount / 100:.2f} {currency.upper()}"
+
+
+def landing(user, return_to: str):
+    """GET shows balance, packs and plans; POST starts a checkout and redirects to it."""
+    wallet = ledger.wallet_for(user.id)
+    if request.method == "GET":
+        notice = (
+            "Checkout cancelled: you were not charged." if request.args.get("cancelled") else None
+        )
+        return _landing(user, wallet, return_to, notice=notice)
+    try:
+        started = payments.start_checkout(
+            wallet, user, _client_id(), **_choice(), return_to=return_to
+        )
+    except IdPError as exc:
+        return _landing(user, wallet, return_to, exc.status_code, error=exc.description)
+    return redirect(started["url"], 303)
+
+
+def _landing(user, wallet, return_to: str, status: int = 200, **context):
+    on_sale = packages.on_sale()
+    mode = payments.mode()
+    return page(
+        "purchase.html",
+        status,
+        user=user,
+        summary=services.summary(wallet),
+        one_off=[p for p in on_sale if not p.interval],
+        plans=[p for p in on_sale if p.interval],
+        subscriptions=[s for s in billing.subscriptions(wallet.id) if s.status != "canceled"],
+        payments_mode=mode,
+        unavailable="Payments are not configured on this server, so credits cannot be "
+        "bought here yet."
+        if mode == "disabled"
+        else None,
+        unit_price=money(current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency()),
+        money=money,
+        return_to=return_to,
+        client_id=_client_id(),
+        **context,
+    )
+
+
+def _choice() -> dict:
+    """The form's package, or its custom number of credits."""
+    if request.form.get("package_id"):
+        return {"package_id": request.form["package_id"]}
+    raw = (request.form.get("amount") or "").strip()
+    if not raw:
+        return {}
+    try:
+        return {"amount": int(raw)}
+    except ValueError:
+        raise WalletError("Enter a whole number of credits.", field="amount") from None
+
+
+def _client_id() -> str | None:
+    """The app this page is shown for, if it is a registered, active one."""
+    client_id = request.values.get("client_id")
+    return client_id if client_id and query_client(client_id) is not None else None
+
+
+def _currency() -> str:
+    return current_app.config["IDP_CREDIT_CURRENCY"]
+
+
+def _return_to() -> str:
+    return safe_return_to(request.values.get("return_to"), "/account")
+
+
+def _signed_in():
+    """The signed-in user, or None (then the caller sends the browser to sign in and back
+    here with the whole query, which the success page needs)."""
+    found = sessions.current()
+    return found[1] if found else None
+
+
+def _to_login():
+    return redirect(url_for("pages.login", return_to=request.full_path.rstrip("?")))
+
+
+@bp.get("/success")
+def success():
+    """Where Stripe returns the browser: waits (static/purchase.js) for the webhook."""
+    user = _signed_in()
+    if user is None:
+        return _to_login()
+    wallet = ledger.wallet_for(user.id)
+    found = billing.checkout(request.args.get("session_id"), wallet.id)
+    if found is None:
+        raise NotFound("No such checkout.")
+    return page(
+        "purchase_success.html",
+        checkout=found,
+        summary=services.summary(wallet),
+        status_url=url_for("payments.checkout_status", session_id=found.id),
+        return_to=_return_to(),
+    )
+
+
+@bp.post("/portal")
+def portal():
+    """'Manage subscription': a Stripe billing-portal session for this user."""
+    user = _signed_in()
+    if user is None:
+        return _to_login()
+    wallet = ledger.wallet_for(user.id)
+    try:
+        url = payments.portal_url(wallet, user, _client_id(), return_to=_return_to())
+    except IdPError as exc:
+        return _landing(user, wallet, _return_to(), exc.status_code, error=exc.description)
+    return redirect(url, 303)
+
+
+@bp.route("/simulated/<session_id>", methods=["GET", "POST"])
+def simulated_checkout(session_id: str):
+    """The development stand-in for Stripe's checkout page (IDP_PAYMENTS=simulated)."""
+    if payments.mode() != "simulated":
+        raise NotFound()
+    user = _signed_in()
+    if user is None:
+        return _to_login()
+    found = billing.checkout(session_id, ledger.wallet_for(user.id).id)
+    if found is None:
+        raise NotFound("No such checkout.")
+    urls = simulated.return_urls(request.values.get("state"))
+    done = urls["success"].replace(payments.SESSION_PLACEHOLDER, found.id)
+    if request.method == "POST":
+        if found.status == "open":
+            simulated.pay(found, user)
+        return redirect(done, 303)
+    amount, currency, label = simulated.price(found)
+    return page(
+        "purchase_simulated.html",
+        checkout=found,
+        label=label,
+        price=money(amount, currency),
+        state=request.values.get("state"),
+        cancel_url=urls["cancel"],
+        success_url=done,
+    )
