@@ -20,6 +20,7 @@ def bootstrap_command() -> None:
         raise click.ClickException("dev bootstrap is for development only")
     key_services.ensure_active()
     creds = demo.credentials()
+    demo.seed_packages()
     issuer = current_app.config["IDP_ISSUER"]
     click.echo(f"""
 Demo partner app (credentials kept in instance/demo_app.json):
@@ -30,6 +31,8 @@ Sign up as a new user through the demo app (verification codes appear in this lo
   {demo.authorize_url(prompt="create")}
 Or sign in:
   {demo.authorize_url()}
+New credit account straight to the purchase page (payments: {current_app.config["IDP_PAYMENTS"]}):
+  {demo.authorize_url(prompt="create", next="purchase")}
 
 Client-credentials token:
   curl -s -u {creds["client_id"]}:{creds["client_secret"]} \\

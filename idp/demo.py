@@ -67,6 +67,22 @@ def credentials() -> dict:
     return creds
 
 
+DEMO_PACKAGES = (
+    ("starter-100", "Starter: 100 credits", 100, 500),
+    ("plus-500", "Plus: 500 credits", 500, 2000),
+)
+
+
+def seed_packages() -> None:
+    """Put two one-off credit packs on sale when the catalogue is empty (development)."""
+    from wallet import packages
+
+    if packages.all_packages():
+        return
+    for package_id, name, credits, price in DEMO_PACKAGES:
+        packages.create(package_id, name, credits, price, "usd")
+
+
 def authorize_url(**extra) -> str:
     params = {
         "response_type": "code",
