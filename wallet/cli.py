@@ -11,6 +11,7 @@ from idp.errors import IdPError
 from idp.users import services as users
 
 from . import ledger, packages, services
+from .errors import WalletError
 from .models import PROMO_GRANT
 
 cli = AppGroup("wallet", help="Credit wallets.")
@@ -54,7 +55,9 @@ def grant_command(email, amount, reason, actor):
     """Give promotional credits."""
     try:
         services.positive_amount(amount, "credits")
-        entry, _ = services.grant(_wallet(email), amount, PROMO_GRANT, actor, reason=reason)
+        if not reason.strip():
+            raise WalletError("a reason is required", field="reason")
+        entry, _ = services.grant(_wallet(email), amount, PROMO_GRANT, actor, reason=reason.strip())
     except IdPError as exc:
         _fail(exc)
     click.echo(f"granted {amount} credits; balance {entry.balance_after}")

@@ -334,8 +334,9 @@ def transactions(
 
 def audit() -> list[dict]:
     """Recompute every wallet from its ledger; returns the differences (should be none)."""
+    # int(): on PostgreSQL SUM over BIGINT is NUMERIC (Decimal), which JSON cannot encode.
     sums = dict(
-        (row.wallet_id, (row.balance, row.held))
+        (row.wallet_id, (int(row.balance), int(row.held)))
         for row in db.session.execute(
             select(
                 LedgerEntry.wallet_id,
@@ -344,13 +345,14 @@ def audit() -> list[dict]:
             ).group_by(LedgerEntry.wallet_id)
         )
     )
-    active = dict(
-        db.session.execute(
+    active = {
+        wallet_id: int(total)
+        for wallet_id, total in db.session.execute(
             select(Hold.wallet_id, func.sum(Hold.amount))
             .where(Hold.status == "active")
             .group_by(Hold.wallet_id)
-        ).all()
-    )
+        )
+    }
     problems = []
     for wallet in db.session.scalars(select(Wallet).order_by(Wallet.id)):
         balance, held = sums.get(wallet.id, (0, 0))

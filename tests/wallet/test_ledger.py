@@ -17,7 +17,6 @@ from .actions import backdate, entries, fund, stored
 EMAIL = "ada@example.com"
 # PostgreSQL's SUM(bigint) is numeric: services.audit() puts Decimals in its report and
 # `flask wallet audit` crashes in json.dumps (TypeError) instead of printing a mismatch.
-AUDIT_DECIMAL_BUG = "wallet/services.py audit(): SUM() gives Decimal on PostgreSQL"
 
 
 def flask_wallet(runner, *args):
@@ -105,8 +104,6 @@ def test_audit_is_clean_after_a_mix_of_operations(runner, history):
 def test_audit_reports_a_tampered_wallet(
     request, backend, db, runner, history, user, tamper, stored_after
 ):
-    if backend["name"] == "postgres":
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=AUDIT_DECIMAL_BUG))
     wallet_id = ledger.wallet_for(user.id).id
     with db.engine.begin() as conn:
         conn.execute(sa.text(tamper), {"wallet": wallet_id})
@@ -159,18 +156,12 @@ def test_grant_writes_an_entry(runner, user):
             ["--credits", "50", "--reason", ""],
             1,
             "reason",
-            marks=pytest.mark.xfail(
-                strict=True, reason="wallet/cli.py grant accepts a blank --reason (adjust refuses)"
-            ),
             id="blank-reason",
         ),
         pytest.param(
             ["--credits", "50", "--reason", "   "],
             1,
             "reason",
-            marks=pytest.mark.xfail(
-                strict=True, reason="wallet/cli.py grant accepts a blank --reason (adjust refuses)"
-            ),
             id="spaces-reason",
         ),
     ],
