@@ -82,32 +82,47 @@ def init_app(app) -> None:
 
 def _limit_client_auth_failures(app, counter: FixedWindowRateLimiter) -> None:
     """Per IP: once too many client authentications failed, refuse (429) until the window
-    ends.  A request costs one counter read; only failures write."""
+    ends.  Failures are counted in the shared storage (Redis when configured); the verdict
+    "blocked until" is kept in process memory, so a successful grant costs no round trip.
+    A node learns that an IP is over the limit at the next failure it sees itself."""
+    blocked: dict[str, float] = {}
 
     def items():
         return parse_many(app.config["IDP_RATELIMIT_CLIENT_AUTH"])
+
+    def refusal(until: float):
+        retry = str(max(1, int(until - time.time()) + 1))
+        return error_response(
+            "rate_limited",
+            "Too many attempts. Wait a little and try again.",
+            429,
+            [("Retry-After", retry)],
+        )
 
     @app.before_request
     def _refuse_when_over():
         if request.endpoint not in _CLIENT_AUTH_ENDPOINTS:
             return None
-        for item in items():
-            if not counter.test(item, _CLIENT_AUTH_NAMESPACE, get_remote_address()):
-                reset, _ = counter.get_window_stats(
-                    item, _CLIENT_AUTH_NAMESPACE, get_remote_address()
-                )
-                retry = str(max(1, int(reset - time.time()) + 1))
-                return error_response(
-                    "rate_limited",
-                    "Too many attempts. Wait a little and try again.",
-                    429,
-                    [("Retry-After", retry)],
-                )
+        until = blocked.get(get_remote_address())
+        if until is None:
+            return None
+        if until > time.time():
+            return refusal(until)
+        blocked.pop(get_remote_address(), None)
         return None
 
     @app.after_request
     def _count_failure(response):
-        if request.endpoint in _CLIENT_AUTH_ENDPOINTS and response.status_code == 401:
-            for item in items():
-                counter.hit(item, _CLIENT_AUTH_NAMESPACE, get_remote_address())
+        if request.endpoint not in _CLIENT_AUTH_ENDPOINTS or response.status_code != 401:
+            return response
+        address = get_remote_address()
+        for item in items():
+            counter.hit(item, _CLIENT_AUTH_NAMESPACE, address)
+            if not counter.test(item, _CLIENT_AUTH_NAMESPACE, address):  # limit reached
+                reset, _ = counter.get_window_stats(item, _CLIENT_AUTH_NAMESPACE, address)
+                if len(blocked) > 10_000:  # forget verdicts that have run out
+                    now = time.time()
+                    for stale in [a for a, until in blocked.items() if until <= now]:
+                        del blocked[stale]
+                blocked[address] = max(blocked.get(address, 0.0), reset)
         return response
