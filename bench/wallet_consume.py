@@ -23,9 +23,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -218,6 +220,37 @@ def check_consume(url: str, token: str) -> None:
 
 # -- load ----------------------------------------------------------------------------------
 
+ACTIVITY = """
+SELECT count(*) FILTER (WHERE state = 'active'),
+       count(*) FILTER (WHERE state = 'idle in transaction'),
+       count(*) FILTER (WHERE wait_event_type = 'Lock')
+FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+
+
+@contextmanager
+def sessions(database_url: str, interval: float = 0.1):
+    """Sample the database's sessions while the block runs; yields a dict that then holds
+    the mean number running a statement, idle inside a transaction (the client is busy
+    while the transaction holds its locks) and waiting for a lock (the wallet's row)."""
+    samples, stop = [], threading.Event()
+
+    def sample():
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while not stop.wait(interval):
+                samples.append(conn.execute(ACTIVITY).fetchone())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    means: dict = {}
+    try:
+        yield means
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for i, name in enumerate(("active", "idle_in_transaction", "lock_waits")):
+            means[name] = sum(row[i] for row in samples) / max(len(samples), 1)
+
 
 def api_load(args: argparse.Namespace, env: dict, port: int, ids: dict) -> dict:
     """Serve with gunicorn, check one consume, warm up, then measure with wrk."""
@@ -240,7 +273,8 @@ def api_load(args: argparse.Namespace, env: dict, port: int, ids: dict) -> dict:
         load(WARMUP_SECONDS, "bench-warmup")
         print(f"load: {CONNECTIONS} connections for {args.duration} s...", flush=True)
         server0, wrk0 = group_cpu_seconds(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
-        report = load(args.duration, "bench")
+        with sessions(env["DATABASE_URL"]) as activity:
+            report = load(args.duration, "bench")
         server1, wrk1 = group_cpu_seconds(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = wrk.parse(report)
     if result["seconds"] < 0.9 * args.duration:
@@ -255,12 +289,13 @@ def api_load(args: argparse.Namespace, env: dict, port: int, ids: dict) -> dict:
         "entries_written": written,
         "server_cpu_s": server1 - server0,
         "wrk_cpu_s": wrk_cpu,
+        "sessions": activity,
         "report": report,
         "token": token,
     }
 
 
-def pgbench(args: argparse.Namespace, wallet_id: int) -> dict:
+def pgbench(args: argparse.Namespace, database_url: str, wallet_id: int) -> dict:
     """pgbench with ``CONNECTIONS`` clients running the consume transaction in SQL alone."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
         script.write(PGBENCH_SCRIPT)
@@ -271,7 +306,8 @@ def pgbench(args: argparse.Namespace, wallet_id: int) -> dict:
             "-M", "prepared", "-D", f"wallet={wallet_id}", "-D", f"actor=client:{CLIENT_ID}",
             "-f", script.name, BENCH_DB,
         ]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
+        with sessions(database_url) as activity:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
     if done.returncode:
         raise BenchError(f"pgbench failed:\n{done.stderr or done.stdout}")
     tps = re.search(r"^tps = ([\d.]+)", done.stdout, re.M)
@@ -283,6 +319,7 @@ def pgbench(args: argparse.Namespace, wallet_id: int) -> dict:
         "tps": float(tps.group(1)),
         "latency_ms": float(latency.group(1)),
         "failed": int(failed.group(1)) if failed else 0,
+        "sessions": activity,
         "report": done.stdout,
     }
 
@@ -293,7 +330,12 @@ def pgbench(args: argparse.Namespace, wallet_id: int) -> dict:
 HOTSPOTS = [
     ("whole request (Flask test client)", "flask/testing.py", "open"),
     ("token verification", "verification.py", "verify_access_token"),
-    ("  RSA signature check", "rsa.py", "verify"),
+    (
+        "  RSA signature check",
+        "~",
+        "<method 'verify' of"
+        " 'cryptography.hazmat.bindings._rust.openssl.rsa.RSAPublicKey' objects>",
+    ),
     ("  deny-list lookup", "denylist.py", "is_revoked"),
     ("user lookup by sub", "users/services.py", "by_sub"),
     ("consent lookup (granted_scopes)", "oauth2/services.py", "granted_scopes"),
@@ -367,6 +409,13 @@ def print_summary(args: argparse.Namespace, result: dict) -> None:
     threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
     server_ms = 1000 * api["server_cpu_s"] / max(api["requests"], 1)
     ratio = api["requests_per_s"] / pg["tps"]
+
+    def activity(found: dict) -> str:
+        return (
+            f"{found['active']:.1f} running a statement, {found['idle_in_transaction']:.1f} idle"
+            f" in a transaction, {found['lock_waits']:.1f} waiting for a lock"
+        )
+
     print(f"""
 == POST {API_PATH} (app acting for a user, unique idempotency key per request) ==
 server: gunicorn {args.workers} {args.worker_class} workers{threads}
@@ -380,11 +429,13 @@ socket errors: {api["socket_errors"]}
 ledger entries written by the measured load: {api["entries_written"]}
 server CPU ms/consume: {server_ms:.2f} ({cores} cores for the server alone: \
 {cores * 1000 / server_ms:.0f}/s)
+database sessions (mean): {activity(api["sessions"])}
 == pgbench: the same UPDATE ... RETURNING + INSERT in SQL alone ==
 load: {CONNECTIONS} clients, {args.duration} s, -M prepared, one wallet row
 tps: {pg["tps"]:.0f}
 latency average ms: {pg["latency_ms"]:.2f}
 failed transactions: {pg["failed"]}
+database sessions (mean): {activity(pg["sessions"])}
 ratio API/pgbench: {ratio:.0%}
 goal (API >= {GOAL_RATIO:.0%} of pgbench): {"met" if ratio >= GOAL_RATIO else "not met"}
 ledger audit: {result["audit"]}""")
@@ -400,7 +451,7 @@ def run(args: argparse.Namespace, stamp: str) -> dict:
             api = api_load(args, env, port, ids)
             print(api["report"], flush=True)
             print(f"pgbench: {CONNECTIONS} clients for {args.duration} s...", flush=True)
-            pg = pgbench(args, ids["wallet_id"])
+            pg = pgbench(args, env["DATABASE_URL"], ids["wallet_id"])
             print(pg["report"], flush=True)
             if args.profile:
                 out = RESULTS / f"{stamp}.prof"

@@ -209,7 +209,15 @@ def portal():
 
 
 def _entry_response(entry, replayed: bool, created_status: int):
-    state = services.summary(g.wallet)
+    # A new entry already records the wallet right after it; only a replay needs a fresh read.
+    if replayed:
+        state = services.summary(g.wallet)
+    else:
+        state = {
+            "balance": entry.balance_after,
+            "held": entry.held_after,
+            "available": entry.balance_after - entry.held_after,
+        }
     response = jsonify(
         transaction=services.entry_to_dict(entry, g.wallet_client_id), replayed=replayed, **state
     )
