@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -105,14 +106,19 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
     return entry
 
 
-def apply_once(wallet_id: int, change: Change) -> tuple[LedgerEntry, bool]:
+def apply_once(
+    wallet_id: int, change: Change, with_entry: Callable[[LedgerEntry], None] | None = None
+) -> tuple[LedgerEntry, bool]:
     """Apply and commit, idempotently by key or Stripe reference.
 
     Returns (entry, replayed).  A retry with the same key and body gets the original
     entry back; the same key with another body raises :class:`IdempotencyConflict`.
+    ``with_entry`` adds rows that belong to the entry (a hold) in the same transaction.
     """
     try:
         entry = apply(wallet_id, change)
+        if with_entry is not None:
+            with_entry(entry)
         db.session.commit()
         return entry, False
     except (IntegrityError, InsufficientCredits):

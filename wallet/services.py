@@ -18,7 +18,6 @@ from . import ledger
 from .errors import (
     HoldNotActive,
     HoldNotFound,
-    IdempotencyConflict,
     InsufficientCredits,
     WalletError,
 )
@@ -106,45 +105,29 @@ def hold(
     hold_id = "hold_" + secrets.token_hex(12)
     request = {"op": "hold", "amount": amount, "ttl": ttl, "service": service}
     now = utcnow()
-    try:
-        entry = ledger.apply(
-            wallet.id,
-            Change(
-                HOLD,
-                held_delta=amount,
-                actor=actor,
-                client_id=client_id,
-                service=service,
-                idempotency_key=key,
-                request=request,
-                hold_id=hold_id,
-            ),
-        )
-        db.session.add(
-            Hold(
-                id=hold_id,
-                wallet_id=wallet.id,
-                client_id=client_id,
-                service=service,
-                amount=amount,
-                captured=0,
-                status="active",
-                created_at=now,
-                expires_at=now + timedelta(seconds=ttl),
-            )
-        )
-        db.session.commit()
-        return db.session.get(Hold, entry.hold_id), False
-    except (IntegrityError, InsufficientCredits):
-        db.session.rollback()
-        existing = ledger.find_existing(
-            wallet.id, Change(HOLD, client_id=client_id, idempotency_key=key)
-        )
-        if existing is None:
-            raise
-        if existing.request_hash != ledger.request_hash(request):
-            raise IdempotencyConflict() from None
-        return db.session.get(Hold, existing.hold_id), True
+    change = Change(
+        HOLD,
+        held_delta=amount,
+        actor=actor,
+        client_id=client_id,
+        service=service,
+        idempotency_key=key,
+        request=request,
+        hold_id=hold_id,
+    )
+    reservation = Hold(
+        id=hold_id,
+        wallet_id=wallet.id,
+        client_id=client_id,
+        service=service,
+        amount=amount,
+        captured=0,
+        status="active",
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    entry, replayed = ledger.apply_once(wallet.id, change, lambda _: db.session.add(reservation))
+    return db.session.get(Hold, entry.hold_id), replayed
 
 
 def get_hold(hold_id: str, wallet: Wallet, client_id: str | None) -> Hold:

@@ -14,7 +14,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp import mail
@@ -322,10 +322,6 @@ def set_disabled(email: str, disabled: bool) -> User:
     user.disabled = disabled
     db.session.commit()
     return user
-
-
-def count() -> int:
-    return db.session.scalar(select(func.count()).select_from(User))
 
 
 def to_dict(user: User) -> dict:
