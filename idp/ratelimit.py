@@ -76,16 +76,19 @@ def init_app(app) -> None:
             )(view)
         app.view_functions[endpoint] = view
     app.extensions["idp_limiter"] = limiter
+    # IP -> blocked until (epoch seconds); kept on the app so it can be inspected and reset.
+    app.extensions["idp_client_auth_blocks"] = blocked = {}
     if limiter.enabled:
-        _limit_client_auth_failures(app, FixedWindowRateLimiter(limiter.storage))
+        _limit_client_auth_failures(app, FixedWindowRateLimiter(limiter.storage), blocked)
 
 
-def _limit_client_auth_failures(app, counter: FixedWindowRateLimiter) -> None:
+def _limit_client_auth_failures(
+    app, counter: FixedWindowRateLimiter, blocked: dict[str, float]
+) -> None:
     """Per IP: once too many client authentications failed, refuse (429) until the window
     ends.  Failures are counted in the shared storage (Redis when configured); the verdict
     "blocked until" is kept in process memory, so a successful grant costs no round trip.
     A node learns that an IP is over the limit at the next failure it sees itself."""
-    blocked: dict[str, float] = {}
 
     def items():
         return parse_many(app.config["IDP_RATELIMIT_CLIENT_AUTH"])

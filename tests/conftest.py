@@ -1,9 +1,16 @@
-"""Fixtures: app -> db -> keys -> partner apps -> client, over two real backends.
+"""Fixtures: backend -> app -> db -> keys -> user -> partner apps -> client.
 
-Every test that uses ``app`` runs twice: on SQLite without Redis (the embedded
-default) and on PostgreSQL + Redis (``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``,
-defaulting to the local servers).  When those are unreachable the second run
-skips, unless ``IDP_TEST_REQUIRE_SERVICES=1`` (CI), where it fails instead.
+Where a test runs (see README, "Testing"):
+- every test runs on the embedded default: SQLite, no Redis;
+- a test marked ``postgres`` (locking, concurrency, ``RETURNING``, NUL bytes) or
+  ``redis`` (expiry, counters shared between nodes) runs there too, on PostgreSQL +
+  Redis (``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``, defaulting to the local servers);
+  with ``only=True`` (``@pytest.mark.redis(only=True)``) it runs there alone.  When those
+  servers are unreachable such a test skips, unless ``IDP_TEST_REQUIRE_SERVICES=1`` (CI),
+  where it fails instead.
+
+The app is built once per backend; each test runs inside a transaction rolled back at
+its end (``tests/harness.py``).  ``committed_db`` opts a test out, for real commits.
 """
 
 from __future__ import annotations
@@ -14,64 +21,30 @@ from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-import redis as redis_lib
-import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from idp import create_app
-from idp.extensions import db as _db
+from tests import harness
 from tests.helpers import KEK, Apps, Browser, install_fixed_keys, make_user
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("IDP_TEST_REQUIRE_SERVICES") == "1"
-BACKENDS = ["sqlite", "postgres"]
+EMBEDDED, SERVICES = "sqlite", "postgres"  # the two backends' names
 
 
-def _unavailable(backend: str) -> str | None:
-    """Why ``backend`` cannot run here, or None."""
-    if backend != "postgres":
-        return None
-    try:
-        engine = sa.create_engine(_sqlalchemy_url(PG_URL))
-        with engine.connect():
-            pass
-        engine.dispose()
-        redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # any failure to connect means "not here"
-        return f"PostgreSQL/Redis not reachable ({type(exc).__name__}: {exc})"
-    return None
-
-
-def _sqlalchemy_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-@pytest.fixture(scope="session", params=BACKENDS)
-def backend(request, tmp_path_factory):
-    """One database per backend per session, built by the Alembic migrations."""
-    name = request.param
-    reason = _unavailable(name)
-    if reason:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{reason}; IDP_TEST_REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
-    if name == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        redis_url = None
+def pytest_generate_tests(metafunc):
+    """Choose the backends of each test from its markers."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    markers = [
+        m for name in ("postgres", "redis") for m in metafunc.definition.iter_markers(name)
+    ]
+    if not markers:
+        names = [EMBEDDED]
+    elif any(m.kwargs.get("only") for m in markers):
+        names = [SERVICES]
     else:
-        url, redis_url = PG_URL, REDIS_URL
-        engine = sa.create_engine(_sqlalchemy_url(url))
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
-    settings = base_settings(url, redis_url, tmp_path_factory.mktemp("instance"))
-    app = create_app(settings)
-    with app.app_context():
-        upgrade()
-        _db.engine.dispose()
-    return {"name": name, "settings": settings}
+        names = [EMBEDDED, SERVICES]
+    metafunc.parametrize("backend", names, indirect=True, scope="session")
 
 
 def base_settings(url, redis_url, instance: Path) -> dict:
@@ -89,6 +62,27 @@ def base_settings(url, redis_url, instance: Path) -> dict:
         "TESTING": True,
         "IDP_INSTANCE_PATH": str(instance),
     }
+
+
+@pytest.fixture(scope="session")
+def backend(request, tmp_path_factory, smtp_server) -> harness.Backend:
+    """One database per backend per session, built by the Alembic migrations, and the
+    app built on it once."""
+    name = request.param
+    if name == EMBEDDED:
+        url, redis_url = harness.sqlite_url(tmp_path_factory.mktemp("db")), None
+    else:
+        reason = harness.reachable(PG_URL, REDIS_URL)
+        if reason:
+            if REQUIRE_SERVICES:
+                pytest.fail(f"{reason}; IDP_TEST_REQUIRE_SERVICES=1 forbids skipping")
+            pytest.skip(reason)
+        harness.fresh_postgres(PG_URL)
+        harness.fresh_redis(REDIS_URL)
+        url, redis_url = PG_URL, REDIS_URL
+    settings = base_settings(url, redis_url, tmp_path_factory.mktemp("instance"))
+    settings["IDP_SMTP_URL"] = smtp_server.url
+    return harness.Backend(name, settings)
 
 
 @pytest.fixture(scope="session")
@@ -123,69 +117,72 @@ def mailbox(smtp_server):
 
 
 @pytest.fixture
-def make_app(backend, smtp_server):
-    """Build further app instances on the same database (several nodes)."""
-    made = []
-
-    def factory(**overrides):
-        settings = {**backend["settings"], "IDP_SMTP_URL": smtp_server.url}
-        app = create_app({**settings, **overrides})
-        made.append(app)
-        return app
-
-    yield factory
-    for app in made:
-        with app.app_context():
-            _db.session.remove()
-            _db.engine.dispose()
+def app_settings():
+    """Settings on top of the test settings for this module's shared app (override it in
+    a module or conftest, e.g. the payment tests'); the app is built once per distinct
+    settings per session."""
+    return {}
 
 
 @pytest.fixture
-def app(make_app, backend):
-    app = make_app()
-    with app.app_context():
-        yield app
-        _clean(app)
+def _database(request, backend, app_settings):
+    """This test's database: a rolled-back transaction, or real commits when the test
+    (or a fixture it uses) asks for ``committed_db``.  Yields the apps made so far (the
+    test's shared app first) and what binds further apps to the transaction."""
+    made = [backend.app_for(app_settings)]
+    if "committed_db" in request.fixturenames:
+        with backend.committed(made):
+            yield made, None
+    else:
+        with backend.transaction(made) as binder:
+            yield made, binder
+    for app in made:
+        backend.reset(app)
+    for app in made[1:]:
+        with app.app_context():
+            from idp.extensions import db
+
+            db.engine.dispose()
 
 
-def _clean(app) -> None:
-    """Empty every table and our Redis keys, so each test starts from migrations' state."""
-    _db.session.rollback()
-    tables = list(reversed(_db.metadata.sorted_tables))
-    with _db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # TRUNCATE skips row triggers, such as the ledger's append-only guard.
-            names = ", ".join(t.name for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            ledger_guard = _sqlite_ledger_guard(conn)
-            for table in tables:
-                conn.execute(table.delete())
-            for sql in ledger_guard:
-                conn.execute(sa.text(sql))
-    client = app.extensions.get("idp_redis")
-    if client is not None:
-        for pattern in ("idp:*", "LIMITS:*"):  # our keys and Flask-Limiter's counters
-            for key in client.scan_iter(pattern):
-                client.delete(key)
+@pytest.fixture
+def committed_db(_database):
+    """Opt out of the rolled-back transaction: this test's writes are really committed
+    (threads, live servers, several connections, concurrency), and every table is
+    emptied after it."""
 
 
-def _sqlite_ledger_guard(conn) -> list[str]:
-    """Drop the ledger's append-only triggers for the cleanup; returns SQL to restore them."""
-    rows = conn.execute(
-        sa.text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND tbl_name = 'ledger_entries'"
-        )
-    ).all()
-    for name, _ in rows:
-        conn.execute(sa.text(f"DROP TRIGGER {name}"))
-    return [sql for _, sql in rows]
+@pytest.fixture
+def make_app(backend, app_settings, _database):
+    """Build further app instances (nodes) on the same database, with ``app_settings``
+    and ``overrides`` on top of the test settings.  For a second browser on the same
+    app, use ``new_browser``."""
+    made, binder = _database
+
+    def factory(**overrides):
+        app = backend.build(**{**app_settings, **overrides})
+        made.append(app)
+        if binder is not None:
+            binder.bind(app)
+        return app
+
+    return factory
+
+
+@pytest.fixture
+def app(_database):
+    """The shared app of this backend (and ``app_settings``), with an app context for
+    the test's own code; requests through test clients each get their own."""
+    made, _ = _database
+    with made[0].app_context():
+        yield made[0]
 
 
 @pytest.fixture
 def db(app):
-    return _db
+    from idp.extensions import db
+
+    return db
 
 
 @pytest.fixture
@@ -201,7 +198,15 @@ def apps(signing_keys):
 
 @pytest.fixture
 def client(app):
+    """A browser (test client with its own cookies) on the app."""
     return app.test_client()
+
+
+@pytest.fixture
+def new_browser(app):
+    """Another browser on the same app: ``new_browser()`` is a test client with a cookie
+    jar of its own (each test client is isolated from every other)."""
+    return app.test_client
 
 
 @pytest.fixture

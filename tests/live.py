@@ -11,7 +11,8 @@ from werkzeug.serving import make_server
 
 @contextmanager
 def serve(make_app, **overrides):
-    """Build an app whose issuer is its own loopback URL and serve it; yields the URL."""
+    """Build an app whose issuer is its own loopback URL and serve it; yields the URL.
+    The server answers on other threads: the test must use ``committed_db``."""
     with socket.socket() as sock:  # the issuer must be known before the app is built
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -246,6 +246,11 @@ class ClientCache:
         with self._lock:
             self._entries.pop(client_id, None)
 
+    def clear(self) -> None:
+        """Forget every client (tests roll the registry back between cases)."""
+        with self._lock:
+            self._entries.clear()
+
 
 def client_cache() -> ClientCache:
     return current_app.extensions["idp_clients"]

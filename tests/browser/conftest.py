@@ -134,9 +134,10 @@ def callback_server(_callback_server):
 
 
 @pytest.fixture
-def idp(make_app, apps):
+def idp(committed_db, make_app, apps):
     """The IdP served over real HTTP on loopback (its issuer is its own URL); ``apps``
-    brings the signing keys and the registry the partner apps go into."""
+    brings the signing keys and the registry the partner apps go into.  Its threads use
+    connections of their own, so these tests commit for real (``committed_db``)."""
     with serve(make_app) as url:
         yield url
 

@@ -12,8 +12,9 @@ from tests.live import serve
 
 
 @pytest.fixture
-def live(make_app, signing_keys):
-    """A second node on the same database, served over real HTTP."""
+def live(committed_db, make_app, signing_keys):
+    """A second node on the same database, served over real HTTP (its threads use
+    connections of their own, so this test commits for real)."""
     with serve(make_app) as url:
         yield url
 

@@ -31,11 +31,10 @@ def blog_credits(client, blog, user) -> Credits:
 
 # -- payments: fixtures of the checkout, webhook and purchase-page tests ---------------
 from .payment_fixtures import (  # noqa: E402, F401
+    _fake_stripe_server,
     buyer,
     catalogue,
     fake_stripe,
-    make_app,
-    payment_settings,
     signed_in,
     store,
 )

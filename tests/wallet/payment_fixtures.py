@@ -1,7 +1,7 @@
 """Fixtures and helpers for the payment tests (checkout, webhooks, purchase pages): apps
 wired to the local fake Stripe, a catalogue, a partner app allowed to start purchases,
 and readers of what was stored.  The fixtures are made visible by ``conftest.py``; a
-payment test module opts in by overriding ``payment_settings``."""
+payment test module opts in by overriding ``app_settings`` with :func:`stripe_settings`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from idp.extensions import db
 from tests.helpers import Browser, bearer, user_tokens
-from tests.pages.isolation import IsolatedClient
 from wallet import billing, ledger, packages
 from wallet.models import CheckoutSession, LedgerEntry, StripeEvent, Subscription, Wallet
 
@@ -21,11 +20,20 @@ PURCHASE_SCOPE = "openid credits:read credits:purchase"
 UNIT_PRICE = 2  # minor units per credit bought as a custom amount
 
 
-@pytest.fixture
-def fake_stripe():
+@pytest.fixture(scope="session")
+def _fake_stripe_server():
     fake = FakeStripe().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(_fake_stripe_server):
+    """The local fake Stripe (one server per session, so the apps' settings stay the
+    same and the apps are reused), with no recorded requests and no failure set."""
+    _fake_stripe_server.reset()
+    yield _fake_stripe_server
+    _fake_stripe_server.reset()
 
 
 def stripe_settings(fake: FakeStripe) -> dict:
@@ -38,29 +46,6 @@ def stripe_settings(fake: FakeStripe) -> dict:
         "IDP_CREDIT_UNIT_PRICE": UNIT_PRICE,
         "IDP_CREDIT_CURRENCY": "eur",
     }
-
-
-@pytest.fixture
-def payment_settings():
-    """Settings every app of a test gets on top of the defaults: none, unless the test
-    module overrides this fixture (the payment tests return :func:`stripe_settings`)."""
-    return None
-
-
-@pytest.fixture
-def make_app(make_app, payment_settings):
-    """With ``payment_settings``: apps built with them (explicit overrides still win),
-    whose test-client requests each run in their own app context, as under a real
-    server.  Without: the root factory, untouched."""
-    if payment_settings is None:
-        return make_app
-
-    def factory(**overrides):
-        app = make_app(**{**payment_settings, **overrides})
-        app.test_client_class = IsolatedClient
-        return app
-
-    return factory
 
 
 @pytest.fixture

@@ -79,6 +79,12 @@ class FakeStripe:
     def recover(self) -> None:
         self.failure = None
 
+    def reset(self) -> None:
+        """Forget recorded requests and any failure (between tests)."""
+        with self._lock:
+            self.requests.clear()
+        self.failure = None
+
     # -- Stripe objects -----------------------------------------------------------------
 
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, dict]:

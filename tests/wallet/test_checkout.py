@@ -24,7 +24,7 @@ from .stripe_fake import SECRET_KEY
 
 
 @pytest.fixture
-def payment_settings(fake_stripe):
+def app_settings(fake_stripe):
     return stripe_settings(fake_stripe)
 
 

@@ -1,6 +1,8 @@
 """Concurrent spending: the conditional UPDATE never overdraws, the unique index never
 double-spends.  Each thread has its own test client, so its own app context, session
-and database connection; a barrier releases them together."""
+and database connection (so the tests commit for real: ``committed_db``); a barrier
+releases them together.  Row locking at scale is PostgreSQL's; SQLite, with one writer
+at a time, is checked at a smaller scale."""
 
 from __future__ import annotations
 
@@ -41,10 +43,7 @@ def consume(token: str, amount: int, key: str):
     return request
 
 
-@pytest.fixture
-def postgres(backend):
-    if backend["name"] != "postgres":
-        pytest.skip("row locking under real concurrency: PostgreSQL only")
+on_postgres = pytest.mark.postgres(only=True)
 
 
 def assert_overdraw_refused(app, shop_credits, user, threads, funds, amount):
@@ -78,16 +77,19 @@ def assert_single_spend(app, shop_credits, user, threads):
     assert services.audit() == []
 
 
-def test_concurrent_consumes_never_overdraw(postgres, app, shop_credits, user):
+@on_postgres
+def test_concurrent_consumes_never_overdraw(committed_db, app, shop_credits, user):
     """Balance 1000, 50 consumes of 30: exactly 33 succeed and 10 credits remain."""
     assert_overdraw_refused(app, shop_credits, user, threads=50, funds=1000, amount=30)
 
 
-def test_concurrent_retries_spend_once(postgres, app, shop_credits, user):
+@on_postgres
+def test_concurrent_retries_spend_once(committed_db, app, shop_credits, user):
     assert_single_spend(app, shop_credits, user, threads=20)
 
 
-def test_concurrent_holds_and_consumes_never_overdraw(postgres, app, shop_credits, user):
+@on_postgres
+def test_concurrent_holds_and_consumes_never_overdraw(committed_db, app, shop_credits, user):
     """Holds and consumes compete for the same available credits."""
     fund(user, 1000)
     token = shop_credits.token
@@ -106,14 +108,9 @@ def test_concurrent_holds_and_consumes_never_overdraw(postgres, app, shop_credit
     assert services.audit() == []
 
 
-def test_sqlite_serialises_concurrent_consumes(backend, app, shop_credits, user):
+def test_sqlite_serialises_concurrent_consumes(committed_db, app, shop_credits, user):
     """SQLite has one writer at a time: the same rules hold, at a smaller scale."""
-    if backend["name"] != "sqlite":
-        pytest.skip("the PostgreSQL variants above cover this at scale")
     assert_overdraw_refused(app, shop_credits, user, threads=10, funds=100, amount=30)
 
 
-def test_sqlite_concurrent_retries_spend_once(backend, app, shop_credits, user):
-    if backend["name"] != "sqlite":
-        pytest.skip("the PostgreSQL variants above cover this at scale")
-    assert_single_spend(app, shop_credits, user, threads=8)
+def test_sqlite_concurrent_retries_spend_once(committed_db, app, shop_credits, user):    assert_single_spend(app, shop_credits, user, threads=8)

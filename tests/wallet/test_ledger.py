@@ -19,6 +19,11 @@ EMAIL = "ada@example.com"
 # `flask wallet audit` crashes in json.dumps (TypeError) instead of printing a mismatch.
 
 
+# The append-only guard is a trigger of each database, and the audit's sums come back as
+# different types: all of it depends on the backend.
+pytestmark = pytest.mark.postgres
+
+
 def flask_wallet(runner, *args):
     return runner.invoke(args=["wallet", *args])
 
@@ -40,8 +45,8 @@ def test_entries_cannot_be_updated_or_deleted(db, shop_credits, user, statement)
     fund(user, 100)
     assert shop_credits.consume(30).status_code == 201
     before = [(e.id, e.amount, e.balance_after, e.reason) for e in entries(user)]
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as conn:
-        conn.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(sa.text(statement))
     assert [(e.id, e.amount, e.balance_after, e.reason) for e in entries(user)] == before
     assert len(before) == 2
 
@@ -101,14 +106,10 @@ def test_audit_is_clean_after_a_mix_of_operations(runner, history):
     ],
     ids=["balance-up", "balance-down", "held", "hold-row"],
 )
-def test_audit_reports_a_tampered_wallet(
-    request, backend, db, runner, history, user, tamper, stored_after
-):
+def test_audit_reports_a_tampered_wallet(db, runner, history, user, tamper, stored_after):
     wallet_id = ledger.wallet_for(user.id).id
-    with db.engine.begin() as conn:
-        conn.execute(sa.text(tamper), {"wallet": wallet_id})
-    db.session.rollback()  # the CLI shares this session here: forget what it loaded
-    db.session.expire_all()
+    db.session.execute(sa.text(tamper), {"wallet": wallet_id})
+    db.session.commit()
     result = flask_wallet(runner, "audit", "--json")
     assert result.exit_code == 1, result.exception
     [problem] = json.loads(result.output)["problems"]

@@ -24,7 +24,7 @@ from .payment_fixtures import (
 
 
 @pytest.fixture
-def payment_settings(fake_stripe):
+def app_settings(fake_stripe):
     return stripe_settings(fake_stripe)
 
 

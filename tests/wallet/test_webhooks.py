@@ -30,7 +30,7 @@ from .stripe_fake import WEBHOOK_SECRET, event, signature, signed
 
 
 @pytest.fixture
-def payment_settings(fake_stripe):
+def app_settings(fake_stripe):
     return stripe_settings(fake_stripe)
 
 
@@ -275,7 +275,8 @@ def test_lost_checkout_row_is_rebuilt_from_metadata(client, user, catalogue):
     )
 
 
-def test_concurrent_deliveries_grant_once(app, user, bought):
+@pytest.mark.postgres
+def test_concurrent_deliveries_grant_once(committed_db, app, user, bought):
     """Stripe may deliver the same event, and two events about one session, at once."""
     paid = completed()
     bodies = [signed(paid)] * 3 + [
