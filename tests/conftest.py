@@ -35,9 +35,7 @@ def pytest_generate_tests(metafunc):
     """Choose the backends of each test from its markers."""
     if "backend" not in metafunc.fixturenames:
         return
-    markers = [
-        m for name in ("postgres", "redis") for m in metafunc.definition.iter_markers(name)
-    ]
+    markers = [m for name in ("postgres", "redis") for m in metafunc.definition.iter_markers(name)]
     if not markers:
         names = [EMBEDDED]
     elif any(m.kwargs.get("only") for m in markers):

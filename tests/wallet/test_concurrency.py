@@ -113,4 +113,5 @@ def test_sqlite_serialises_concurrent_consumes(committed_db, app, shop_credits, 
     assert_overdraw_refused(app, shop_credits, user, threads=10, funds=100, amount=30)
 
 
-def test_sqlite_concurrent_retries_spend_once(committed_db, app, shop_credits, user):    assert_single_spend(app, shop_credits, user, threads=8)
+def test_sqlite_concurrent_retries_spend_once(committed_db, app, shop_credits, user):
+    assert_single_spend(app, shop_credits, user, threads=8)
