@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,9 @@ FILES = Path(__file__).parent / "files"
 KEK = base64.urlsafe_b64encode(b"k" * 32).decode()
 
 
+@functools.cache
 def fixed_private_key(n: int):
+    """Loaded once per session: parsing checks the RSA key, ~50 ms each time."""
     return serialization.load_pem_private_key((FILES / f"rsa_key_{n}.pem").read_bytes(), None)
 
 
