@@ -136,26 +136,6 @@ class Browser:
         form = {"email": email, "password": password, "csrf_token": csrf_of(page.data), **params}
         return self.http.post("/login", data=form)
 
-    def authorize_url(
-        self,
-        client_id: str,
-        redirect_uri: str,
-        scope="openid profile email",
-        challenge: str | None = None,
-        **extra,
-    ) -> str:
-        params = {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": "st-123",
-            **extra,
-        }
-        if challenge:
-            params.update(code_challenge=challenge, code_challenge_method="S256")
-        return "/oauth/authorize?" + urlencode(params)
-
     def consent(self, url: str, decision: str = "allow"):
         page = self.http.get(url)
         assert page.status_code == 200, page.data[:500]
@@ -173,30 +153,145 @@ def mail_link(mailbox) -> str:
     return re.search(r"(https?://\S+)", body).group(1)
 
 
-def user_tokens(
-    http, app: dict, scope: str, email: str = "ada@example.com", password: str = PASSWORD
-) -> dict:
-    """Run the authorization-code flow (PKCE, consent) for ``app`` and return the token
-    response.  ``app`` is a dict from :class:`Apps` with one registered redirect URI."""
-    browser = Browser(http)
-    browser.login(email, password)
-    verifier, challenge = pkce_pair()
-    redirect_uri = app["redirect_uris"][0]
-    url = browser.authorize_url(app["client_id"], redirect_uri, scope, challenge)
-    response = http.get(url)
-    if response.status_code == 200:  # consent page
-        response = browser.consent(url)
-    code = query_of(response.headers["Location"])["code"]
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
+def authorize_url(
+    client_id: str,
+    redirect_uri: str | None,
+    scope: str = "openid profile email",
+    challenge: str | None = None,
+    **extra,
+) -> str:
+    """An authorization request (a parameter given as None is left out)."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
         "redirect_uri": redirect_uri,
-        "code_verifier": verifier,
-        "client_id": app["client_id"],
+        "scope": scope,
+        "state": "st-123",
     }
-    headers = basic(app) if app.get("client_secret") else {}
-    if headers:
-        form.pop("client_id")
-    token = http.post("/oauth/token", data=form, headers=headers)
-    assert token.status_code == 200, token.json
-    return token.json
+    if challenge:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    params.update(extra)
+    return "/oauth/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+class Flow:
+    """Walks the authorization-code flow (PKCE, consent when asked) for one browser:
+    the one flow helper of the suite.  ``http`` is the test client that sends the
+    requests; ``browser`` a :class:`Browser` on it (for the consent page)."""
+
+    def __init__(self, http, browser: Browser | None = None):
+        self.http = http
+        self.browser = browser or Browser(http)
+
+    @staticmethod
+    def redirect_uri(app: dict) -> str:
+        return app["redirect_uris"][0]
+
+    def url(self, app: dict, scope: str = "openid", challenge: str | None = None, **extra) -> str:
+        """An authorization request for ``app``; a parameter given as None is left out."""
+        params = {"redirect_uri": self.redirect_uri(app), **extra}
+        return authorize_url(app["client_id"], scope=scope, challenge=challenge, **params)
+
+    def authorize(self, app: dict, scope: str = "openid", pkce: bool = True, **extra):
+        """GET /oauth/authorize; returns (response, verifier or None, url)."""
+        verifier, challenge = pkce_pair() if pkce else (None, None)
+        url = self.url(app, scope, challenge, **extra)
+        return self.http.get(url), verifier, url
+
+    def code(self, app: dict, scope: str = "openid", pkce: bool = True, **extra):
+        """Authorize (consenting when asked); returns (code, verifier or None)."""
+        verifier, challenge = pkce_pair() if pkce else (None, None)
+        return self.code_for(app, scope, challenge, **extra), verifier
+
+    def code_for(self, app: dict, scope: str, challenge: str | None = None, **extra) -> str:
+        """A code for this signed-in browser, with ``challenge`` (None: no PKCE)."""
+        url = self.url(app, scope, challenge, **extra)
+        response = self.http.get(url)
+        if response.status_code == 200:  # the consent page
+            response = self.browser.consent(url)
+        assert response.status_code == 302, response.data[:500]
+        location = response.headers["Location"]
+        assert location.startswith(self.redirect_uri(app) + "?"), location
+        params = query_of(location)
+        assert "code" in params, params
+        return params["code"]
+
+    @staticmethod
+    def code_form(app: dict, code: str, verifier=None, redirect_uri=None) -> dict:
+        """The token request for ``code``; a public app names itself in it."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri or app["redirect_uris"][0],
+        }
+        if verifier:
+            form["code_verifier"] = verifier
+        if not app.get("client_secret"):
+            form["client_id"] = app["client_id"]
+        return form
+
+    def exchange(self, app: dict, code: str, verifier=None, redirect_uri=None, auth=None, **hdrs):
+        """POST the code to /oauth/token as ``auth`` (default: ``app`` itself)."""
+        form = self.code_form(app, code, verifier, redirect_uri)
+        if auth is not None and auth is not app:
+            form.pop("client_id", None)
+        return self.token_request(auth or app, form, **hdrs)
+
+    def refresh(self, app: dict, refresh_token: str, scope: str | None = None):
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if scope is not None:
+            form["scope"] = scope
+        return self.token_request(app, form)
+
+    def token_request(self, app: dict, form: dict, **headers):
+        """HTTP Basic for a confidential app; a public app names itself in the form."""
+        if app.get("client_secret"):
+            return self.http.post("/oauth/token", data=form, headers={**headers, **basic(app)})
+        form = {**form, "client_id": app["client_id"]}
+        return self.http.post("/oauth/token", data=form, headers=headers)
+
+    def tokens(self, app: dict, scope: str = "openid", **extra) -> dict:
+        """The whole flow; returns the token response body."""
+        code, verifier = self.code(app, scope, **extra)
+        response = self.exchange(app, code, verifier)
+        assert response.status_code == 200, response.json
+        return response.json
+
+
+def user_tokens(
+    http,
+    app: dict,
+    scope: str = "openid",
+    email: str = "ada@example.com",
+    password: str = PASSWORD,
+    sign_in: bool = True,
+) -> dict:
+    """Sign in (unless ``http`` already holds a session) and run the whole
+    authorization-code flow for ``app``; the token response."""
+    flow = Flow(http)
+    if sign_in:
+        assert flow.browser.login(email, password).status_code == 302
+    return flow.tokens(app, scope)
+
+
+def mint_tokens(app: dict, user, scope: str, refresh: bool = False) -> dict:
+    """``user``'s tokens for ``app`` as the token endpoint issues them after consent,
+    without walking the pages: a real consent row, the server's own token generator
+    (RS256 with the active key), and a refresh token stored as a grant stores it.
+    For tests whose subject is not the login flow."""
+    from idp.apps.services import query_client
+    from idp.db_types import utcnow
+    from idp.oauth2 import services as oauth
+    from idp.oauth2.server import authorization_server
+
+    oauth.grant_consent(user.id, app["client_id"], scope)
+    client = query_client(app["client_id"])
+    subject = oauth.Subject(user.id, user.sub, utcnow())
+    token = authorization_server().generate_token(
+        "authorization_code", client, subject, scope, include_refresh_token=refresh
+    )
+    if refresh:
+        oauth.save_refresh_token(
+            token["refresh_token"], client, subject, scope, secrets.token_hex(16)
+        )
+    return dict(token)

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.crossapp.flows import authorization_code, exchange, user_tokens
-from tests.helpers import basic, bearer, pkce_pair
+from tests.helpers import Flow, basic, bearer, pkce_pair, user_tokens
 
 SPA = "https://spa.example"
 SHOP = "https://shop.example"
@@ -41,7 +40,7 @@ def signed_in(browser, user):
 
 @pytest.fixture
 def spa_token(client, signed_in, spa):
-    return user_tokens(client, signed_in, spa, "openid offline_access user:metadata")
+    return user_tokens(client, spa, "openid offline_access user:metadata", sign_in=False)
 
 
 def assert_cors(response, origin):
@@ -61,8 +60,8 @@ def assert_no_cors(response):
 # -- token endpoint ---------------------------------------------------------------------------
 def test_public_client_code_exchange(client, signed_in, spa):
     verifier, challenge = pkce_pair()
-    code = authorization_code(client, signed_in, spa, "openid", challenge)
-    response = exchange(client, spa, code, verifier, Origin=SPA)
+    code = Flow(client, signed_in).code_for(spa, "openid", challenge)
+    response = Flow(client).exchange(spa, code, verifier, Origin=SPA)
     assert response.status_code == 200, response.json
     assert_cors(response, SPA)
     assert "WWW-Authenticate" in response.headers["Access-Control-Expose-Headers"]
@@ -70,8 +69,8 @@ def test_public_client_code_exchange(client, signed_in, spa):
 
 def test_second_registered_origin(client, signed_in, spa):
     verifier, challenge = pkce_pair()
-    code = authorization_code(client, signed_in, spa, "openid", challenge)
-    response = exchange(client, spa, code, verifier, Origin="http://localhost:3000")
+    code = Flow(client, signed_in).code_for(spa, "openid", challenge)
+    response = Flow(client).exchange(spa, code, verifier, Origin="http://localhost:3000")
     assert response.status_code == 200
     assert_cors(response, "http://localhost:3000")
 
@@ -90,8 +89,8 @@ def test_confidential_client(client, apps, shop, style):
 
 
 def test_confidential_code_exchange(client, signed_in, shop):
-    code = authorization_code(client, signed_in, shop, "openid")
-    response = exchange(client, shop, code, Origin=SHOP)
+    code = Flow(client, signed_in).code_for(shop, "openid")
+    response = Flow(client).exchange(shop, code, Origin=SHOP)
     assert response.status_code == 200
     assert_cors(response, SHOP)
 
@@ -111,14 +110,14 @@ def test_error_responses_are_readable_by_the_app(client, shop):
 def test_browser_code_exchange_from_another_origin(client, signed_in, spa, origin):
     """The rule behind per-app CORS: a client's token requests come only from its origins."""
     verifier, challenge = pkce_pair()
-    code = authorization_code(client, signed_in, spa, "openid", challenge)
-    response = exchange(client, spa, code, verifier, Origin=origin)
+    code = Flow(client, signed_in).code_for(spa, "openid", challenge)
+    response = Flow(client).exchange(spa, code, verifier, Origin=origin)
     assert response.status_code == 400
     assert response.json["error"] == "invalid_request"
     assert "access_token" not in response.json
     assert_no_cors(response)
     # Refused before the grant ran: the code is still good from the app's own origin.
-    assert exchange(client, spa, code, verifier, Origin=SPA).status_code == 200
+    assert Flow(client).exchange(spa, code, verifier, Origin=SPA).status_code == 200
 
 
 @pytest.mark.parametrize("origin", [EVIL, SPA])

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.helpers import PASSWORD, Browser, mail_code, pkce_pair
+from tests.helpers import PASSWORD, Browser, authorize_url, mail_code, pkce_pair
 from tests.pages.flows import enter_code, forgot, sign_up
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -36,7 +36,7 @@ def history(app, db, user, apps, mailbox):
     enter_code(http, code)
     browser.login()
     consent = browser.consent(
-        browser.authorize_url("shop", "https://shop.example/cb", "openid profile", pkce_pair()[1])
+        authorize_url("shop", "https://shop.example/cb", "openid profile", pkce_pair()[1])
     )
     forgot(http, "ada@example.com")
     link = mailbox.messages[-1].get_payload(decode=True).decode().split("/reset/")[1].split()[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .flows import user_tokens
+from tests.helpers import mint_tokens
 
 APP_SCOPES = "openid profile email offline_access user:metadata roles:manage credits:read"
 
@@ -37,6 +37,7 @@ def signed_in(browser, user):
 
 
 @pytest.fixture
-def shop_tokens(client, signed_in, shop):
-    """The signed-in user's tokens for ``shop``, with metadata access and a refresh token."""
-    return user_tokens(client, signed_in, shop, "openid profile email offline_access user:metadata")
+def shop_tokens(user, shop):
+    """The user's tokens for ``shop``, with metadata access and a refresh token (minted:
+    the flow itself is tested in tests/oauth2)."""
+    return mint_tokens(shop, user, "openid profile email offline_access user:metadata", True)

@@ -7,9 +7,7 @@ import pytest
 from idp.crossapp.services import MAX_DEPTH, MAX_METADATA_BYTES
 from idp.users import services as users
 from keys.signer import key_cache
-from tests.helpers import b64_claims, bearer
-
-from .flows import user_tokens
+from tests.helpers import b64_claims, bearer, user_tokens
 
 URL = "/api/cross-app/user/metadata"
 
@@ -68,7 +66,7 @@ def test_merge_patch(client, token, original, merge_patch, result):
 
 
 def test_each_app_keeps_its_own_document(client, signed_in, token, blog):
-    blog_token = user_tokens(client, signed_in, blog)["access_token"]
+    blog_token = user_tokens(client, blog, "openid user:metadata", sign_in=False)["access_token"]
     patch(client, token, {"theme": "dark"})
     assert get(client, blog_token).json == {"metadata": {}}
     patch(client, blog_token, {"theme": None, "lang": "fr"})
@@ -135,7 +133,7 @@ def test_body_must_be_a_json_object(client, token, body, content_type):
 
 @pytest.mark.parametrize("method", ["get", "patch"])
 def test_scope_is_required(client, signed_in, shop, method):
-    token = user_tokens(client, signed_in, shop, "openid profile")["access_token"]
+    token = user_tokens(client, shop, "openid profile", sign_in=False)["access_token"]
     response = client.open(URL, method=method.upper(), json={}, headers=bearer(token))
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"

@@ -4,9 +4,7 @@
 import pytest
 
 from idp.apps import services as app_services
-from tests.helpers import b64_claims, bearer, make_user, query_of
-
-from .flows import refresh, user_tokens
+from tests.helpers import Flow, authorize_url, b64_claims, bearer, make_user, query_of, user_tokens
 
 
 def roles_url(client_id: str, sub: str) -> str:
@@ -31,7 +29,7 @@ def manager_token(client, apps, shop):
 @pytest.fixture
 def consented(client, signed_in, shop, user):
     """The user has signed in to shop (and so consented to it)."""
-    user_tokens(client, signed_in, shop, "openid")
+    user_tokens(client, shop, "openid", sign_in=False)
     return user
 
 
@@ -75,7 +73,7 @@ def test_unknown_app_or_user(client, request, consented, who, client_id, known_u
 
 
 def test_app_cannot_assign_roles_in_another_app(client, signed_in, manager_token, blog, user):
-    user_tokens(client, signed_in, blog, "openid")  # the user does use blog
+    user_tokens(client, blog, "openid", sign_in=False)  # the user does use blog
     response = put_roles(client, manager_token, "blog", user.sub, ["editor"])
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"
@@ -84,7 +82,7 @@ def test_app_cannot_assign_roles_in_another_app(client, signed_in, manager_token
 def test_person_cannot_be_granted_roles_manage(client, signed_in, shop, user):
     """``roles:manage`` is an app's own scope: the code flow refuses it outright, so no
     person can hold a token that lets them grant themselves roles."""
-    url = signed_in.authorize_url("shop", shop["redirect_uris"][0], "openid roles:manage")
+    url = authorize_url("shop", shop["redirect_uris"][0], "openid roles:manage")
     response = client.get(url)
     assert response.status_code == 302
     assert query_of(response.headers["Location"])["error"] == "invalid_scope"
@@ -157,20 +155,20 @@ def test_body_must_be_a_json_object(client, admin_token, shop, user, body):
 
 def test_roles_claim_in_that_apps_tokens_only(client, signed_in, admin_token, shop, blog, user):
     scope = "openid offline_access"
-    before = user_tokens(client, signed_in, shop, scope)
+    before = user_tokens(client, shop, scope, sign_in=False)
     assert "roles" not in b64_claims(before["access_token"])  # none assigned yet
     put_roles(client, admin_token, "shop", user.sub, ["viewer", "editor"])
 
-    refreshed = refresh(client, shop, before["refresh_token"])
+    refreshed = Flow(client).refresh(shop, before["refresh_token"])
     assert refreshed.status_code == 200
     assert b64_claims(refreshed.json["access_token"])["roles"] == ["editor", "viewer"]
-    fresh = user_tokens(client, signed_in, shop, scope)["access_token"]
+    fresh = user_tokens(client, shop, scope, sign_in=False)["access_token"]
     assert b64_claims(fresh)["roles"] == ["editor", "viewer"]
 
-    other = user_tokens(client, signed_in, blog, scope)
+    other = user_tokens(client, blog, scope, sign_in=False)
     assert "roles" not in b64_claims(other["access_token"])
     assert "roles" not in b64_claims(
-        refresh(client, blog, other["refresh_token"]).json["access_token"]
+        Flow(client).refresh(blog, other["refresh_token"]).json["access_token"]
     )
 
 
@@ -181,8 +179,8 @@ def test_roles_are_not_in_client_credentials_tokens(client, apps, admin_token, s
 
 def test_removed_roles_leave_the_next_token(client, signed_in, admin_token, shop, user):
     put_roles(client, admin_token, "shop", user.sub, ["editor"])
-    tokens = user_tokens(client, signed_in, shop, "openid offline_access")
+    tokens = user_tokens(client, shop, "openid offline_access", sign_in=False)
     assert b64_claims(tokens["access_token"])["roles"] == ["editor"]
     put_roles(client, admin_token, "shop", user.sub, [])
-    refreshed = refresh(client, shop, tokens["refresh_token"]).json["access_token"]
+    refreshed = Flow(client).refresh(shop, tokens["refresh_token"]).json["access_token"]
     assert "roles" not in b64_claims(refreshed)

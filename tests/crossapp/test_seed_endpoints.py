@@ -4,9 +4,7 @@
 
 import pytest
 
-from tests.helpers import b64_claims, basic, bearer, pkce_pair
-
-from .flows import authorization_code, code_form, user_tokens
+from tests.helpers import Flow, b64_claims, basic, bearer, pkce_pair, user_tokens
 
 # Claims that differ between any two tokens, however they were obtained.
 _PER_TOKEN = {"jti", "iat", "exp", "auth_time"}
@@ -39,9 +37,9 @@ def stable_claims(token: str) -> dict:
 @pytest.mark.parametrize("endpoint", ["/oauth/token", "/api/cross-app/auth"])
 def test_auth_exchanges_a_code_like_the_token_endpoint(client, signed_in, shop, endpoint):
     scope = "openid profile offline_access user:metadata"
-    reference = user_tokens(client, signed_in, shop, scope)
-    code = authorization_code(client, signed_in, shop, scope)
-    response = via(client, endpoint, code_form(shop, code), basic(shop))
+    reference = user_tokens(client, shop, scope, sign_in=False)
+    code = Flow(client, signed_in).code_for(shop, scope)
+    response = via(client, endpoint, Flow.code_form(shop, code), basic(shop))
     assert response.status_code == 200, response.json
     body = response.json
     assert body.keys() == reference.keys()
@@ -53,7 +51,7 @@ def test_auth_exchanges_a_code_like_the_token_endpoint(client, signed_in, shop, 
 
 @pytest.mark.parametrize("style", ["basic", "json"])
 def test_auth_confidential_client_authentication(client, signed_in, shop, style):
-    form = code_form(shop, authorization_code(client, signed_in, shop, "openid"))
+    form = Flow.code_form(shop, Flow(client, signed_in).code_for(shop, "openid"))
     headers = basic(shop) if style == "basic" else None
     if style == "json":
         form.update(client_id="shop", client_secret=shop["client_secret"])
@@ -63,12 +61,12 @@ def test_auth_confidential_client_authentication(client, signed_in, shop, style)
 
 def test_auth_public_client_with_pkce(client, signed_in, spa):
     verifier, challenge = pkce_pair()
-    code = authorization_code(client, signed_in, spa, "openid", challenge)
-    wrong = client.post("/api/cross-app/auth", json=code_form(spa, code, pkce_pair()[0]))
+    code = Flow(client, signed_in).code_for(spa, "openid", challenge)
+    wrong = client.post("/api/cross-app/auth", json=Flow.code_form(spa, code, pkce_pair()[0]))
     assert wrong.status_code == 400
     assert wrong.json["error"] == "invalid_grant"
-    code = authorization_code(client, signed_in, spa, "openid", challenge)
-    response = client.post("/api/cross-app/auth", json=code_form(spa, code, verifier))
+    code = Flow(client, signed_in).code_for(spa, "openid", challenge)
+    response = client.post("/api/cross-app/auth", json=Flow.code_form(spa, code, verifier))
     assert response.status_code == 200, response.json
     assert b64_claims(response.json["access_token"])["client_id"] == "spa"
 
@@ -82,7 +80,7 @@ def test_auth_public_client_with_pkce(client, signed_in, spa):
     ],
 )
 def test_auth_code_replay(client, signed_in, shop, first, second):
-    form = code_form(shop, authorization_code(client, signed_in, shop, "openid"))
+    form = Flow.code_form(shop, Flow(client, signed_in).code_for(shop, "openid"))
     issued = via(client, first, form, basic(shop))
     assert issued.status_code == 200
     replay = via(client, second, form, basic(shop))
@@ -103,15 +101,15 @@ def test_auth_code_replay(client, signed_in, shop, first, second):
 )
 def test_auth_bad_client_credentials(client, signed_in, shop, credentials, status):
     for endpoint in ("/oauth/token", "/api/cross-app/auth"):
-        code = authorization_code(client, signed_in, shop, "openid")
-        response = via(client, endpoint, {**code_form(shop, code), **credentials})
+        code = Flow(client, signed_in).code_for(shop, "openid")
+        response = via(client, endpoint, {**Flow.code_form(shop, code), **credentials})
         assert response.status_code == status, endpoint
         assert response.json["error"] == "invalid_client"
         assert "access_token" not in response.json
 
 
 def test_auth_bad_basic_secret(client, signed_in, shop):
-    form = code_form(shop, authorization_code(client, signed_in, shop, "openid"))
+    form = Flow.code_form(shop, Flow(client, signed_in).code_for(shop, "openid"))
     response = client.post(
         "/api/cross-app/auth", json=form, headers=basic({**shop, "client_secret": "x"})
     )
@@ -130,7 +128,7 @@ def test_auth_bad_basic_secret(client, signed_in, shop):
     ],
 )
 def test_auth_rejections_match(client, signed_in, shop, endpoint, change, error):
-    form = code_form(shop, authorization_code(client, signed_in, shop, "openid"))
+    form = Flow.code_form(shop, Flow(client, signed_in).code_for(shop, "openid"))
     form = {k: v for k, v in {**form, **change}.items() if v is not None}
     response = via(client, endpoint, form, basic(shop))
     assert response.status_code == 400
@@ -249,7 +247,7 @@ def test_validate_token_rejections(client, shop, shop_tokens, body, headers, sta
 # -- /user-info and /user ---------------------------------------------------------------------
 @pytest.mark.parametrize("scope", ["openid", "openid profile", "openid profile email"])
 def test_user_info_equals_userinfo(client, signed_in, shop, user, scope):
-    token = user_tokens(client, signed_in, shop, scope)["access_token"]
+    token = user_tokens(client, shop, scope, sign_in=False)["access_token"]
     response = client.get("/api/cross-app/user-info", headers=bearer(token))
     assert response.status_code == 200
     assert response.json == client.get("/oauth/userinfo", headers=bearer(token)).json
@@ -259,14 +257,14 @@ def test_user_info_equals_userinfo(client, signed_in, shop, user, scope):
 
 @pytest.mark.parametrize("path", ["/api/cross-app/user-info", "/api/cross-app/user"])
 def test_user_endpoints_need_openid(client, signed_in, shop, path):
-    token = user_tokens(client, signed_in, shop, "user:metadata")["access_token"]
+    token = user_tokens(client, shop, "user:metadata", sign_in=False)["access_token"]
     response = client.get(path, headers=bearer(token))
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"
 
 
 def test_user_adds_roles_and_metadata(client, apps, signed_in, shop, blog, user):
-    token = user_tokens(client, signed_in, shop, "openid email user:metadata")["access_token"]
+    token = user_tokens(client, shop, "openid email user:metadata", sign_in=False)["access_token"]
     client.patch("/api/cross-app/user/metadata", json={"theme": "dark"}, headers=bearer(token))
     admin = apps.token(client, apps.admin(), "admin").json["access_token"]
     roles = {"roles": ["editor"]}
@@ -278,13 +276,13 @@ def test_user_adds_roles_and_metadata(client, apps, signed_in, shop, blog, user)
     userinfo = client.get("/oauth/userinfo", headers=bearer(token)).json
     assert response.json == {**userinfo, "roles": ["editor"], "metadata": {"theme": "dark"}}
 
-    other = user_tokens(client, signed_in, blog, "openid user:metadata")["access_token"]
+    other = user_tokens(client, blog, "openid user:metadata", sign_in=False)["access_token"]
     response = client.get("/api/cross-app/user", headers=bearer(other))
     assert response.json["roles"] == [] and response.json["metadata"] == {}
 
 
 def test_user_without_metadata_scope(client, signed_in, shop, user):
-    token = user_tokens(client, signed_in, shop, "openid profile")["access_token"]
+    token = user_tokens(client, shop, "openid profile", sign_in=False)["access_token"]
     response = client.get("/api/cross-app/user", headers=bearer(token))
     assert response.status_code == 200
     assert response.json["roles"] == []

@@ -9,8 +9,7 @@ from sqlalchemy import update
 from idp.audit import services as audit
 from idp.db_types import utcnow
 from idp.oauth2.models import AuthorizationCode
-from tests.helpers import Browser, b64_claims, basic, pkce_pair, query_of
-from tests.oauth2.conftest import Flow
+from tests.helpers import Browser, Flow, b64_claims, basic, pkce_pair, query_of
 
 ISSUER = "https://idp.test"
 

@@ -6,8 +6,7 @@ import pytest
 
 from idp.audit import services as audit
 from idp.oauth2 import services
-from tests.helpers import Browser, csrf_of, make_user, query_of
-from tests.oauth2.conftest import Flow
+from tests.helpers import Browser, Flow, csrf_of, make_user, query_of
 
 
 def scopes_listed(page) -> list[str]:

@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 
 from idp.users import services as users
 from idp.users.models import CrossAppSession
-from tests.helpers import Browser, b64_claims, b64_header, basic, bearer, csrf_of, query_of
-from tests.oauth2.conftest import Flow
+from tests.helpers import Browser, Flow, b64_claims, b64_header, basic, bearer, csrf_of, query_of
 
 ISSUER = "https://idp.test"
 API = "https://idp.test/api"

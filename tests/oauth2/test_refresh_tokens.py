@@ -12,8 +12,7 @@ from idp.db_types import utcnow
 from idp.oauth2 import services
 from idp.oauth2.models import RefreshToken
 from idp.users import services as users
-from tests.helpers import b64_claims, basic
-from tests.oauth2.conftest import Flow
+from tests.helpers import Flow, b64_claims, basic
 
 OFFLINE = "openid email offline_access"
 

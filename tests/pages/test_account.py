@@ -11,7 +11,7 @@ from idp.db_types import utcnow
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.models import Consent, RefreshToken
 from idp.users.models import CrossAppSession, User
-from tests.helpers import PASSWORD, Browser, csrf_of, pkce_pair, query_of
+from tests.helpers import PASSWORD, Browser, authorize_url, csrf_of, pkce_pair, query_of
 from tests.pages.flows import session_cookie, submit
 from tests.pages.html import alerts, read, text
 
@@ -154,9 +154,7 @@ def test_consent_lists_the_app_and_revoking_ends_its_access(signed_in, db, user,
         audience="https://news.example",
     )
     _, challenge = pkce_pair()
-    url = Browser(signed_in).authorize_url(
-        "shop", "https://shop.example/cb", "openid profile", challenge
-    )
+    url = authorize_url("shop", "https://shop.example/cb", "openid profile", challenge)
     allowed = Browser(signed_in).consent(url)
     assert allowed.status_code == 302
     assert "code" in query_of(allowed.headers["Location"])

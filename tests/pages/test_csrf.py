@@ -7,7 +7,7 @@ from idp.audit.models import AuditEvent
 from idp.oauth2.models import AuthorizationCode, Consent
 from idp.users import services as users
 from idp.users.models import CrossAppSession, EmailVerification, User
-from tests.helpers import PASSWORD, Browser, csrf_of, mail_code, pkce_pair
+from tests.helpers import PASSWORD, Browser, authorize_url, csrf_of, mail_code, pkce_pair
 from tests.pages.flows import sign_up
 from tests.pages.html import alerts
 
@@ -120,9 +120,7 @@ def _consent(scene):
         allowed_scopes="openid profile",
         audience="https://shop.example",
     )
-    url = Browser(scene.http).authorize_url(
-        "shop", "https://shop.example/cb", "openid profile", pkce_pair()[1]
-    )
+    url = authorize_url("shop", "https://shop.example/cb", "openid profile", pkce_pair()[1])
     assert scene.http.get(url).status_code == 200  # the consent page
     return url, {"decision": "allow"}
 

@@ -6,7 +6,7 @@ import pytest
 
 from idp.apps import services as app_services
 from idp.users import services as users
-from tests.helpers import Browser, pkce_pair
+from tests.helpers import Browser, authorize_url, pkce_pair
 from tests.pages.flows import sign_up, submit
 from tests.pages.html import read
 
@@ -38,9 +38,7 @@ def _reset_path(http):
 
 def _consent_path(http):
     _signed_in(http)
-    return Browser(http).authorize_url(
-        "shop", "https://shop.example/cb", "openid profile", pkce_pair()[1]
-    )
+    return authorize_url("shop", "https://shop.example/cb", "openid profile", pkce_pair()[1])
 
 
 # name -> (prepare the browser and return the path, expected status)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .actions import Credits, delegated, partner, user_token
+from tests.helpers import mint_tokens
+
+from .actions import USER_SCOPE, Credits, delegated, partner
 
 
 @pytest.fixture
@@ -19,8 +21,9 @@ def blog(apps):
 
 @pytest.fixture
 def shop_credits(client, shop, user) -> Credits:
-    """``user`` spending through ``shop`` with a user token (authorization-code flow)."""
-    return Credits(client, user_token(client, shop))
+    """``user`` spending through ``shop`` with a user token (minted as the token endpoint
+    mints it; the flow itself is tested in tests/oauth2 and tests/wallet/test_scopes)."""
+    return Credits(client, mint_tokens(shop, user, USER_SCOPE)["access_token"])
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from idp.extensions import db
-from tests.helpers import Browser, bearer, user_tokens
+from tests.helpers import Browser, bearer, mint_tokens
 from wallet import billing, ledger, packages
 from wallet.models import CheckoutSession, LedgerEntry, StripeEvent, Subscription, Wallet
 
@@ -75,7 +75,7 @@ def store(apps):
 @pytest.fixture
 def buyer(client, store, user):
     """``user``'s access token for ``store``, with ``credits:purchase``."""
-    return user_tokens(client, store, PURCHASE_SCOPE)["access_token"]
+    return mint_tokens(store, user, PURCHASE_SCOPE)["access_token"]
 
 
 @pytest.fixture
