@@ -283,6 +283,7 @@ def test_body_must_be_a_json_object(client, db, admin_headers, data, content_typ
     assert app_count(db) == before
 
 
+@pytest.mark.postgres  # a unique-constraint error inside the transaction
 def test_duplicate_client_id(client, db, admin_headers):
     first = register(client, admin_headers, name="Shop", client_id="shop")
     assert first.status_code == 201

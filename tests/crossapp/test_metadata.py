@@ -9,6 +9,10 @@ from idp.users import services as users
 from keys.signer import key_cache
 from tests.helpers import b64_claims, bearer, user_tokens
 
+# Per-app metadata is a JSON column (JSON on PostgreSQL, text on SQLite) and its first
+# write may race into a unique constraint.
+pytestmark = pytest.mark.postgres
+
 URL = "/api/cross-app/user/metadata"
 
 

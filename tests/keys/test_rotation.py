@@ -11,6 +11,9 @@ from keys.errors import RotationNotReady
 from keys.signer import key_cache
 from tests.helpers import b64_header
 
+# Rotation across nodes relies on partial unique indexes and the shared database.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def shop(apps):

@@ -10,6 +10,9 @@ from keys.errors import KeyDecryptionFailed
 from keys.models import SigningKey
 from tests.helpers import fixed_private_key
 
+# Key states are kept unique by partial unique indexes, which each database enforces.
+pytestmark = pytest.mark.postgres
+
 
 def test_private_key_is_encrypted_at_rest(db, signing_keys):
     row = db.session.get(SigningKey, signing_keys["active"])

@@ -86,6 +86,7 @@ def test_unknown_hint_refused_by_revocation(client, shop, issued):
     assert introspect(client, shop, issued).json["active"] is True
 
 
+@pytest.mark.redis  # the deny list is in Redis or in the database
 def test_revocation_visible_in_introspection(client, shop, issued):
     assert introspect(client, shop, issued).json["active"] is True
     response = revoke(client, shop, issued)
@@ -93,6 +94,7 @@ def test_revocation_visible_in_introspection(client, shop, issued):
     assert introspect(client, shop, issued).json == {"active": False}
 
 
+@pytest.mark.redis  # the deny list is in Redis or in the database
 def test_revoked_token_refused_by_our_api(client, apps, issued, shop):
     admin = apps.admin()
     token = apps.token(client, admin, "admin").json["access_token"]
@@ -103,6 +105,7 @@ def test_revoked_token_refused_by_our_api(client, apps, issued, shop):
     assert response.json["error"] == "invalid_token"
 
 
+@pytest.mark.redis  # the deny list is in Redis or in the database
 def test_revoking_twice_and_unknown_tokens_answer_200(client, shop, issued):
     assert revoke(client, shop, issued).status_code == 200
     assert revoke(client, shop, issued).status_code == 200
@@ -124,20 +127,28 @@ def test_revocation_requires_client_authentication(client, shop, issued):
     assert response.json["error"] == "invalid_client"
 
 
-def test_deny_list_lives_in_redis_when_configured(app, backend, client, shop, issued, db):
-    """With REDIS_URL the jti goes to Redis (shared by all nodes), else to the database."""
+def _revoked(client, shop, issued, db):
+    """Revoke ``issued``; its jti and what the database's deny list holds for it."""
     from sqlalchemy import select
 
     from idp.oauth2.models import RevokedToken
 
     jti = b64_claims(issued)["jti"]
     revoke(client, shop, issued)
+    return jti, db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
+
+
+@pytest.mark.redis(only=True)
+def test_deny_list_lives_in_redis_when_configured(app, client, shop, issued, db):
+    """With REDIS_URL the jti goes to Redis (shared by all nodes, expiring with the token)."""
+    jti, in_db = _revoked(client, shop, issued, db)
     redis = app.extensions["idp_redis"]
-    in_db = db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
-    if backend["name"] == "postgres":
-        assert redis.get(f"idp:revoked:{jti}") == b"shop"
-        assert 0 < redis.ttl(f"idp:revoked:{jti}") <= 600
-        assert in_db is None
-    else:
-        assert redis is None
-        assert in_db == jti
+    assert redis.get(f"idp:revoked:{jti}") == b"shop"
+    assert 0 < redis.ttl(f"idp:revoked:{jti}") <= 600
+    assert in_db is None
+
+
+def test_deny_list_lives_in_the_database_without_redis(app, client, shop, issued, db):
+    jti, in_db = _revoked(client, shop, issued, db)
+    assert app.extensions["idp_redis"] is None
+    assert in_db == jti

@@ -14,6 +14,10 @@ from idp.oauth2.models import RefreshToken
 from idp.users import services as users
 from tests.helpers import Flow, b64_claims, basic
 
+# Rotation and reuse detection are conditional updates on the token rows: database
+# semantics.
+pytestmark = pytest.mark.postgres
+
 OFFLINE = "openid email offline_access"
 
 

@@ -8,6 +8,10 @@ from tests.helpers import PASSWORD, Browser, basic
 from tests.pages.flows import forgot, sign_up
 from tests.pages.html import alerts
 
+# Counters live in Flask-Limiter's storage, Redis when configured, else process memory:
+# the tests marked ``redis`` hold on both.
+on_both = pytest.mark.redis
+
 MESSAGE = "Too many attempts. Wait a little and try again. Error code: rate_limited"
 WRONG = "wrong password!"
 
@@ -24,6 +28,7 @@ def assert_limited(response) -> None:
     assert alerts(response) == [MESSAGE]
 
 
+@on_both
 def test_failed_sign_ins_per_account(make_app, app, db, user):
     limited = make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute")
     for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # spread over IPs: the account counts
@@ -33,6 +38,7 @@ def test_failed_sign_ins_per_account(make_app, app, db, user):
         assert_limited(browser_at(limited, "10.0.0.4").login(" ADA@example.com", password))
 
 
+@on_both
 def test_failed_sign_ins_per_ip(make_app, app, db, user):
     limited = make_app(IDP_RATELIMIT_LOGIN_IP="3/minute")
     browser = browser_at(limited, "10.0.0.1")
@@ -43,6 +49,7 @@ def test_failed_sign_ins_per_ip(make_app, app, db, user):
     assert browser_at(limited, "10.0.0.2").login().status_code == 302
 
 
+@on_both
 def test_successful_sign_ins_do_not_count(make_app, app, db, user):
     limited = make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute", IDP_RATELIMIT_LOGIN_IP="3/minute")
     browser = browser_at(limited)
@@ -53,6 +60,7 @@ def test_successful_sign_ins_do_not_count(make_app, app, db, user):
     assert_limited(browser.login())
 
 
+@on_both
 def test_one_account_does_not_block_another(make_app, app, db, user):
     from tests.helpers import make_user
 
@@ -67,6 +75,7 @@ def test_one_account_does_not_block_another(make_app, app, db, user):
     assert browser.login("bob@example.com").status_code == 302
 
 
+@on_both
 def test_sign_up_limit_counts_every_attempt(make_app, app, db, mailbox):
     limited = make_app(IDP_RATELIMIT_SIGNUP="2/hour")
     http = limited.test_client()
@@ -77,6 +86,7 @@ def test_sign_up_limit_counts_every_attempt(make_app, app, db, mailbox):
     assert len(mailbox.messages) == 1
 
 
+@on_both
 @pytest.mark.parametrize("same", ["ip", "account"])
 def test_reset_limit(make_app, app, db, user, mailbox, same):
     limited = make_app(IDP_RATELIMIT_RESET="2/hour")
@@ -90,6 +100,7 @@ def test_reset_limit(make_app, app, db, user, mailbox, same):
     assert_limited(ask(3))
 
 
+@on_both
 def test_verify_limit_counts_failures(make_app, app, db, mailbox):
     from tests.pages.flows import enter_code
 
@@ -110,6 +121,7 @@ def _client_credentials(http, shop, secret):
     )
 
 
+@on_both
 def test_token_endpoint_limits_failed_client_authentication(make_app, app, apps):
     shop = apps.confidential("shop")
     http = make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute").test_client()
@@ -135,17 +147,21 @@ def test_token_endpoint_limits_failed_client_authentication(make_app, app, apps)
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_counters_are_shared_through_redis(make_app, app, db, user, backend):
-    """With Redis every node counts together; without it each process counts alone."""
+def _three_failures_on_two_nodes(make_app):
+    """Three failed sign-ins spread over two nodes; the fourth attempt's response."""
     one, two = (make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute") for _ in range(2))
     for node in (one, one, two):
         assert browser_at(node).login(password=WRONG).status_code == 401
+    return browser_at(two).login(password=WRONG)
 
-    response = browser_at(two).login(password=WRONG)
 
-    if backend["name"] == "postgres":
-        assert_limited(response)
-        redis = app.extensions["idp_redis"]
-        assert any(b"ratelimit" in key for key in redis.scan_iter("LIMITS:*"))
-    else:
-        assert response.status_code == 401
+@pytest.mark.redis(only=True)
+def test_counters_are_shared_through_redis(make_app, app, db, user):
+    """With Redis every node counts together."""
+    assert_limited(_three_failures_on_two_nodes(make_app))
+    redis = app.extensions["idp_redis"]
+    assert any(b"ratelimit" in key for key in redis.scan_iter("LIMITS:*"))
+
+
+def test_without_redis_each_process_counts_alone(make_app, app, db, user):
+    assert _three_failures_on_two_nodes(make_app).status_code == 401

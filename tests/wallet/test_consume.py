@@ -9,6 +9,10 @@ from wallet.services import MAX_AMOUNT
 
 from .actions import API, Credits, entries, entry_count, fund, stored, user_token
 
+# Consumes are one conditional UPDATE ... RETURNING and a unique index for idempotency:
+# their semantics (locking, constraint errors inside a transaction) are the database's.
+pytestmark = pytest.mark.postgres
+
 
 def test_consume_spends_and_records_an_entry(shop_credits, user):
     fund(user, 100)

@@ -12,6 +12,9 @@ from wallet.services import MAX_HOLD_TTL
 
 from .actions import Credits, backdate, entries, fund, stored, user_token
 
+# Holds lock the wallet row (SELECT ... FOR UPDATE) and nest savepoints: database semantics.
+pytestmark = pytest.mark.postgres
+
 
 def hold_status(hold_id: str) -> str:
     db.session.expire_all()

@@ -28,6 +28,10 @@ from .payment_fixtures import (
 )
 from .stripe_fake import WEBHOOK_SECRET, event, signature, signed
 
+# Webhook deduplication is a unique key, a row lock and a savepoint in the transaction
+# of the effect: database semantics.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def app_settings(fake_stripe):
