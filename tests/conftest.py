@@ -219,5 +219,13 @@ def browser(client):
 
 
 @pytest.fixture
+def signed_in(browser, user):
+    """``browser`` (on ``client``) holding an SSO session for ``user``."""
+    response = browser.login()
+    assert response.status_code == 302, response.data[:300]
+    return browser
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()

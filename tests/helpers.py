@@ -62,6 +62,15 @@ class Apps:
             **extra,
         )
 
+    def partner(self, name: str, scopes: str, origin: bool = False, **extra) -> dict:
+        """A confidential partner web app on https://NAME.example: its own audience, one
+        redirect URI (``/cb``) and, with ``origin``, its origin allowed for CORS."""
+        site = f"https://{name}.example"
+        extra.setdefault("redirect_uris", [f"{site}/cb"])
+        if origin:
+            extra.setdefault("allowed_origins", [site])
+        return self.confidential(name, scopes, audience=extra.pop("audience", site), **extra)
+
     def admin(self, client_id: str = "ops-admin") -> dict:
         return self.create(
             client_id=client_id,

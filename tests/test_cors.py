@@ -23,19 +23,7 @@ def spa(apps):
 
 @pytest.fixture
 def shop(apps):
-    return apps.confidential(
-        "shop",
-        "openid user:metadata credits:read",
-        audience="https://shop.example",
-        redirect_uris=["https://shop.example/cb"],
-        allowed_origins=[SHOP],
-    )
-
-
-@pytest.fixture
-def signed_in(browser, user):
-    assert browser.login().status_code == 302
-    return browser
+    return apps.partner("shop", "openid user:metadata credits:read", origin=True)
 
 
 @pytest.fixture

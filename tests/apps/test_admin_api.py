@@ -31,12 +31,7 @@ def admin_headers(client, apps, admin):
 
 @pytest.fixture
 def shop(apps):
-    return apps.confidential(
-        "shop",
-        "credits:read user:metadata",
-        audience="https://shop.example",
-        redirect_uris=["https://shop.example/cb"],
-    )
+    return apps.partner("shop", "credits:read user:metadata")
 
 
 def call(client, method, path, headers):

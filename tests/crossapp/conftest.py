@@ -9,31 +9,14 @@ from tests.helpers import mint_tokens
 APP_SCOPES = "openid profile email offline_access user:metadata roles:manage credits:read"
 
 
-def partner(apps, name: str) -> dict:
-    return apps.confidential(
-        name,
-        APP_SCOPES,
-        audience=f"https://{name}.example",
-        redirect_uris=[f"https://{name}.example/cb"],
-        allowed_origins=[f"https://{name}.example"],
-    )
-
-
 @pytest.fixture
 def shop(apps):
-    return partner(apps, "shop")
+    return apps.partner("shop", APP_SCOPES, origin=True)
 
 
 @pytest.fixture
 def blog(apps):
-    return partner(apps, "blog")
-
-
-@pytest.fixture
-def signed_in(browser, user):
-    """``browser`` with ``user`` signed in."""
-    assert browser.login().status_code == 302
-    return browser
+    return apps.partner("blog", APP_SCOPES, origin=True)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Browser, Flow
+from tests.helpers import Flow
 
 SHOP_CB = "https://shop.example/cb"
 SHOP_BYE = "https://shop.example/bye"
@@ -40,18 +40,9 @@ def spa(apps):
 
 
 @pytest.fixture
-def web(new_browser):
-    """The browser the flow tests drive (a test client of its own)."""
-    return new_browser()
-
-
-@pytest.fixture
-def signed_in(web, user):
-    """A browser holding an SSO session for ``user``."""
-    browser = Browser(web)
-    response = browser.login()
-    assert response.status_code == 302, response.data[:300]
-    return browser
+def web(client):
+    """The browser the flow tests drive."""
+    return client
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_consent_page_names_the_app_the_user_and_every_scope(flow, apps, user):
     assert page.headers["Cache-Control"] == "no-store"
 
 
-def test_consent_is_remembered_per_user_and_app(make_app, flow, shop, user):
+def test_consent_is_remembered_per_user_and_app(new_browser, flow, shop, user):
     flow.code(shop, "openid email")
     assert services.granted_scopes(user.id, "shop") == {"openid", "email"}
     events = audit.tail(event=audit.CONSENT_GRANTED)
@@ -66,7 +66,7 @@ def test_consent_is_remembered_per_user_and_app(make_app, flow, shop, user):
     assert asks(flow, shop, "email") is False  # a subset needs nothing new
     # Another person in another browser is asked for themselves.
     make_user("bob@example.com", name="Bob")
-    http = make_app().test_client()  # a second browser, with its own cookies
+    http = new_browser()  # a second browser, with its own cookies
     other = Flow(http, Browser(http))
     other.browser.login("bob@example.com")
     assert asks(other, shop, "openid email") is True

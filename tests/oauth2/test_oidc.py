@@ -175,13 +175,13 @@ def test_prompt_none_succeeds_silently_with_session_and_consent(flow, shop):
         ("more_scopes", "consent_required"),
     ],
 )
-def test_prompt_none_errors(make_app, flow, shop, situation, error):
+def test_prompt_none_errors(new_browser, flow, shop, situation, error):
     """OIDC Core section 3.1.2.6: errors go to the redirect URI, never to a page."""
     scope, extra = "openid", {}
     if situation != "no_consent":
         flow.code(shop, "openid")
     if situation == "no_session":
-        http = make_app().test_client()
+        http = new_browser()
         flow = Flow(http, Browser(http))
     elif situation == "signed_out":
         page = flow.http.get("/logout")
@@ -239,9 +239,9 @@ def test_prompt_login_and_max_age(flow, shop, db, extra, forces_login):
 
 
 @pytest.mark.parametrize("signed_in", [True, False])
-def test_prompt_create_sends_to_signup(make_app, flow, shop, signed_in):
+def test_prompt_create_sends_to_signup(new_browser, flow, shop, signed_in):
     if not signed_in:
-        http = make_app().test_client()
+        http = new_browser()
         flow = Flow(http, Browser(http))
     response, _, _ = flow.authorize(shop, "openid", prompt="create")
     detour = login_redirect(response)
@@ -253,8 +253,8 @@ def test_prompt_create_sends_to_signup(make_app, flow, shop, signed_in):
 
 
 @pytest.mark.parametrize(("prompt", "path"), [(None, "/login"), ("create", "/signup")])
-def test_login_hint_prefills_the_email(make_app, shop, prompt, path):
-    web = make_app().test_client()  # a browser without a session
+def test_login_hint_prefills_the_email(new_browser, shop, prompt, path):
+    web = new_browser()  # a browser without a session
     flow = Flow(web, Browser(web))
     response, _, _ = flow.authorize(shop, "openid", login_hint="grace@example.com", prompt=prompt)
     detour = login_redirect(response)

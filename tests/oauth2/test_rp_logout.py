@@ -165,8 +165,8 @@ def test_post_needs_the_csrf_token(flow, shop, id_token, token):
     assert still_signed_in(flow, shop)
 
 
-def test_logout_without_a_session_still_returns_to_the_app(make_app, shop, id_token):
-    http = make_app().test_client()  # another browser, never signed in
+def test_logout_without_a_session_still_returns_to_the_app(new_browser, shop, id_token):
+    http = new_browser()  # another browser, never signed in
     url = logout_url(id_token_hint=id_token, post_logout_redirect_uri=SHOP_BYE, state="s-2")
     page = http.get(url)
     assert b"You are not signed in" in page.data

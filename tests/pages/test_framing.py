@@ -56,12 +56,6 @@ def consent_url(client_id: str) -> str:
     return "/oauth/authorize?" + urlencode(query)
 
 
-@pytest.fixture
-def signed_in(browser, user):
-    assert browser.login().status_code == 302
-    return browser
-
-
 @pytest.mark.parametrize(("client_id", "origins"), [("shop", SHOP_ORIGINS), ("blog", BLOG_ORIGINS)])
 @pytest.mark.parametrize("path", ["/login", "/signup", "/forgot"])
 def test_hosted_pages_for_an_app(client, partners, path, client_id, origins):

@@ -22,14 +22,7 @@ WALLET_SCOPES = "credits:read credits:consume credits:purchase"
 USER_SCOPE = "openid credits:read credits:consume"
 
 
-def partner(apps, name: str, scopes: str = "openid profile " + WALLET_SCOPES) -> dict:
-    """A confidential partner app with one redirect URI and its own audience."""
-    return apps.confidential(
-        name,
-        scopes,
-        audience=f"https://{name}.example",
-        redirect_uris=[f"https://{name}.example/cb"],
-    )
+PARTNER_SCOPES = "openid profile " + WALLET_SCOPES
 
 
 def new_key() -> str:

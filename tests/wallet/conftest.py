@@ -6,17 +6,17 @@ import pytest
 
 from tests.helpers import mint_tokens
 
-from .actions import USER_SCOPE, Credits, delegated, partner
+from .actions import PARTNER_SCOPES, USER_SCOPE, Credits, delegated
 
 
 @pytest.fixture
 def shop(apps):
-    return partner(apps, "shop")
+    return apps.partner("shop", PARTNER_SCOPES)
 
 
 @pytest.fixture
 def blog(apps):
-    return partner(apps, "blog")
+    return apps.partner("blog", PARTNER_SCOPES)
 
 
 @pytest.fixture

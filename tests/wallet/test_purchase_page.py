@@ -188,7 +188,7 @@ def test_success_page_keeps_its_query_through_sign_in(client, catalogue):
     )
 
 
-def test_another_users_checkout_is_not_found(make_app, signed_in, user, catalogue):
+def test_another_users_checkout_is_not_found(new_browser, signed_in, user, catalogue):
     stranger = make_user("grace@example.com", name="Grace")
     wallet = customer(stranger, "cus_test_grace")
     billing.record_checkout(
@@ -201,7 +201,7 @@ def test_another_users_checkout_is_not_found(make_app, signed_in, user, catalogu
     )
     assert signed_in.get("/purchase/status/cs_test_grace").status_code == 404
     assert signed_in.get("/purchase/success?session_id=cs_test_grace").status_code == 404
-    anonymous = make_app().test_client()
+    anonymous = new_browser()
     assert anonymous.get("/purchase/status/cs_test_grace").status_code == 404
 
 
