@@ -91,9 +91,6 @@ class Backend:
         self.redis = self.app.extensions.get("idp_redis")
         self.engine = _transaction_engine(self.url)
 
-    def __getitem__(self, key: str):  # ``backend["name"]``, as tests wrote it before
-        return {"name": self.name, "settings": self.settings}[key]
-
     def app_for(self, settings: dict) -> Flask:
         """The shared app for ``settings`` (a module's ``app_settings``), built on first
         use and reused by every later test that asks for the same settings."""

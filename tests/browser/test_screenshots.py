@@ -24,7 +24,7 @@ def _fits_width(page) -> bool:
 @pytest.mark.parametrize("context", [PHONE, DESKTOP], indirect=True, ids=["phone", "desktop"])
 def test_login_and_consent_screenshots(page, pages, app_a, user, backend, tmp_path):
     width = page.viewport_size["width"]
-    name = f"{'phone' if width < 600 else 'desktop'}-{backend['name']}"
+    name = f"{'phone' if width < 600 else 'desktop'}-{backend.name}"
     folder = Path(os.environ.get("IDP_TEST_SCREENSHOTS") or tmp_path)
     page.goto(app_a.authorize_url())
     pages.sign_in(user.email, "not the password")  # show the inline error too
