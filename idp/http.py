@@ -1,4 +1,4 @@
-"""The request class: JSON that cannot be parsed is a 400, however it fails."""
+"""The request class: only ``POST`` submits, and JSON that cannot be parsed is a 400."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ from werkzeug.exceptions import BadRequest
 class IdPRequest(Request):
     # Bodies are small JSON documents and forms; a larger body is refused with 413.
     max_content_length = 1024 * 1024
+
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        if self.method == "HEAD":
+            # Flask answers HEAD with the GET view, and views tell a page view from a
+            # form submission by ``request.method == "GET"``: a HEAD carrying a form
+            # would run the submission without CSRF (Flask-WTF checks only POST, PUT,
+            # PATCH, DELETE) or rate limit (counted on POST).  Every view sees HEAD as
+            # the GET it stands for; Werkzeug still drops the body from the response,
+            # as it looks at the environ, and any body sent with the HEAD is ignored.
+            self.method = "GET"
 
     def on_json_loading_failed(self, e):
         raise BadRequest("The request body is not valid JSON.")
