@@ -139,16 +139,44 @@ def _revoked(client, shop, issued, db):
 
 
 @pytest.mark.redis(only=True)
-def test_deny_list_lives_in_redis_when_configured(app, client, shop, issued, db):
-    """With REDIS_URL the jti goes to Redis (shared by all nodes, expiring with the token)."""
+def test_deny_list_lives_in_the_database_and_redis_caches_it(app, client, shop, issued, db):
+    """The database holds every revocation; Redis (shared by all nodes) caches it,
+    expiring with the token."""
     jti, in_db = _revoked(client, shop, issued, db)
     redis = app.extensions["idp_redis"]
+    assert in_db == jti
     assert redis.get(f"idp:revoked:{jti}") == b"shop"
     assert 0 < redis.ttl(f"idp:revoked:{jti}") <= 600
-    assert in_db is None
 
 
 def test_deny_list_lives_in_the_database_without_redis(app, client, shop, issued, db):
     jti, in_db = _revoked(client, shop, issued, db)
     assert app.extensions["idp_redis"] is None
     assert in_db == jti
+
+
+@pytest.mark.redis(only=True)
+def test_revocations_survive_a_redis_restart(app, client, apps, shop, issued, db):
+    """Redis here keeps nothing on disk: after it restarts empty, a revoked token is
+    still refused by introspection and by our APIs, and the cache is warmed again."""
+    admin = apps.admin()
+    admin_token = apps.token(client, admin, "admin").json["access_token"]
+    revoke(client, shop, issued)
+    revoke(client, admin, admin_token)
+    redis = app.extensions["idp_redis"]
+    for key in redis.scan_iter("idp:*"):  # what a restart without persistence loses
+        redis.delete(key)
+
+    assert introspect(client, shop, issued).json == {"active": False}
+    response = client.get("/api/cross-app/apps", headers=bearer(admin_token))
+    assert (response.status_code, response.json["error"]) == (401, "invalid_token")
+    assert redis.exists(f"idp:revoked:{b64_claims(issued)['jti']}")
+
+
+@pytest.mark.redis(only=True)
+def test_a_cached_answer_never_hides_a_revocation_on_another_node(client, make_app, shop, issued):
+    """Node A caches "not revoked"; node B revokes; node A refuses the token at once."""
+    other = make_app().test_client()
+    assert introspect(client, shop, issued).json["active"] is True  # cached as not revoked
+    assert revoke(other, shop, issued).status_code == 200
+    assert introspect(client, shop, issued).json == {"active": False}
