@@ -62,8 +62,12 @@ def login():
         user = users.authenticate(request.form.get("email"), request.form.get("password"))
     except AccountError as exc:
         return page("login.html", 401, error=exc.description, email=email, **carry)
-    target = carry["return_to"] if user.email_verified else url_for("pages.verify", **carry)
-    return signed_in(user, target)
+    if not user.email_verified:
+        # An address nobody has proved may be someone else's (pre-hijacking): no session
+        # until the mailed code is entered, which is what signs this browser in.
+        session["pending_email"] = user.email
+        return redirect(url_for("pages.verify", **carry))
+    return signed_in(user, carry["return_to"])
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -109,6 +113,9 @@ def verify():
         users.verify_email(user, request.form.get("code"))
     except AccountError as exc:
         return page("verify.html", 400, email=email, error=exc.description, **carry)
+    # Proving the address ends every other session of the account: any opened before
+    # the proof belonged to whoever knew a password, not to the address's owner.
+    sessions.end_all(user.id, keep=found[0] if found else None)
     return redirect(carry["return_to"]) if found else signed_in(user, carry["return_to"])
 
 

@@ -22,7 +22,7 @@ from idp.audit import services as audit
 from idp.db_types import utcnow
 from idp.extensions import db
 
-from . import passwords
+from . import passwords, sessions
 from .errors import (
     EmailTaken,
     InvalidCode,
@@ -109,24 +109,41 @@ def create(
 def sign_up(email: str, password: str, display_name: str = "") -> User | None:
     """Hosted sign-up.  A taken address gets a mail to its owner instead of a code, and
     the caller must answer exactly as for a new account, so sign-up cannot be used to
-    discover accounts."""
+    discover accounts.
+
+    An address whose account never proved it is not taken: that account holds nothing
+    and cannot be signed into, so this sign-up replaces its password and name, ends its
+    sessions and mails a fresh code (earlier codes die).  Whoever signed up first with
+    someone else's address (account pre-hijacking) is left with nothing."""
     email = normalise_email(email)
     check_password(password, email)
     try:
         user = create(email, password, display_name)
+        replaced = {}
     except EmailTaken:
-        passwords.burn(password)
-        mail.send(
-            email,
-            "Someone tried to sign up with your address",
-            "Somebody (maybe you) tried to create an account with this address, "
-            "which already has one. Sign in instead, or reset your password if you "
-            "forgot it. If it was not you, ignore this message.",
-        )
-        return None
-    audit.record(audit.SIGNUP, user.id)
+        user = awaiting_verification(email)
+        if user is None:
+            passwords.burn(password)
+            mail.send(
+                email,
+                "Someone tried to sign up with your address",
+                "Somebody (maybe you) tried to create an account with this address, "
+                "which already has one. Sign in instead, or reset your password if you "
+                "forgot it. If it was not you, ignore this message.",
+            )
+            return None
+        _replace_unverified(user, password, display_name)
+        replaced = {"replaced": "unverified"}
+    audit.record(audit.SIGNUP, user.id, **replaced)
     send_verification_code(user)
     return user
+
+
+def _replace_unverified(user: User, password: str, display_name: str) -> None:
+    _set_password(user, password)
+    user.display_name = (display_name or "").strip()[:100]
+    db.session.commit()
+    sessions.end_all(user.id)
 
 
 def authenticate(email: object, password: object) -> User:

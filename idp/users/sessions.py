@@ -85,15 +85,17 @@ def end_current() -> CrossAppSession | None:
     return found[0]
 
 
-def end_all(user_id: int) -> None:
-    """Sign out everywhere: every browser of this user."""
-    db.session.execute(
-        update(CrossAppSession)
-        .where(CrossAppSession.user_id == user_id, CrossAppSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def end_all(user_id: int, keep: CrossAppSession | None = None) -> None:
+    """Sign out everywhere: every browser of this user (but ``keep``'s, when given)."""
+    query = update(CrossAppSession).where(
+        CrossAppSession.user_id == user_id, CrossAppSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(CrossAppSession.id != keep.id)
+    db.session.execute(query.values(revoked_at=utcnow()))
     db.session.commit()
-    g.idp_session = None
+    if keep is None:
+        g.idp_session = None
 
 
 def cookie_options() -> dict:
