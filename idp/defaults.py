@@ -50,9 +50,11 @@ DEFAULTS: dict[str, object] = {
     # absolute lifetime of the whole family.
     "IDP_REFRESH_IDLE_LIFETIME": 14 * 86400,
     "IDP_REFRESH_ABSOLUTE_LIFETIME": 90 * 86400,
-    # A rotated refresh token presented again within this many seconds (two tabs racing)
-    # gets a fresh sibling instead of revoking the family.
-    "IDP_REFRESH_REUSE_GRACE_SECONDS": 2,
+    # Default reuse grace window of new apps (each app sets its own, 0 to 60 seconds): a
+    # rotated refresh token presented again within it supersedes its successor (two tabs
+    # racing) instead of revoking the family.  0: any reuse revokes the family, as
+    # RFC 9700 section 4.14.2 and relying-party libraries expect.
+    "IDP_REFRESH_REUSE_GRACE_SECONDS": 0,
     # SSO session: lifetime (seconds) and cookie name.
     "IDP_SESSION_LIFETIME": 14 * 86400,
     "IDP_SESSION_COOKIE": "idp_session",

@@ -13,6 +13,11 @@ from . import services
 from .models import ACTIVE
 
 cli = AppGroup("apps", help="Manage partner apps (OAuth clients).")
+_GRACE_HELP = (
+    "Seconds (0-60, default 0) in which a rotated refresh token presented again "
+    "supersedes its successor instead of revoking the family; for public apps whose "
+    "tabs may race."
+)
 
 
 def _fail(exc: IdPError, as_json: bool):
@@ -55,6 +60,7 @@ def _show(body: dict, as_json: bool) -> None:
     help="Where RP-initiated logout may return; repeatable.",
 )
 @click.option("--logo-uri", help="https URL of a logo shown on hosted pages.")
+@click.option("--refresh-reuse-grace", "reuse_grace", type=int, help=_GRACE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, including the secret.")
 def create_command(
     name,
@@ -68,6 +74,7 @@ def create_command(
     first_party,
     logout_uris,
     logo_uri,
+    reuse_grace,
     as_json,
 ):
     """Register an app.  A confidential app's secret is printed once, never again."""
@@ -89,6 +96,8 @@ def create_command(
         data["post_logout_redirect_uris"] = list(logout_uris)
     if logo_uri:
         data["logo_uri"] = logo_uri
+    if reuse_grace is not None:
+        data["refresh_reuse_grace_seconds"] = reuse_grace
     try:
         app, secret = services.create(data)
     except IdPError as exc:
@@ -97,6 +106,26 @@ def create_command(
     if secret:
         body["client_secret"] = secret
     _show(body, as_json)
+
+
+@cli.command("update")
+@click.argument("client_id")
+@click.option("--name")
+@click.option("--token-lifetime", type=int, help="Access-token lifetime in seconds.")
+@click.option("--refresh-reuse-grace", "reuse_grace", type=int, help=_GRACE_HELP)
+@click.option("--json", "as_json", is_flag=True)
+def update_command(client_id, name, token_lifetime, reuse_grace, as_json):
+    """Change settings of an app; options not given stay as they are."""
+    given = {
+        "name": name,
+        "access_token_lifetime": token_lifetime,
+        "refresh_reuse_grace_seconds": reuse_grace,
+    }
+    try:
+        app = services.update(client_id, {k: v for k, v in given.items() if v is not None})
+    except IdPError as exc:
+        _fail(exc, as_json)
+    _show(services.to_dict(app), as_json)
 
 
 @cli.command("list")

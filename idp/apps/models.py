@@ -33,6 +33,10 @@ class AppIntegration(db.Model):
     # Refresh tokens: each rotation extends the idle lifetime, never past the absolute one.
     refresh_token_idle_lifetime: Mapped[int] = mapped_column(Integer, server_default="1209600")
     refresh_token_absolute_lifetime: Mapped[int] = mapped_column(Integer, server_default="7776000")
+    # Seconds during which a rotated refresh token presented again supersedes its
+    # successor instead of revoking the family: 0 (any reuse revokes) unless the app's
+    # tabs may race (RFC 9700 section 4.14.2).
+    refresh_reuse_grace_seconds: Mapped[int] = mapped_column(Integer, server_default="0")
     # OIDC RP-Initiated Logout: where the app may ask us to send the browser afterwards.
     post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     # Branding on hosted pages.

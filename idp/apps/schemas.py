@@ -32,9 +32,13 @@ _FIELDS = {
     "logo_uri",
     "refresh_token_idle_lifetime",
     "refresh_token_absolute_lifetime",
+    "refresh_reuse_grace_seconds",
 }
 _MUTABLE = _FIELDS - {"client_id", "type"}
 _MAX_LIST = 20
+# Long enough for two tabs of one browser to race, short enough that a replayed stolen
+# token is still caught almost at once (RFC 9700 section 4.14.2).
+MAX_REUSE_GRACE = 60
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Policy:
     refresh_idle_default: int = 14 * 86400
     refresh_absolute_default: int = 90 * 86400
     max_refresh_lifetime: int = 365 * 86400
+    refresh_grace_default: int = 0
 
 
 def validate_new(data: object, policy: Policy) -> dict:
@@ -64,6 +69,7 @@ def validate_new(data: object, policy: Policy) -> dict:
     values.setdefault("access_token_lifetime", policy.default_lifetime)
     values.setdefault("refresh_token_idle_lifetime", policy.refresh_idle_default)
     values.setdefault("refresh_token_absolute_lifetime", policy.refresh_absolute_default)
+    values.setdefault("refresh_reuse_grace_seconds", policy.refresh_grace_default)
     _check_combination(values, client_type)
     return values
 
@@ -122,6 +128,10 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     for field in ("refresh_token_idle_lifetime", "refresh_token_absolute_lifetime"):
         if field in data:
             values[field] = _seconds(data[field], field, 60, policy.max_refresh_lifetime)
+    if "refresh_reuse_grace_seconds" in data:
+        values["refresh_reuse_grace_seconds"] = _seconds(
+            data["refresh_reuse_grace_seconds"], "refresh_reuse_grace_seconds", 0, MAX_REUSE_GRACE
+        )
     if "post_logout_redirect_uris" in data:
         values["post_logout_redirect_uris"] = [
             _redirect_uri(u, policy, "post_logout_redirect_uris")

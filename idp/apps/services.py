@@ -45,6 +45,7 @@ def policy() -> schemas.Policy:
         ),
         refresh_idle_default=cfg["IDP_REFRESH_IDLE_LIFETIME"],
         refresh_absolute_default=cfg["IDP_REFRESH_ABSOLUTE_LIFETIME"],
+        refresh_grace_default=cfg["IDP_REFRESH_REUSE_GRACE_SECONDS"],
     )
 
 
@@ -131,6 +132,7 @@ def to_dict(app: AppIntegration) -> dict:
         "first_party": app.first_party,
         "refresh_token_idle_lifetime": app.refresh_token_idle_lifetime,
         "refresh_token_absolute_lifetime": app.refresh_token_absolute_lifetime,
+        "refresh_reuse_grace_seconds": app.refresh_reuse_grace_seconds,
         "post_logout_redirect_uris": app.post_logout_redirect_uris,
         "logo_uri": app.logo_uri,
         "status": app.status,
@@ -157,6 +159,7 @@ class Client(ClientMixin):
     refresh_token_absolute_lifetime: int
     post_logout_redirect_uris: tuple[str, ...]
     logo_uri: str | None
+    refresh_reuse_grace_seconds: int = 0
 
     @classmethod
     def from_model(cls, app: AppIntegration) -> Client:
@@ -174,6 +177,7 @@ class Client(ClientMixin):
             app.refresh_token_absolute_lifetime,
             tuple(app.post_logout_redirect_uris),
             app.logo_uri,
+            app.refresh_reuse_grace_seconds,
         )
 
     @property

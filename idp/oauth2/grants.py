@@ -136,7 +136,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """RFC 6749 section 6 with rotation on every use and reuse detection."""
+    """RFC 6749 section 6 with rotation on every use, one live token per family and
+    reuse detection (RFC 9700 section 4.14.2)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -152,14 +153,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return super()._validate_request_token(client)
 
     def authenticate_refresh_token(self, refresh_token):
-        return oauth_services.use_refresh_token(refresh_token, self.request.client.client_id)
+        """A :class:`~idp.oauth2.services.Rotation` (the token claimed and its successor
+        reserved), or None; see ``use_refresh_token`` for the reuse rule."""
+        return oauth_services.use_refresh_token(refresh_token, self.request.client)
 
     def authenticate_user(self, refresh_token):
         """Section 5.2: a grant whose user is gone or disabled is ``invalid_grant``."""
-        user = users.get(refresh_token.user_id)
+        token = refresh_token.token
+        user = users.get(token.user_id)
         if user is None or user.disabled:
             raise InvalidGrantError("the user of this refresh token cannot sign in")
-        return Subject(user.id, user.sub, refresh_token.auth_time, refresh_token.session_id)
+        return Subject(user.id, user.sub, token.auth_time, token.session_id)
 
     def revoke_old_credential(self, refresh_token):
         """Already marked used when claimed; it stays to detect reuse."""
@@ -169,7 +173,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     ):
         # Rotation continues the grant: the successor is issued whenever the presented
         # token's grant holds offline_access, even if this request narrows the scope.
-        offline = _offline(self.request.refresh_token.scope)
+        offline = _offline(self.request.refresh_token.token.scope)
         return super().generate_token(
             user, scope, grant_type, expires_in, include_refresh_token and offline
         )

@@ -73,8 +73,10 @@ class AuthorizationCode(db.Model):
 class RefreshToken(db.Model):
     """An opaque refresh token (stored hashed), one link of a rotation family.
 
-    Every use replaces it with a successor in the same family; presenting a used one
-    outside the grace window revokes the family (RFC 9700 section 4.14.2).
+    Every use replaces it with a successor in the same family, and a family holds at
+    most one live token (neither used, revoked nor expired).  Presenting a used one
+    revokes the family (RFC 9700 section 4.14.2), except within the app's reuse grace
+    window, where it supersedes its successor instead.
     """
 
     __tablename__ = "refresh_tokens"
@@ -93,6 +95,12 @@ class RefreshToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoke_reason: Mapped[str | None] = mapped_column(String(32))
+    # The token this one succeeded (None for the first of a family, and for rows written
+    # before rotation linked them); a reuse within the grace window supersedes its child.
+    parent_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The access token issued in the same response, so revoking the family can deny it.
+    access_jti: Mapped[str | None] = mapped_column(String(64))
+    access_exp: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_refresh_tokens_user_client", "user_id", "client_id"),)
 

@@ -6,6 +6,7 @@ import secrets
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
 
@@ -32,25 +33,32 @@ class _Issuer(IssuerParameter):
 
 
 def _save_token(token, request) -> None:
-    """Persist what a grant produced: refresh tokens (hashed) and, for a code, what it
-    minted (so a replay can revoke it).  Access tokens themselves are self-contained."""
+    """Persist what a grant produced: refresh tokens (hashed), each with the ``jti`` of
+    the access token issued beside it (revoking the family denies those), and, for a
+    code, what it minted (so a replay can revoke it).  Access tokens themselves are
+    self-contained."""
     code = getattr(request, "authorization_code", None)
-    if "refresh_token" in token:
-        previous = getattr(request, "refresh_token", None)
-        if previous is not None:
-            # RFC 6749 section 6: the new refresh token keeps the scope of the one
-            # presented, even when this access token was narrowed.
-            family, expires, scope = previous.family_id, previous.family_expires_at, previous.scope
-        else:
-            family, expires = (code.issued_family if code else secrets.token_hex(16)), None
-            scope = token["scope"]
+    rotation = getattr(request, "refresh_token", None)
+    claims = unverified_claims(token["access_token"])
+    access = (claims["jti"], claims["exp"])
+    if rotation is not None:
+        # The successor was reserved when the presented token was claimed; it keeps the
+        # grant's scope (RFC 6749 section 6) even when this access token was narrowed.
+        if not services.complete_rotation(rotation, token.get("refresh_token"), *access):
+            raise InvalidGrantError("the grant of this refresh token was revoked")
+    elif "refresh_token" in token:
+        family = code.issued_family if code else secrets.token_hex(16)
         services.save_refresh_token(
-            token["refresh_token"], request.client, request.user, scope, family, expires
+            token["refresh_token"],
+            request.client,
+            request.user,
+            token["scope"],
+            family,
+            access=access,
         )
     if code is not None:
         # After the refresh token exists: a replay noticed here revokes it too.
-        claims = unverified_claims(token["access_token"])
-        services.record_code_tokens(code, claims["jti"], claims["exp"])
+        services.record_code_tokens(code, *access)
 
 
 def _client_secret_basic(query_client, request):

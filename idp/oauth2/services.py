@@ -16,8 +16,12 @@ from idp.db_types import utcnow
 from idp.extensions import db
 from idp.users import services as users
 
-from . import denylist
+from . import denylist, families
 from .models import AuthorizationCode, Consent, RefreshToken
+
+# A superseded refresh token presented again (tabs racing, or a replay that lost): not
+# reuse of a rotated token, so the family lives on, but worth an operator's look.
+REFRESH_SUPERSEDED = "refresh_token.superseded_presented"
 
 
 def token_hash(value: str) -> str:
@@ -130,10 +134,14 @@ def save_refresh_token(
     scope: str,
     family_id: str,
     family_expires_at: datetime | None = None,
+    access: tuple[str, int] | None = None,
 ) -> RefreshToken:
+    """Store the first token of a family; ``access`` is the (jti, exp) of the access
+    token issued with it, denied if the family is ever revoked."""
     now = utcnow()
     idle, absolute = _lifetimes(client)
     family_expires_at = family_expires_at or now + absolute
+    jti, exp = access or (None, None)
     row = RefreshToken(
         token_hash=token_hash(value),
         family_id=family_id,
@@ -145,57 +153,76 @@ def save_refresh_token(
         created_at=now,
         expires_at=min(now + idle, family_expires_at),
         family_expires_at=family_expires_at,
+        access_jti=jti,
+        access_exp=exp,
     )
     db.session.add(row)
     db.session.commit()
     return row
 
 
-def use_refresh_token(value: object, client_id: str) -> RefreshToken | None:
-    """Claim a refresh token for rotation.
+@dataclass(frozen=True)
+class Rotation:
+    """A claimed refresh token and the successor reserved for it in the same commit;
+    what Authlib's refresh-token grant holds as ``request.refresh_token``."""
 
-    Rule for reuse: a token already rotated may be presented again only within
-    ``IDP_REFRESH_REUSE_GRACE_SECONDS`` of its first use (two tabs refreshing at once);
-    that answers with a fresh sibling in the same family.  Later reuse means the token
-    leaked (RFC 9700 section 4.14.2): the whole family is revoked and the event audited,
-    even once the rotated token's own idle lifetime has passed.
+    token: RefreshToken
+    successor_id: int
+
+    def check_client(self, client) -> bool:
+        return self.token.check_client(client)
+
+    def get_scope(self) -> str:
+        return self.token.scope
+
+
+def use_refresh_token(value: object, client) -> Rotation | None:
+    """Claim a refresh token for rotation (RFC 9700 section 4.14.2).
+
+    A family has at most one live token.  A rotated token presented again is reuse:
+    the whole family is revoked (its access tokens denied) and the event audited, even
+    once the rotated token's own idle lifetime has passed.  Only within the app's
+    ``refresh_reuse_grace_seconds`` of the first use (tabs racing; 0 by default) does
+    a reuse instead supersede the successor, which then answers ``invalid_grant``.
     """
     if not isinstance(value, str) or len(value) > 256:
         return None
-    row = db.session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))
-    )
-    if row is None or row.client_id != client_id:
+    row = find_refresh_token(value)
+    if row is None or row.client_id != client.client_id:
         return None
     now = utcnow()
-    if row.revoked_at is not None or row.family_expires_at <= now:
+    if row.family_expires_at <= now:
+        return None
+    if row.revoked_at is not None:
+        if row.revoke_reason == families.SUPERSEDED:
+            audit.record(REFRESH_SUPERSEDED, row.user_id, row.client_id, family=row.family_id)
         return None
     if row.used_at is None and row.expires_at <= now:
         return None  # idle-expired before it was ever used: nothing leaked
-    claimed = db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
-    )
-    db.session.commit()
-    if claimed.rowcount == 1:
-        return row
-    db.session.refresh(row)
-    grace = timedelta(seconds=current_app.config["IDP_REFRESH_REUSE_GRACE_SECONDS"])
-    if row.revoked_at is None and now - row.used_at <= grace:
-        return row if row.expires_at > now else None
-    revoke_family(row.family_id, "reuse_detected")
-    audit.record(audit.REFRESH_REUSE, row.user_id, row.client_id, family=row.family_id)
-    return None
+    successor = families.rotate(row, client, now)
+    if successor is None:
+        db.session.refresh(row)
+        if row.revoked_at is not None:
+            return None  # revoked meanwhile: nothing left to detect
+        grace = timedelta(seconds=client.refresh_reuse_grace_seconds)
+        if grace and now - row.used_at <= grace:
+            successor = families.supersede(row, client, now)
+    if successor is None:
+        revoke_family(row.family_id, "reuse_detected")
+        audit.record(audit.REFRESH_REUSE, row.user_id, row.client_id, family=row.family_id)
+        return None
+    return Rotation(row, successor)
+
+
+def complete_rotation(rotation: Rotation, value: str | None, jti: str, exp: int) -> bool:
+    """Record what a rotation issued; False if the family was revoked meanwhile, in
+    which case the access token is already denied and nothing may be handed out."""
+    return families.complete(rotation.successor_id, value, jti, exp)
 
 
 def revoke_family(family_id: str, reason: str) -> None:
-    db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoke_reason=reason)
-    )
-    db.session.commit()
+    """Revoke a grant: every refresh token of the family and the access tokens it minted."""
+    families.revoke(family_id, reason)
 
 
 def revoke_refresh_tokens(

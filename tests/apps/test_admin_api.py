@@ -266,6 +266,12 @@ def test_empty_patch_is_a_no_op(client, admin_headers, shop):
         ("shop", {"allowed_scopes": "admin"}, "invalid_client_metadata", "allowed_scopes"),
         ("shop", {"audience": "https://idp.test/api/admin"}, "invalid_client_metadata", "audience"),
         ("shop", {"access_token_lifetime": 10}, "invalid_client_metadata", "access_token_lifetime"),
+        (
+            "shop",
+            {"refresh_reuse_grace_seconds": 120},
+            "invalid_client_metadata",
+            "refresh_reuse_grace_seconds",
+        ),
         # the combination is checked against the stored app
         ("ops-admin", {"first_party": False}, "invalid_client_metadata", "allowed_scopes"),
         ("mobile", {"redirect_uris": []}, "invalid_redirect_uri", "redirect_uris"),

@@ -210,6 +210,8 @@ CREATE_REJECTIONS = [
     (["--audience", "https://idp.test/api/wallet"], "invalid_client_metadata", "audience"),
     (["--audience", "https://idp.test"], "invalid_client_metadata", "audience"),
     (["--token-lifetime", "30"], "invalid_client_metadata", "access_token_lifetime"),
+    (["--refresh-reuse-grace", "61"], "invalid_client_metadata", "refresh_reuse_grace_seconds"),
+    (["--refresh-reuse-grace", "-1"], "invalid_client_metadata", "refresh_reuse_grace_seconds"),
 ]
 
 

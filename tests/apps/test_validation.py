@@ -234,6 +234,13 @@ def test_origin_rejections(client, db, admin_headers, origin):
         ({"access_token_lifetime": 600.0}, META, "access_token_lifetime"),
         ({"access_token_lifetime": True}, META, "access_token_lifetime"),
         ({"access_token_lifetime": None}, META, "access_token_lifetime"),
+        # refresh-token reuse grace window: 0 to 60 seconds
+        ({"refresh_reuse_grace_seconds": -1}, META, "refresh_reuse_grace_seconds"),
+        ({"refresh_reuse_grace_seconds": 61}, META, "refresh_reuse_grace_seconds"),
+        ({"refresh_reuse_grace_seconds": "2"}, META, "refresh_reuse_grace_seconds"),
+        ({"refresh_reuse_grace_seconds": 2.0}, META, "refresh_reuse_grace_seconds"),
+        ({"refresh_reuse_grace_seconds": True}, META, "refresh_reuse_grace_seconds"),
+        ({"refresh_reuse_grace_seconds": None}, META, "refresh_reuse_grace_seconds"),
         # audience: never a resource of this server, never with spaces
         ({"audience": "https://idp.test/api/wallet"}, META, "audience"),
         ({"audience": "https://idp.test/api/admin"}, META, "audience"),

@@ -2,17 +2,21 @@
 every use, reuse detection by family (RFC 9700 section 4.14.2), lifetimes, revocation
 (RFC 7009) and introspection (RFC 7662)."""
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from idp.audit import services as audit
 from idp.db_types import utcnow
-from idp.oauth2 import services
+from idp.oauth2 import denylist, services
 from idp.oauth2.models import RefreshToken
+from idp.oauth2.tokens import AccessTokenGenerator
 from idp.users import services as users
-from tests.helpers import Flow, b64_claims, basic
+from tests.helpers import Flow, b64_claims, basic, bearer
 
 # Rotation and reuse detection are conditional updates on the token rows: database
 # semantics.
@@ -22,10 +26,16 @@ OFFLINE = "openid email offline_access"
 
 
 @pytest.fixture
-def strict(make_app):
-    """Token requests to a node with no reuse grace window: any second use is reuse."""
-    node = make_app(IDP_REFRESH_REUSE_GRACE_SECONDS=0)
-    return Flow(node.test_client(), None)
+def tabs(apps) -> dict:
+    """A public app whose tabs may race: it opted into a 30 s reuse grace window."""
+    return apps.create(
+        client_id="tabs",
+        type="public",
+        redirect_uris=["https://tabs.example/cb"],
+        allowed_scopes=OFFLINE,
+        audience="https://tabs.example",
+        refresh_reuse_grace_seconds=30,
+    )
 
 
 @pytest.fixture
@@ -88,64 +98,197 @@ def test_rotated_access_token_keeps_subject_and_auth_time(flow, shop, user, issu
     assert "id_token" not in flow.refresh(shop, issued["refresh_token"]).json
 
 
-@pytest.mark.parametrize("how", ["config", "clock"])
-def test_reuse_after_grace_window_revokes_the_family(flow, shop, db, user, strict, issued, how):
+def test_any_reuse_revokes_the_family_by_default(flow, shop, db, user, issued):
     """RFC 9700 section 4.14.2: a rotated token presented again means it leaked; the
-    whole family dies, including the newest token the legitimate client holds."""
+    whole family dies, including the newest token the legitimate client holds.  With
+    no grace window (the default) even an immediate second use is reuse."""
     first = issued["refresh_token"]
     newest = flow.refresh(shop, first).json["refresh_token"]
-    if how == "clock":
-        set_row(db, first, used_at=utcnow() - timedelta(seconds=3))  # default grace is 2 s
-        node = flow
-    else:
-        node = strict
-    refused(node.refresh(shop, first))
-    refused(node.refresh(shop, newest))
+    refused(flow.refresh(shop, first))
+    refused(flow.refresh(shop, newest))
     assert row_of(db, newest).revoke_reason == "reuse_detected"
     events = audit.tail(event=audit.REFRESH_REUSE)
     assert [(e.user_id, e.client_id) for e in events] == [(user.id, "shop")]
     assert events[0].detail == {"family": row_of(db, first).family_id}
 
 
-def test_reuse_is_detected_even_after_the_rotated_token_expired(flow, shop, db, strict, issued):
+def test_reuse_after_the_apps_grace_window_revokes_the_family(flow, tabs, db):
+    body = flow.tokens(tabs, OFFLINE)
+    first = body["refresh_token"]
+    newest = flow.refresh(tabs, first).json["refresh_token"]
+    set_row(db, first, used_at=utcnow() - timedelta(seconds=31))
+    refused(flow.refresh(tabs, first))
+    refused(flow.refresh(tabs, newest))
+    assert row_of(db, newest).revoke_reason == "reuse_detected"
+    assert len(audit.tail(event=audit.REFRESH_REUSE)) == 1
+
+
+def test_reuse_is_detected_even_after_the_rotated_token_expired(flow, shop, db, issued):
     first = issued["refresh_token"]
     newest = flow.refresh(shop, first).json["refresh_token"]
     set_row(db, first, expires_at=utcnow() - timedelta(seconds=1))
-    refused(strict.refresh(shop, first))
-    refused(strict.refresh(shop, newest))
+    refused(flow.refresh(shop, first))
+    refused(flow.refresh(shop, newest))
     assert len(audit.tail(event=audit.REFRESH_REUSE)) == 1
 
 
-def test_benign_race_within_the_grace_window(make_app, flow, shop, db, issued):
-    """The rule: a rotated token presented again within IDP_REFRESH_REUSE_GRACE_SECONDS of
-    its first use (two tabs refreshing at once) gets a fresh sibling in the same family;
-    nothing is revoked and nothing is audited.  Later, the same presentation is reuse."""
-    node = Flow(make_app(IDP_REFRESH_REUSE_GRACE_SECONDS=60).test_client(), None)
-    first = issued["refresh_token"]
-    a = node.refresh(shop, first)
-    b = node.refresh(shop, first)
+def live_rows(db, family_id: str) -> list[RefreshToken]:
+    """The family's tokens that are neither used nor revoked."""
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(RefreshToken).where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+        )
+    )
+
+
+def test_reuse_inside_the_window_supersedes_the_successor(flow, tabs, db, user):
+    """Two tabs refresh with the same token: the second answer replaces the first
+    instead of branching the family.  The superseded token answers invalid_grant and
+    is audited, and the family lives on through the newer one."""
+    first = flow.tokens(tabs, OFFLINE)["refresh_token"]
+    a = flow.refresh(tabs, first)
+    b = flow.refresh(tabs, first)
     assert a.status_code == b.status_code == 200
-    sibling_a, sibling_b = a.json["refresh_token"], b.json["refresh_token"]
-    assert sibling_a != sibling_b
-    assert row_of(db, sibling_a).family_id == row_of(db, sibling_b).family_id
-    assert node.refresh(shop, sibling_a).status_code == 200
-    assert node.refresh(shop, sibling_b).status_code == 200
+    older, newer = a.json["refresh_token"], b.json["refresh_token"]
+    assert older != newer
+    family = row_of(db, first).family_id
+    assert [r.id for r in live_rows(db, family)] == [row_of(db, newer).id]
+    assert row_of(db, older).revoke_reason == "superseded"
+    refused(flow.refresh(tabs, older))
+    events = audit.tail(event=services.REFRESH_SUPERSEDED)
+    assert [(e.user_id, e.client_id, e.detail) for e in events] == [
+        (user.id, "tabs", {"family": family})
+    ]
     assert audit.tail(event=audit.REFRESH_REUSE) == []
-    # Outside the window the very same presentation is reuse.
-    set_row(db, first, used_at=utcnow() - timedelta(seconds=61))
-    refused(node.refresh(shop, first))
+    # Both access tokens stay good: the same user, the same grant.
+    assert all(accepted(flow.http, r.json["access_token"]) for r in (a, b))
+    assert flow.refresh(tabs, newer).status_code == 200
+
+
+def test_reuse_inside_the_window_after_the_successor_was_used_is_reuse(flow, tabs, db):
+    """Superseding only replaces an unused successor: once the family moved on, an old
+    token is reuse even inside the window (a second branch would otherwise appear)."""
+    first = flow.tokens(tabs, OFFLINE)["refresh_token"]
+    second = flow.refresh(tabs, first).json["refresh_token"]
+    third = flow.refresh(tabs, second).json["refresh_token"]
+    refused(flow.refresh(tabs, first))
+    refused(flow.refresh(tabs, third))
+    assert row_of(db, third).revoke_reason == "reuse_detected"
     assert len(audit.tail(event=audit.REFRESH_REUSE)) == 1
+
+
+# -- access tokens of a revoked family ----------------------------------------------------
+def accepted(http, access_token: str) -> bool:
+    """Whether one of our APIs (userinfo) takes the access token."""
+    response = http.get("/oauth/userinfo", headers=bearer(access_token))
+    assert response.status_code in (200, 401), response.json
+    return response.status_code == 200
+
+
+def test_reuse_denies_every_access_token_the_family_minted(flow, shop, issued):
+    """Revoking the grant takes its access tokens with it: the one from the code
+    exchange and every one a rotation issued, at our APIs and at introspection."""
+    first = issued["refresh_token"]
+    rotated = flow.refresh(shop, first).json
+    again = flow.refresh(shop, rotated["refresh_token"]).json
+    minted = [issued["access_token"], rotated["access_token"], again["access_token"]]
+    assert all(accepted(flow.http, t) for t in minted)
+    assert all(introspect(flow.http, shop, t).json["active"] for t in minted)
+    refused(flow.refresh(shop, first))  # reuse
+    for token in minted:
+        assert not accepted(flow.http, token)
+        assert introspect(flow.http, shop, token).json == {"active": False}
+
+
+def test_reuse_denies_the_access_tokens_of_superseded_answers_too(flow, tabs):
+    first = flow.tokens(tabs, OFFLINE)["refresh_token"]
+    a, b = flow.refresh(tabs, first).json, flow.refresh(tabs, first).json  # b supersedes a
+    c = flow.refresh(tabs, b["refresh_token"]).json
+    minted = [a["access_token"], b["access_token"], c["access_token"]]
+    assert all(accepted(flow.http, t) for t in minted)
+    # ``first`` is still inside the window, but the family moved on: reuse.
+    refused(flow.refresh(tabs, first))
+    assert not any(accepted(flow.http, t) for t in minted)
+
+
+def test_family_revoked_while_rotating_refuses_the_answer(flow, shop, db, issued, monkeypatch):
+    """A reuse that revokes the family between the claim of a token and the saving of
+    its successor (here: while the access token is being signed): the successor is
+    never handed out and the access token minted for it is denied."""
+    first = issued["refresh_token"]
+    parent = row_of(db, first)
+    family, parent_id = parent.family_id, parent.id
+    original = AccessTokenGenerator.get_extra_claims
+
+    def revoked_meanwhile(generator, client, grant_type, user, scope):
+        if grant_type == "refresh_token":
+            services.revoke_family(family, "reuse_detected")
+        return original(generator, client, grant_type, user, scope)
+
+    monkeypatch.setattr(AccessTokenGenerator, "get_extra_claims", revoked_meanwhile)
+    refused(flow.refresh(shop, first))
+    assert live_rows(db, family) == []
+    successor = db.session.scalar(select(RefreshToken).where(RefreshToken.parent_id == parent_id))
+    assert successor.revoke_reason == "reuse_detected"
+    assert denylist.is_revoked(successor.access_jti)
+
+
+# -- concurrency: one live token per family ----------------------------------------------
+@pytest.mark.postgres(only=True)
+@pytest.mark.parametrize("grace", [0, 30])
+def test_parallel_refreshes_leave_at_most_one_live_token(committed_db, app, apps, flow, db, grace):
+    """16 threads present one token at once (each its own client, so its own session
+    and connection).  Without a window one may win and the others revoke the family;
+    with one, each supersedes the last.  Never do two live tokens remain."""
+    racer = apps.create(
+        client_id="racer",
+        type="public",
+        redirect_uris=["https://racer.example/cb"],
+        allowed_scopes=OFFLINE,
+        audience="https://racer.example",
+        refresh_reuse_grace_seconds=grace,
+    )
+    first = flow.tokens(racer, OFFLINE)["refresh_token"]
+    count = 16
+    barrier = threading.Barrier(count, timeout=30)
+
+    def worker(_):
+        node = Flow(app.test_client(), None)
+        barrier.wait()
+        return node.refresh(racer, first)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        responses = list(pool.map(worker, range(count)))
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {200, 400}, statuses
+    live = live_rows(db, row_of(db, first).family_id)
+    assert len(live) <= 1
+    handed_out = [r.json["refresh_token"] for r in responses if r.status_code == 200]
+    working = [t for t in handed_out if row_of(db, t).id in {r.id for r in live}]
+    if grace:
+        assert statuses == {200: count}  # the benign race logs no tab out
+        assert len(working) == 1
+        assert audit.tail(event=audit.REFRESH_REUSE) == []
+    else:
+        assert statuses[200] <= 1
+        assert live == []  # the reuse revoked the family, the winner's successor too
+        assert len(audit.tail(event=audit.REFRESH_REUSE)) >= 1
 
 
 @pytest.mark.parametrize("thief", ["blog", "spa"])
 def test_token_of_another_client_is_refused_without_side_effect(
-    flow, apps, shop, spa, strict, db, issued, thief
+    flow, apps, shop, spa, db, issued, thief
 ):
     blog = apps.create(client_id="blog", allowed_scopes=OFFLINE, audience="https://blog.example")
     other = {"blog": blog, "spa": spa}[thief]
-    refused(strict.refresh(other, issued["refresh_token"]))
+    refused(flow.refresh(other, issued["refresh_token"]))
     assert row_of(db, issued["refresh_token"]).used_at is None
-    assert strict.refresh(shop, issued["refresh_token"]).status_code == 200
+    assert flow.refresh(shop, issued["refresh_token"]).status_code == 200
     assert audit.tail(event=audit.REFRESH_REUSE) == []
 
 
@@ -184,13 +327,13 @@ def test_narrower_scope_is_allowed_and_the_grant_keeps_its_scope(flow, shop, iss
         "no-such-scope",
     ],
 )
-def test_wider_scope_is_invalid_scope_without_side_effect(flow, shop, strict, db, issued, wider):
-    response = strict.refresh(shop, issued["refresh_token"], scope=wider)
+def test_wider_scope_is_invalid_scope_without_side_effect(flow, shop, db, issued, wider):
+    response = flow.refresh(shop, issued["refresh_token"], scope=wider)
     assert response.status_code == 400
     assert response.json["error"] == "invalid_scope"
     # The refused request did not spend the token (no grace window on this node).
     assert row_of(db, issued["refresh_token"]).used_at is None
-    assert strict.refresh(shop, issued["refresh_token"]).status_code == 200
+    assert flow.refresh(shop, issued["refresh_token"]).status_code == 200
 
 
 # -- lifetimes --------------------------------------------------------------------------------
@@ -260,6 +403,15 @@ def test_revoking_a_refresh_token_revokes_its_family(flow, shop, db, issued, hin
     refused(flow.refresh(shop, newest))
     assert row_of(db, newest).revoke_reason == "client_revoked"
     assert audit.tail(event=audit.REFRESH_REUSE) == []
+
+
+def test_revoking_a_refresh_token_denies_the_access_tokens_of_its_grant(flow, shop, issued):
+    """RFC 7009 section 2.1: access tokens based on the same grant are invalidated too."""
+    rotated = flow.refresh(shop, issued["refresh_token"]).json
+    assert revoke(flow.http, shop, rotated["refresh_token"]).status_code == 200
+    for token in (issued["access_token"], rotated["access_token"]):
+        assert introspect(flow.http, shop, token).json == {"active": False}
+        assert not accepted(flow.http, token)
 
 
 def test_public_client_revokes_its_refresh_token(flow, spa):

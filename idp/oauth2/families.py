@@ -1,0 +1,151 @@
+"""Refresh-token families: the conditional updates that keep one live token per family.
+
+RFC 9700 section 4.14.2 wants a rotated token's reuse detected; that only works if a
+family never branches.  Every step that issues a token therefore retires exactly one
+live token in the same transaction (its parent when rotating, the parent's unused
+child when a reuse inside the app's grace window supersedes it), so the count of live
+tokens (neither used, revoked nor expired) never rises above one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from idp.db_types import utcnow
+from idp.extensions import db
+
+from . import denylist
+from .models import RefreshToken
+
+SUPERSEDED = "superseded"
+NOT_ISSUED = "not_issued"
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _reserve(parent: RefreshToken, client, now: datetime) -> int:
+    """Insert the successor of ``parent`` in the caller's transaction.
+
+    Its value is not known yet (Authlib mints it after the claim), so it starts with
+    the hash of a random string nobody holds; :func:`complete` sets the real one.
+    Reserving here is what makes the claim and the new live token one commit.
+    """
+    idle = timedelta(seconds=client.refresh_token_idle_lifetime)
+    row = RefreshToken(
+        token_hash=_hash(secrets.token_urlsafe(32)),
+        family_id=parent.family_id,
+        client_id=parent.client_id,
+        user_id=parent.user_id,
+        session_id=parent.session_id,
+        scope=parent.scope,  # RFC 6749 section 6: the grant keeps its scope
+        auth_time=parent.auth_time,
+        created_at=now,
+        expires_at=min(now + idle, parent.family_expires_at),
+        family_expires_at=parent.family_expires_at,
+        parent_id=parent.id,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row.id
+
+
+def rotate(parent: RefreshToken, client, now: datetime) -> int | None:
+    """Claim an unused ``parent`` and reserve its successor atomically; the successor's
+    id, or None when another request used (or revocation took) ``parent`` first."""
+    claimed = db.session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == parent.id,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    successor = _reserve(parent, client, now) if claimed.rowcount == 1 else None
+    db.session.commit()
+    return successor
+
+
+def supersede(parent: RefreshToken, client, now: datetime) -> int | None:
+    """A reuse of the rotated ``parent`` inside the grace window: retire its unused
+    child and reserve a new one.  None when the child was already used or revoked (the
+    family moved on, so the presentation is plain reuse).
+
+    Requests for the same parent queue on its row lock (PostgreSQL; SQLite has one
+    writer anyway), so each sees the child the previous one issued.
+    """
+    db.session.execute(
+        select(RefreshToken.id).where(RefreshToken.id == parent.id).with_for_update()
+    )
+    retired = db.session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.parent_id == parent.id,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now, revoke_reason=SUPERSEDED)
+    )
+    successor = _reserve(parent, client, now) if retired.rowcount else None
+    db.session.commit()
+    return successor
+
+
+def complete(successor_id: int, value: str | None, jti: str, exp: int) -> bool:
+    """Give the reserved successor its value and the access token issued with it.
+
+    False when the family was revoked meanwhile (not merely this token superseded):
+    that access token is denied at once and the response must not be sent.  Whichever
+    of this and :func:`revoke` commits second sees the other's write, so the token is
+    denied either here or there.
+    """
+    values = {"access_jti": jti, "access_exp": exp}
+    if value is None:  # the grant held no offline_access: nothing to hand over
+        values.update(revoked_at=utcnow(), revoke_reason=NOT_ISSUED)
+    else:
+        values["token_hash"] = _hash(value)
+    db.session.execute(update(RefreshToken).where(RefreshToken.id == successor_id).values(**values))
+    db.session.commit()
+    client_id, revoked_at, reason = db.session.execute(
+        select(RefreshToken.client_id, RefreshToken.revoked_at, RefreshToken.revoke_reason).where(
+            RefreshToken.id == successor_id
+        )
+    ).one()
+    if revoked_at is None or reason in (SUPERSEDED, NOT_ISSUED):
+        return True
+    denylist.revoke(jti, client_id, exp)
+    return False
+
+
+def revoke(family_id: str, reason: str) -> None:
+    """Revoke every token of the family, and deny the unexpired access tokens it minted
+    (RFC 7009 section 2.1: the grant's access tokens go with it)."""
+    # Lock in id order, parents before children as :func:`supersede` does, so the two
+    # queue instead of deadlocking.
+    db.session.execute(
+        select(RefreshToken.id)
+        .where(RefreshToken.family_id == family_id)
+        .order_by(RefreshToken.id)
+        .with_for_update()
+    )
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+    )
+    db.session.commit()
+    minted = db.session.execute(
+        select(RefreshToken.access_jti, RefreshToken.client_id, RefreshToken.access_exp).where(
+            RefreshToken.family_id == family_id,
+            RefreshToken.access_jti.is_not(None),
+            RefreshToken.access_exp > int(utcnow().timestamp()),
+        )
+    ).all()
+    for jti, client_id, exp in minted:
+        denylist.revoke(jti, client_id, exp)
