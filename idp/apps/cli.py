@@ -86,18 +86,15 @@ def create_command(
         "allowed_scopes": scope,
         "first_party": first_party,
     }
-    if client_id:
-        data["client_id"] = client_id
-    if audience:
-        data["audience"] = audience
-    if token_lifetime is not None:
-        data["access_token_lifetime"] = token_lifetime
-    if logout_uris:
-        data["post_logout_redirect_uris"] = list(logout_uris)
-    if logo_uri:
-        data["logo_uri"] = logo_uri
-    if reuse_grace is not None:
-        data["refresh_reuse_grace_seconds"] = reuse_grace
+    optional = {
+        "client_id": client_id or None,
+        "audience": audience or None,
+        "access_token_lifetime": token_lifetime,
+        "post_logout_redirect_uris": list(logout_uris) or None,
+        "logo_uri": logo_uri or None,
+        "refresh_reuse_grace_seconds": reuse_grace,
+    }
+    data.update({k: v for k, v in optional.items() if v is not None})
     try:
         app, secret = services.create(data)
     except IdPError as exc:

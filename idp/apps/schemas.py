@@ -123,15 +123,7 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
         values["allowed_scopes"] = []
     if "audience" in data:
         values["audience"] = _audience(data["audience"], policy)
-    if "access_token_lifetime" in data:
-        values["access_token_lifetime"] = _lifetime(data["access_token_lifetime"], policy)
-    for field in ("refresh_token_idle_lifetime", "refresh_token_absolute_lifetime"):
-        if field in data:
-            values[field] = _seconds(data[field], field, 60, policy.max_refresh_lifetime)
-    if "refresh_reuse_grace_seconds" in data:
-        values["refresh_reuse_grace_seconds"] = _seconds(
-            data["refresh_reuse_grace_seconds"], "refresh_reuse_grace_seconds", 0, MAX_REUSE_GRACE
-        )
+    values.update(_durations(data, policy))
     if "post_logout_redirect_uris" in data:
         values["post_logout_redirect_uris"] = [
             _redirect_uri(u, policy, "post_logout_redirect_uris")
@@ -148,6 +140,21 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     elif required:
         values["first_party"] = False
     return values
+
+
+def _durations(data: dict, policy: Policy) -> dict:
+    """The lifetimes and the refresh-token reuse grace window that ``data`` sets."""
+    bounds = {
+        "access_token_lifetime": (60, policy.max_lifetime),
+        "refresh_token_idle_lifetime": (60, policy.max_refresh_lifetime),
+        "refresh_token_absolute_lifetime": (60, policy.max_refresh_lifetime),
+        "refresh_reuse_grace_seconds": (0, MAX_REUSE_GRACE),
+    }
+    return {
+        field: _seconds(data[field], field, low, high)
+        for field, (low, high) in bounds.items()
+        if field in data
+    }
 
 
 def _check_combination(values: dict, client_type: str) -> None:
@@ -298,10 +305,6 @@ def _audience(value: object, policy: Policy) -> str:
     if value in policy.reserved_audiences:
         raise RegistryError("audience names a resource of this server", field="audience")
     return value
-
-
-def _lifetime(value: object, policy: Policy) -> int:
-    return _seconds(value, "access_token_lifetime", 60, policy.max_lifetime)
 
 
 def _seconds(value: object, field: str, low: int, high: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -23,6 +24,21 @@ from .models import RefreshToken
 
 SUPERSEDED = "superseded"
 NOT_ISSUED = "not_issued"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A claimed refresh token and the successor reserved for it in the same commit;
+    what Authlib's refresh-token grant holds as ``request.refresh_token``."""
+
+    token: RefreshToken
+    successor_id: int
+
+    def check_client(self, client) -> bool:
+        return self.token.check_client(client)
+
+    def get_scope(self) -> str:
+        return self.token.scope
 
 
 def _hash(value: str) -> str:
@@ -55,9 +71,9 @@ def _reserve(parent: RefreshToken, client, now: datetime) -> int:
     return row.id
 
 
-def rotate(parent: RefreshToken, client, now: datetime) -> int | None:
-    """Claim an unused ``parent`` and reserve its successor atomically; the successor's
-    id, or None when another request used (or revocation took) ``parent`` first."""
+def rotate(parent: RefreshToken, client, now: datetime) -> Rotation | None:
+    """Claim an unused ``parent`` and reserve its successor atomically; None when
+    another request used (or a revocation took) ``parent`` first."""
     claimed = db.session.execute(
         update(RefreshToken)
         .where(
@@ -67,12 +83,12 @@ def rotate(parent: RefreshToken, client, now: datetime) -> int | None:
         )
         .values(used_at=now)
     )
-    successor = _reserve(parent, client, now) if claimed.rowcount == 1 else None
+    rotation = Rotation(parent, _reserve(parent, client, now)) if claimed.rowcount == 1 else None
     db.session.commit()
-    return successor
+    return rotation
 
 
-def supersede(parent: RefreshToken, client, now: datetime) -> int | None:
+def supersede(parent: RefreshToken, client, now: datetime) -> Rotation | None:
     """A reuse of the rotated ``parent`` inside the grace window: retire its unused
     child and reserve a new one.  None when the child was already used or revoked (the
     family moved on, so the presentation is plain reuse).
@@ -92,12 +108,12 @@ def supersede(parent: RefreshToken, client, now: datetime) -> int | None:
         )
         .values(revoked_at=now, revoke_reason=SUPERSEDED)
     )
-    successor = _reserve(parent, client, now) if retired.rowcount else None
+    rotation = Rotation(parent, _reserve(parent, client, now)) if retired.rowcount else None
     db.session.commit()
-    return successor
+    return rotation
 
 
-def complete(successor_id: int, value: str | None, jti: str, exp: int) -> bool:
+def complete(rotation: Rotation, value: str | None, jti: str, exp: int) -> bool:
     """Give the reserved successor its value and the access token issued with it.
 
     False when the family was revoked meanwhile (not merely this token superseded):
@@ -110,11 +126,12 @@ def complete(successor_id: int, value: str | None, jti: str, exp: int) -> bool:
         values.update(revoked_at=utcnow(), revoke_reason=NOT_ISSUED)
     else:
         values["token_hash"] = _hash(value)
-    db.session.execute(update(RefreshToken).where(RefreshToken.id == successor_id).values(**values))
+    successor = RefreshToken.id == rotation.successor_id
+    db.session.execute(update(RefreshToken).where(successor).values(**values))
     db.session.commit()
     client_id, revoked_at, reason = db.session.execute(
         select(RefreshToken.client_id, RefreshToken.revoked_at, RefreshToken.revoke_reason).where(
-            RefreshToken.id == successor_id
+            successor
         )
     ).one()
     if revoked_at is None or reason in (SUPERSEDED, NOT_ISSUED):

@@ -153,7 +153,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return super()._validate_request_token(client)
 
     def authenticate_refresh_token(self, refresh_token):
-        """A :class:`~idp.oauth2.services.Rotation` (the token claimed and its successor
+        """A :class:`~idp.oauth2.families.Rotation` (the token claimed and its successor
         reserved), or None; see ``use_refresh_token`` for the reuse rule."""
         return oauth_services.use_refresh_token(refresh_token, self.request.client)
 

@@ -17,6 +17,7 @@ from idp.extensions import db
 from idp.users import services as users
 
 from . import denylist, families
+from .families import Rotation
 from .models import AuthorizationCode, Consent, RefreshToken
 
 # A superseded refresh token presented again (tabs racing, or a replay that lost): not
@@ -161,21 +162,6 @@ def save_refresh_token(
     return row
 
 
-@dataclass(frozen=True)
-class Rotation:
-    """A claimed refresh token and the successor reserved for it in the same commit;
-    what Authlib's refresh-token grant holds as ``request.refresh_token``."""
-
-    token: RefreshToken
-    successor_id: int
-
-    def check_client(self, client) -> bool:
-        return self.token.check_client(client)
-
-    def get_scope(self) -> str:
-        return self.token.scope
-
-
 def use_refresh_token(value: object, client) -> Rotation | None:
     """Claim a refresh token for rotation (RFC 9700 section 4.14.2).
 
@@ -199,25 +185,24 @@ def use_refresh_token(value: object, client) -> Rotation | None:
         return None
     if row.used_at is None and row.expires_at <= now:
         return None  # idle-expired before it was ever used: nothing leaked
-    successor = families.rotate(row, client, now)
-    if successor is None:
+    rotation = families.rotate(row, client, now)
+    if rotation is None:
         db.session.refresh(row)
         if row.revoked_at is not None:
             return None  # revoked meanwhile: nothing left to detect
         grace = timedelta(seconds=client.refresh_reuse_grace_seconds)
         if grace and now - row.used_at <= grace:
-            successor = families.supersede(row, client, now)
-    if successor is None:
+            rotation = families.supersede(row, client, now)
+    if rotation is None:
         revoke_family(row.family_id, "reuse_detected")
         audit.record(audit.REFRESH_REUSE, row.user_id, row.client_id, family=row.family_id)
-        return None
-    return Rotation(row, successor)
+    return rotation
 
 
 def complete_rotation(rotation: Rotation, value: str | None, jti: str, exp: int) -> bool:
     """Record what a rotation issued; False if the family was revoked meanwhile, in
     which case the access token is already denied and nothing may be handed out."""
-    return families.complete(rotation.successor_id, value, jti, exp)
+    return families.complete(rotation, value, jti, exp)
 
 
 def revoke_family(family_id: str, reason: str) -> None:
