@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         cors,
         crossapp,
         errors,
+        input_guard,
         oauth2,
         pages,
         ratelimit,
@@ -46,6 +47,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     redis_client.init_app(app)
     errors.init_app(app)
+    # The first before_request hook: nothing reads the request before it.
+    # The reset page hashes its token before any query: it may say "ask for a new link".
+    input_guard.init_app(app, own_path_checks={"pages.reset"})
     security.init_app(app)
     csrf.init_app(app)
     cors.init_app(app)

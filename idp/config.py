@@ -130,4 +130,8 @@ def _derive(cfg) -> None:
     if url.startswith("sqlite"):
         # Several gunicorn workers / threads share the file; wait on locks instead of failing.
         engine_options = {"connect_args": {"timeout": 30}}
-    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
+    engine_options = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or engine_options)
+    # A database error's message (logged with every 5xx) would otherwise quote the bound
+    # parameters: password hashes, emails, token hashes.  Always on, whatever else is set.
+    engine_options["hide_parameters"] = True
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options

@@ -14,11 +14,13 @@ from urllib.parse import unquote
 
 from flask import request
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from idp.apps.models import ACTIVE, AppIntegration
 from idp.apps.services import query_client
 from idp.errors import IdPError
 from idp.extensions import db
+from idp.input_guard import is_clean
 from idp.oauth2.tokens import unverified_claims
 
 PUBLIC_PATHS = ("/.well-known/",)
@@ -46,9 +48,12 @@ def _client_id_of_request() -> str | None:
         except ValueError:  # bad base64, non-ASCII header, or not UTF-8
             return None
         return unquote(decoded.split(":", 1)[0])
-    if request.form.get("client_id"):
-        return request.form["client_id"]
-    body = request.get_json(silent=True)
+    try:
+        if request.form.get("client_id"):
+            return request.form["client_id"]
+        body = request.get_json(silent=True)
+    except HTTPException:  # a body over the size limit, already answered with a 413
+        return None
     return body.get("client_id") if isinstance(body, dict) else None
 
 
@@ -60,9 +65,18 @@ def _client_id_of_bearer() -> str | None:
         return None
     try:
         claims = unverified_claims(auth[7:].strip())
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):  # not a JWT, or nested absurdly deep
         return None
     return claims.get("client_id") if isinstance(claims, dict) else None
+
+
+def _client(client_id: object):
+    """The active client named ``client_id``, or None.  These hooks also run on the
+    responses to refused requests, and an unverified token's claims pass no guard: a NUL
+    or a lone surrogate must not reach the database from here."""
+    if not isinstance(client_id, str) or not client_id or not is_clean(client_id):
+        return None
+    return query_client(client_id)
 
 
 def _registered_anywhere(origin: str) -> bool:
@@ -87,7 +101,7 @@ def _allowed(origin: str) -> bool:
         client_id = _client_id_of_bearer()
     else:
         return False
-    client = query_client(client_id) if client_id else None
+    client = _client(client_id)
     return client is not None and origin in client.allowed_origins
 
 
@@ -97,8 +111,7 @@ def check_browser_token_request() -> None:
     origin = request.headers.get("Origin")
     if origin is None or request.path not in CLIENT_PATHS:
         return
-    client_id = _client_id_of_request()
-    client = query_client(client_id) if client_id else None
+    client = _client(_client_id_of_request())
     if client is not None and origin.lower() not in client.allowed_origins:
         raise OriginNotAllowed(f"origin {origin} is not registered for this client")
 

@@ -9,11 +9,15 @@ JSON body (``error``, ``error_description``) and never expose a 5xx's internals.
 from __future__ import annotations
 
 import logging
+import sys
+import traceback
 
 from authlib.integrations.flask_oauth2.errors import _HTTPException as AuthlibHTTPException
 from authlib.oauth2.base import OAuth2Error
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("idp")
@@ -82,12 +86,76 @@ def wants_json() -> bool:
 
 
 def _page(error: str, description: str, status: int, headers=None):
-    from idp.pages.views import error_page
+    """The hosted error page; if rendering it fails too, a bare page, never a second raise."""
+    try:
+        from idp.pages.views import error_page
 
-    response = error_page(error, description, status)
+        response = error_page(error, description, status)
+    except Exception:
+        _log_unexpected("error page failed to render")
+        response = _bare_page(description, status)
     for name, value in headers or ():
         response.headers[name] = value
     return response
+
+
+def _bare_page(description: str, status: int):
+    """Plain HTML without templates, database or request data beyond ``description``."""
+    # Unencodable characters (a lone surrogate echoed by some library) become "?".
+    text = str(escape(description)).encode("utf-8", "replace").decode("utf-8")
+    body = f"<!doctype html><title>Error</title><p role=alert>{text}</p>"
+    response = current_app.response_class(body, status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _log_unexpected(message: str) -> None:
+    """Log the exception being handled, without what the caller sent.
+
+    A database error's text quotes the bound parameters (unless the engine hides them,
+    see ``hide_parameters`` in config) and PostgreSQL's DETAIL quotes the failing row:
+    the argon2 hash, the email.  When one is in the chain we log its class, SQLSTATE,
+    table/column/constraint and statement, and the stack, but no driver message."""
+    exc = sys.exc_info()[1]
+    chain = list(_chain(exc))
+    if not any(isinstance(e, StatementError) for e in chain):
+        log.exception(message)
+        return
+    parts = [message]
+    for item in reversed(chain):
+        parts.append("".join(traceback.format_tb(item.__traceback__)).rstrip())
+        parts.append(_safe_summary(item))
+    log.error("\n".join(parts))
+
+
+_DIAG_NAMES = ("table", "column", "constraint")
+
+
+def _chain(exc: BaseException | None):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+
+
+def _safe_summary(exc: BaseException) -> str:
+    if isinstance(exc, StatementError):
+        orig = exc.orig
+        diag = getattr(orig, "diag", None)
+        facts = [type(orig).__name__]
+        facts.append(getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None))
+        facts += [f"{key}={getattr(diag, key + '_name', None)}" for key in _DIAG_NAMES]
+        shown = ", ".join(f for f in facts if f and not f.endswith("=None"))
+        return f"{type(exc).__name__} ({shown})\n[SQL: {exc.statement}]"
+    if _is_driver_error(exc):
+        return f"{type(exc).__module__}.{type(exc).__name__} (message withheld)"
+    return "".join(traceback.format_exception_only(exc)).rstrip()
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    # The DBAPI's own exception, wrapped by the DBAPIError above it in the chain.
+    return type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3", "psycopg2")
 
 
 def init_app(app) -> None:
@@ -133,7 +201,7 @@ def init_app(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error")
+        _log_unexpected("unhandled error")
         description = "The server could not complete the request."
         if not wants_json():
             return _page("server_error", description, 500)

@@ -17,7 +17,7 @@ from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import current_token, protector
 from idp.users import services as users
 
-from . import ledger, packages, payments, services
+from . import ledger, packages, payments, schemas, services
 from .errors import WalletError
 
 bp = Blueprint("wallet", __name__, url_prefix="/api/cross-app")
@@ -52,24 +52,13 @@ def wallet_api(scope: str):
 
 def _delegating_user(client_id: str, scope: str):
     """A client-credentials caller names the user; that user must have granted it ``scope``."""
-    sub = request.args.get("user") or _body().get("user")
+    sub = request.args.get("user") or schemas.json_body().get("user")
     user = users.by_sub(sub) if isinstance(sub, str) else None
     if user is None:
         raise WalletError("name the user (their sub) in the `user` parameter", field="user")
     if scope not in oauth_services.granted_scopes(user.id, client_id):
         raise InsufficientScopeError(description="the user has not granted this app " + scope)
     return user
-
-
-def _body() -> dict:
-    if request.method == "GET":
-        return {}
-    body = request.get_json(silent=True)
-    if body is None and not request.data:
-        return {}
-    if not isinstance(body, dict):
-        raise WalletError("the request body must be a JSON object")
-    return body
 
 
 def _idempotency_key(body: dict) -> str:
@@ -89,7 +78,7 @@ def credits():
 @bp.post("/credit-check")
 @wallet_api("credits:read")
 def credit_check():
-    required = services.positive_amount(_body().get("required"), "required")
+    required = services.positive_amount(schemas.json_body().get("required"), "required")
     state = services.summary(g.wallet)
     return jsonify(sufficient=state["available"] >= required, **state)
 
@@ -97,7 +86,7 @@ def credit_check():
 @bp.post("/credits/consume")
 @wallet_api("credits:consume")
 def consume():
-    body = _body()
+    body = schemas.json_body()
     amount = services.positive_amount(body.get("amount"))
     service = services.service_name(body.get("service"))
     entry, replayed = services.consume(
@@ -109,7 +98,7 @@ def consume():
 @bp.post("/credits/holds")
 @wallet_api("credits:consume")
 def create_hold():
-    body = _body()
+    body = schemas.json_body()
     found, replayed = services.hold(
         g.wallet,
         services.positive_amount(body.get("amount")),
@@ -139,9 +128,10 @@ def get_hold(hold_id: str):
 @wallet_api("credits:consume")
 def capture_hold(hold_id: str):
     found = services.get_hold(hold_id, g.wallet, g.wallet_client_id)
-    amount = _body().get("amount", found.amount)
-    if amount != 0:
-        amount = services.positive_amount(amount)
+    # 0 captures nothing (the whole hold goes back); more than held is the service's 400.
+    amount = schemas.whole_number(
+        schemas.json_body().get("amount", found.amount), "amount", 0, services.MAX_AMOUNT
+    )
     services.capture(found, amount, g.wallet_actor)
     return jsonify(hold=services.hold_to_dict(found), **services.summary(g.wallet))
 
@@ -158,11 +148,8 @@ def release_hold(hold_id: str):
 @wallet_api("credits:read")
 def transactions():
     """The user's ledger, newest first; ``before`` is the cursor, ``client_id`` filters."""
-    try:
-        limit = min(max(int(request.args.get("limit", 50)), 1), 200)
-        before = int(request.args["before"]) if "before" in request.args else None
-    except ValueError:
-        raise WalletError("limit and before must be integers") from None
+    limit = schemas.query_number("limit", 1, schemas.MAX_PAGE, default=50)
+    before = schemas.query_number("before", 1, schemas.MAX_ID)
     only = request.args.get("client_id")
     if only and only != g.wallet_client_id:
         raise WalletError("an app may filter only by its own client_id", field="client_id")
@@ -182,7 +169,7 @@ def list_packages():
 @wallet_api("credits:purchase")
 def purchase():
     """Start a Stripe Checkout for a package (or an amount of credits); returns its URL."""
-    body = _body()
+    body = schemas.json_body()
     session = payments.start_checkout(
         g.wallet,
         g.wallet_user,
@@ -203,7 +190,7 @@ def portal():
     """A billing-portal session, to manage or cancel a subscription."""
     return jsonify(
         url=payments.portal_url(
-            g.wallet, g.wallet_user, g.wallet_client_id, _body().get("return_url")
+            g.wallet, g.wallet_user, g.wallet_client_id, schemas.json_body().get("return_url")
         )
     )
 

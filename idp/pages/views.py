@@ -6,6 +6,7 @@ from flask import make_response, render_template, request
 
 from idp import scopes as scope_names
 from idp.apps.services import query_client
+from idp.input_guard import is_clean
 
 # What each scope means to a person, for the consent page.
 SCOPE_TEXT = {
@@ -60,8 +61,19 @@ def _app_name(app) -> str | None:
 
 
 def error_page(error: str, description: str | None, status: int = 400):
+    """The hosted error page.  It never reads the body (the error may be that the body is
+    too large, and reading it again raises again) and names the app only from a clean
+    ``client_id`` in the query (the error may be that it was not clean)."""
+    try:
+        client_id = request.args.get("client_id")
+    except UnicodeDecodeError:  # a query string that is not UTF-8: maybe this very error
+        client_id = None
+    app = query_client(client_id) if client_id and is_clean(client_id) else None
     # Not ``error=``: base.html shows that as the page's inline form error.
-    return page("error.html", status, code=error, description=description or error)
+    html = render_template(
+        "error.html", app=app, app_name=_app_name(app), code=error, description=description or error
+    )
+    return frame_policy(make_response(html, status), app)
 
 
 def consent_page(client, user, scope: str):
