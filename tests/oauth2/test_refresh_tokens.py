@@ -205,6 +205,19 @@ def test_reuse_denies_every_access_token_the_family_minted(flow, shop, issued):
         assert introspect(flow.http, shop, token).json == {"active": False}
 
 
+def test_code_replay_denies_the_access_tokens_of_its_family(flow, shop):
+    """RFC 6749 section 4.1.2: a replayed code revokes the tokens issued from it,
+    including those the refresh tokens it produced have minted since."""
+    code, verifier = flow.code(shop, OFFLINE)
+    issued = flow.exchange(shop, code, verifier).json
+    rotated = flow.refresh(shop, issued["refresh_token"]).json
+    assert accepted(flow.http, rotated["access_token"])
+    assert flow.exchange(shop, code, verifier).status_code == 400
+    assert not accepted(flow.http, issued["access_token"])
+    assert not accepted(flow.http, rotated["access_token"])
+    refused(flow.refresh(shop, rotated["refresh_token"]))
+
+
 def test_reuse_denies_the_access_tokens_of_superseded_answers_too(flow, tabs):
     first = flow.tokens(tabs, OFFLINE)["refresh_token"]
     a, b = flow.refresh(tabs, first).json, flow.refresh(tabs, first).json  # b supersedes a
