@@ -13,9 +13,15 @@ from urllib.parse import urlencode
 
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    LoginRequiredError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
 from flask import redirect, request, url_for
 
+from idp.extensions import csrf
 from idp.users import services as users
 from idp.users import sessions
 
@@ -27,12 +33,29 @@ from .services import Subject, epoch
 NEXT_PURCHASE = "purchase"
 
 
+@csrf.exempt
 def authorize():
+    """OIDC Core section 3.1.2.1: GET and POST are both authorization requests.  A POST
+    that carries a consent decision is a form of ours and must pass CSRF; any other
+    POST is an app's request, answered as the same request by GET so every detour
+    (sign-in, consent, purchase) resumes it from the query string."""
+    if request.method == "POST":
+        if "decision" not in request.form:
+            params = [*request.args.items(multi=True), *request.form.items(multi=True)]
+            return redirect(url_for("oauth2.authorize_endpoint") + "?" + urlencode(params), 303)
+        csrf.protect()
     server = authorization_server()
     found = sessions.current()
     subject = Subject(found[1].id, found[1].sub, found[0].auth_time, found[0].id) if found else None
     try:
-        grant = server.get_consent_grant(end_user=subject)
+        try:
+            grant = server.get_consent_grant(end_user=subject)
+        except OAuth2Error as error:
+            # Parameters sent inside a request object look missing; say why instead.
+            if error.redirect_uri:
+                _refuse_request_objects(error.redirect_uri)
+            raise
+        _refuse_request_objects(grant.redirect_uri)
         prompts = _prompts(grant)
         return _decide(server, grant, subject, prompts)
     except OAuth2Error as error:
@@ -42,6 +65,18 @@ def authorize():
         from idp.pages.views import error_page
 
         return error_page(error.error, error.get_error_description(), 400)
+
+
+def _refuse_request_objects(redirect_uri: str) -> None:
+    """OIDC Core section 6: ``request`` and ``request_uri`` are not supported (discovery
+    says so), so a request carrying one is refused rather than served without it.  Only
+    called once the client and redirect URI are validated: the error goes to the app."""
+    if "request" in request.values:
+        raise RequestNotSupportedError(
+            "request objects are not supported", redirect_uri=redirect_uri
+        )
+    if "request_uri" in request.values:
+        raise RequestURINotSupportedError("request_uri is not supported", redirect_uri=redirect_uri)
 
 
 def _prompts(grant) -> set[str]:

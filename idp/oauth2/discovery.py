@@ -50,5 +50,8 @@ def metadata() -> dict:
         "introspection_endpoint_auth_methods_supported": _CLIENT_AUTH,
         "revocation_endpoint_auth_methods_supported": [*_CLIENT_AUTH, "none"],
         "authorization_response_iss_parameter_supported": True,
+        # OIDC Discovery: request_uri_parameter_supported defaults to true when absent.
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
         "access_token_signing_alg_values_supported": ["RS256"],
     }
