@@ -21,6 +21,10 @@ class ConfigError(RuntimeError):
 def load(app, config: Mapping[str, object] | None) -> None:
     """Fill ``app.config`` from defaults, environment and ``config``, then check it."""
     values: dict[str, object] = dict(DEFAULTS)
+    # Flask's own defaults already hold SESSION_COOKIE_NAME ("session"), so a setdefault
+    # after them never applies: name it here, where the mapping may still override it.
+    # Cookies ignore ports, so "session" would collide with other apps on the same host.
+    values["SESSION_COOKIE_NAME"] = "idp_csrf"
     for name in DEFAULTS:
         if name in os.environ:
             values[name] = os.environ[name]
@@ -114,7 +118,6 @@ def _derive(cfg) -> None:
     cfg["IDP_API_AUDIENCE"] = cfg.get("IDP_API_AUDIENCE") or f"{issuer}/api"
     secure = urlsplit(issuer).scheme == "https"
     # The Flask session only carries CSRF tokens and sign-up state; same rules as the SSO cookie.
-    cfg.setdefault("SESSION_COOKIE_NAME", "idp_csrf")
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SECURE"] = secure

@@ -42,6 +42,9 @@ DEFAULTS: dict[str, object] = {
     # Resource identifier of this server's own user APIs (userinfo, metadata, roles).
     # None: "<issuer>/api".
     "IDP_API_AUDIENCE": None,
+    # Clock skew (seconds) our verifier tolerates on `exp`, `nbf` and `iat` of access tokens
+    # (RFC 7519 section 4.1.4 "some small leeway"), for nodes whose clocks drift apart.
+    "IDP_CLOCK_LEEWAY": 30,
     # ID token lifetime (seconds).
     "IDP_ID_TOKEN_LIFETIME": 600,
     # Authorization codes live this long (RFC 9700 recommends short-lived codes).

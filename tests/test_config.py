@@ -184,3 +184,18 @@ def test_explicit_settings_generate_nothing(instance, tmp_path):
     )
     assert app.config["SECRET_KEY"] == "k" * 40
     assert not instance.exists()
+
+
+def test_the_flask_session_cookie_has_its_own_name(instance):
+    """Cookies ignore ports: Flask's default name ``session`` would collide with other
+    apps on the host."""
+    app = create_app({"IDP_INSTANCE_PATH": str(instance)})
+    assert app.config["SESSION_COOKIE_NAME"] == "idp_csrf"
+    named = create_app({"IDP_INSTANCE_PATH": str(instance), "SESSION_COOKIE_NAME": "mine"})
+    assert named.config["SESSION_COOKIE_NAME"] == "mine"
+
+
+def test_pages_set_the_session_cookie_under_that_name(client):
+    assert client.get("/login").status_code == 200
+    assert client.get_cookie("idp_csrf") is not None
+    assert client.get_cookie("session") is None

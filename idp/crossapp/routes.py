@@ -13,6 +13,7 @@ from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import current_token, protector
 from idp.oauth2.internal import forward
 from idp.oauth2.verification import TokenRejected, verify_access_token
+from idp.oauth2.verification import token_user as verified_user
 from idp.scopes import ADMIN_SCOPE
 from idp.users import services as users
 
@@ -29,13 +30,9 @@ class UserRequired(IdPError):
 
 
 def token_user():
-    """The user the current access token speaks for."""
-    user = (
-        users.by_sub(current_token["sub"])
-        if current_token["sub"] != current_token["client_id"]
-        else None
-    )
-    if user is None or user.disabled:
+    """The user the current access token speaks for (looked up once, at verification)."""
+    user = verified_user(current_token)
+    if user is None:
         raise UserRequired()
     return user
 

@@ -57,9 +57,18 @@ class PKCE(CodeChallenge):
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    # The verifier is checked before the code is claimed, not after the token request
+    # is validated as Authlib does: see AuthorizationCodeGrant.query_authorization_code.
+    BEFORE_CLAIM = "before_claim_authorization_code"
 
     def __init__(self) -> None:
         super().__init__(required=True)
+
+    def __call__(self, grant):
+        grant.register_hook(
+            "after_validate_authorization_request_payload", self.validate_code_challenge
+        )
+        grant.register_hook(self.BEFORE_CLAIM, self.validate_code_verifier)
 
     def validate_code_challenge(self, grant, redirect_uri):
         payload = grant.request.payload
@@ -114,7 +123,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code, client):
-        return oauth_services.redeem_code(code, client.client_id)
+        """RFC 6749 section 4.1.3 and RFC 7636 section 4.6: a request that does not match
+        the code's redirect URI or PKCE challenge is refused *before* the code is claimed,
+        so a wrong verifier cannot burn the code of the client that holds the right one.
+        A code already used goes straight to redemption, which treats it as a replay."""
+        row = oauth_services.find_code(code, client.client_id)
+        if row is None:
+            return None
+        if row.used_at is None:
+            self._check_binding(row)
+        return oauth_services.redeem_code(row)
+
+    def _check_binding(self, row):
+        if row.redirect_uri and self.request.payload.redirect_uri != row.redirect_uri:
+            raise InvalidGrantError("Invalid 'redirect_uri' in request.")
+        self.request.authorization_code = row
+        self.execute_hook(PKCE.BEFORE_CLAIM, None)
 
     def delete_authorization_code(self, authorization_code):
         """Redemption already marked the code used; it stays to detect replays."""

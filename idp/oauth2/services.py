@@ -74,16 +74,22 @@ def save_code(
     db.session.commit()
 
 
-def redeem_code(code: str, client_id: str) -> AuthorizationCode | None:
-    """Claim a code exactly once.  A second presentation is a replay: the tokens the first
-    one produced are revoked (RFC 6749 section 4.1.2) and None is returned."""
+def find_code(code: object, client_id: str) -> AuthorizationCode | None:
+    """The code's row if it was issued to ``client_id``; no side effects, so a request
+    can be checked against the code's bindings before the code is spent."""
     if not isinstance(code, str) or len(code) > 256:
         return None
     row = db.session.scalar(
         select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code))
     )
     if row is None or row.client_id != client_id:
-        return None  # unknown, or another client's code: no side effects
+        return None  # unknown, or another client's code
+    return row
+
+
+def redeem_code(row: AuthorizationCode) -> AuthorizationCode | None:
+    """Claim a code exactly once.  A second presentation is a replay: the tokens the first
+    one produced are revoked (RFC 6749 section 4.1.2) and None is returned."""
     now = utcnow()
     claimed = db.session.execute(
         update(AuthorizationCode)

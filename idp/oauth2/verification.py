@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
 
 from idp.apps.services import query_client
+from idp.users import services as users
 from keys.signer import ALG, key_cache
 
 from . import denylist
@@ -54,7 +55,26 @@ def verify_access_token(token: object, audience: str | None = None) -> dict:
         raise TokenRejected("client disabled")
     if denylist.is_revoked(claims["jti"]):
         raise TokenRejected("token revoked")
+    if claims["sub"] != claims["client_id"] and token_user(claims) is None:
+        raise TokenRejected("user disabled")
     return claims
+
+
+def token_user(claims: dict):
+    """The active user a verified token speaks for, else None (a client's own token, or
+    a user since disabled or removed, whose unexpired tokens must stop working).
+
+    One lookup by ``sub``, remembered on the request (not ``g``, which may outlive it) so
+    the API view that wants the user next does not query again."""
+    if claims["sub"] == claims["client_id"]:
+        return None
+    cached = getattr(request, "idp_token_user", None) if has_request_context() else None
+    if cached is None or cached[0] != claims["sub"]:
+        user = users.by_sub(claims["sub"])
+        cached = (claims["sub"], user if user is not None and not user.disabled else None)
+        if has_request_context():
+            request.idp_token_user = cached
+    return cached[1]
 
 
 def _check_claims(claims: dict, audience: str | None) -> None:
@@ -62,10 +82,27 @@ def _check_claims(claims: dict, audience: str | None) -> None:
         raise TokenRejected("missing claims")
     if claims["iss"] != current_app.config["IDP_ISSUER"]:
         raise TokenRejected("wrong issuer")
-    exp = claims["exp"]
-    if not isinstance(exp, int) or isinstance(exp, bool) or exp <= time.time():
-        raise TokenRejected("token expired")
+    _check_times(claims)
     if audience is not None:
         aud = claims["aud"]
         if audience not in (aud if isinstance(aud, list) else [aud]):
             raise TokenRejected("wrong audience")
+
+
+def _numeric_date(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_times(claims: dict) -> None:
+    """RFC 7519 sections 4.1.4-4.1.6 and RFC 9068 section 4: expired, not yet valid, or
+    issued in the future is refused, each with the same ``IDP_CLOCK_LEEWAY`` for skew
+    between our nodes' clocks."""
+    leeway = current_app.config["IDP_CLOCK_LEEWAY"]
+    now = time.time()
+    exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf", 0)
+    if not _numeric_date(exp) or exp + leeway <= now:
+        raise TokenRejected("token expired")
+    if not _numeric_date(iat) or iat - leeway > now:
+        raise TokenRejected("token issued in the future")
+    if not _numeric_date(nbf) or nbf - leeway > now:
+        raise TokenRejected("token not yet valid")

@@ -190,6 +190,25 @@ def test_pkce_at_the_token_endpoint(flow, shop, spa, target, pkce, send, error):
     assert response.json["error"] == error
 
 
+@pytest.mark.parametrize(
+    ("target", "bad"),
+    [("spa", "verifier"), ("shop", "verifier"), ("spa", "redirect_uri"), ("shop", "no_verifier")],
+)
+def test_a_request_that_misses_the_binding_does_not_burn_the_code(flow, shop, spa, target, bad):
+    """RFC 7636 section 4.6: the binding is checked before the code is claimed, so the
+    client holding the right verifier can still redeem it afterwards."""
+    app = {"shop": shop, "spa": spa}[target]
+    code, verifier = flow.code(app, "openid")
+    wrong = {
+        "verifier": {"verifier": pkce_pair()[0]},
+        "no_verifier": {"verifier": None},
+        "redirect_uri": {"verifier": verifier, "redirect_uri": "https://spa.example/other"},
+    }[bad]
+    assert flow.exchange(app, code, **wrong).status_code == 400
+
+    assert flow.exchange(app, code, verifier).status_code == 200
+
+
 @pytest.mark.parametrize("thief", ["blog", "spa"])
 def test_code_of_another_client_is_refused_without_side_effect(flow, apps, shop, spa, thief):
     blog = apps.create(

@@ -12,7 +12,7 @@ from joserfc.jwk import RSAKey
 
 from idp.oauth2.verification import TokenRejected, verify_access_token
 from keys.signer import key_cache
-from tests.helpers import b64_claims, b64_header, bearer, fixed_private_key
+from tests.helpers import b64_claims, b64_header, basic, bearer, fixed_private_key
 
 
 def _b64(data: dict | bytes) -> str:
@@ -100,7 +100,7 @@ def test_missing_kid_rejected(signing_keys, shop):
 
 def test_expired_token_rejected(signing_keys, shop):
     ours = key_cache().signing_key()
-    token = _sign(_claims(iat=int(time.time()) - 600, exp=int(time.time()) - 1), ours)
+    token = _sign(_claims(iat=int(time.time()) - 600, exp=int(time.time()) - 31), ours)
     with pytest.raises(TokenRejected, match="expired"):
         verify_access_token(token, "https://shop.example")
 
@@ -175,3 +175,53 @@ def test_api_answers_rfc6750(client, issued, token_kind, status, error):
     assert response.json["error"] == error
     if token_kind != "none":
         assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+# -- clock leeway (IDP_CLOCK_LEEWAY, 30 s by default) -----------------------------------------
+@pytest.mark.parametrize(
+    ("times", "reason"),
+    [
+        ({"exp": -5}, None),  # just expired: within the leeway
+        ({"exp": -31}, "expired"),
+        ({"nbf": 20}, None),
+        ({"nbf": 60}, "not yet valid"),
+        ({"iat": 20}, None),
+        ({"iat": 60}, "issued in the future"),
+        ({"nbf": "soon"}, "not yet valid"),
+    ],
+)
+def test_times_are_checked_with_one_leeway(signing_keys, shop, times, reason):
+    now = int(time.time())
+    claims = _claims(
+        **{k: now + v if isinstance(v, int) else v for k, v in times.items()},
+    )
+    token = _sign(claims, key_cache().signing_key())
+    if reason is None:
+        assert verify_access_token(token, "https://shop.example")["client_id"] == "shop"
+    else:
+        with pytest.raises(TokenRejected, match=reason):
+            verify_access_token(token, "https://shop.example")
+
+
+# -- a disabled user's tokens -----------------------------------------------------------------
+@pytest.fixture
+def ada_token(apps, user):
+    from tests.helpers import mint_tokens
+
+    reader = apps.partner("reader", "openid profile user:metadata")
+    return reader, mint_tokens(reader, user, "openid user:metadata")["access_token"]
+
+
+def test_a_disabled_users_tokens_stop_working(client, user, ada_token):
+    from idp.users import services as users
+
+    reader, token = ada_token
+    assert client.get("/api/cross-app/user/metadata", headers=bearer(token)).status_code == 200
+    users.set_disabled(user.email, True)
+
+    response = client.get("/api/cross-app/user/metadata", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_token"
+    introspected = client.post("/oauth/introspect", data={"token": token}, headers=basic(reader))
+    assert introspected.status_code == 200
+    assert introspected.json == {"active": False}
