@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         crossapp,
         errors,
         input_guard,
+        mail,
         oauth2,
         pages,
         ratelimit,
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     redis_client.init_app(app)
+    mail.init_app(app)  # the outbox and its mail delivery (a worker thread or the request)
     errors.init_app(app)
     # The first before_request hook: nothing reads the request before it.
     # The reset page hashes its token before any query: it may say "ask for a new link".

@@ -1,4 +1,5 @@
-"""`flask dev ...`: development conveniences used by `make run`; the health route."""
+"""`flask dev ...`: development conveniences used by `make run`; `flask mail send`;
+the health route."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from flask.cli import AppGroup
 
 from keys import services as key_services
 
-from . import demo
+from . import demo, outbox
 
 dev = AppGroup("dev", help="Development helpers.")
+mail = AppGroup("mail", help="Outgoing mail (the outbox).")
+
+
+@mail.command("send")
+def send_command() -> None:
+    """Deliver every due message of the outbox now (cron, or IDP_OUTBOX_DELIVERY=cli)."""
+    click.echo(f"{outbox.drain()} message(s) delivered")
 
 
 @dev.command("bootstrap")
@@ -45,6 +53,7 @@ Account:   {issuer}/account
 
 def init_app(app) -> None:
     app.cli.add_command(dev)
+    app.cli.add_command(mail)
     demo.init_app(app)
 
     @app.get("/healthz")

@@ -76,6 +76,18 @@ DEFAULTS: dict[str, object] = {
     # None: messages are written to the server log (development only).
     "IDP_SMTP_URL": None,
     "IDP_MAIL_FROM": "Identity <no-reply@localhost>",
+    # Who delivers the outbox (mail written in the request's transaction, idp/outbox.py):
+    # "worker" (a thread in each process, woken after each request that queued a message
+    # and every IDP_OUTBOX_POLL_SECONDS for retries), "request" (the request itself,
+    # right after its commit: the tests read mail as soon as the response is back), or
+    # "cli" (only `flask mail send`, run by cron or a separate process).
+    # None: "request" under TESTING, else "worker".
+    "IDP_OUTBOX_DELIVERY": None,
+    "IDP_OUTBOX_POLL_SECONDS": 5,
+    # A failed delivery is retried after this many seconds, doubling each time (capped at
+    # an hour), and given up after IDP_OUTBOX_MAX_ATTEMPTS attempts (about five hours here).
+    "IDP_OUTBOX_RETRY_SECONDS": 30,
+    "IDP_OUTBOX_MAX_ATTEMPTS": 12,
     # Rate limits (Flask-Limiter syntax), counted in Redis when REDIS_URL is set.
     # Failed sign-ins per client IP and per account; sign-ups, verification attempts,
     # reset requests; failed client authentications at the token endpoint per IP.

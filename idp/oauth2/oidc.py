@@ -20,7 +20,8 @@ def user_info(user, scope: str) -> UserInfo:
     info = UserInfo(sub=user.sub)
     if "profile" in granted:
         info["name"] = user.display_name or None
-        info["updated_at"] = epoch(user.password_changed_at)
+        # Profile claims' last change; rows from before that column existed: creation.
+        info["updated_at"] = epoch(user.updated_at or user.created_at)
     if "email" in granted:
         info["email"] = user.email
         info["email_verified"] = user.email_verified

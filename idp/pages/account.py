@@ -80,6 +80,10 @@ def change_password(user):
         )
     except AccountError as exc:
         return _account(user, 400, password_error=exc.description)
+    # As after a reset: whoever knew the old password keeps nothing, but this browser
+    # stays signed in (it just proved the password).
+    sessions.end_all(user.id, keep=sessions.current()[0])
+    oauth_services.revoke_refresh_tokens(user.id, reason="password_changed")
     return _account(user, notice="Your password was changed.")
 
 

@@ -2,7 +2,14 @@
 
 
 def init_app(app) -> None:
-    from . import models  # noqa: F401  (register the tables)
+    from idp import outbox
+
+    from . import (
+        models,  # noqa: F401  (register the tables)
+        services,
+    )
     from .cli import cli
+
+    outbox.register(services.RESET_KIND, services.deliver_reset)
 
     app.cli.add_command(cli)

@@ -30,6 +30,9 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Last change of the profile claims (OIDC ``updated_at``): sign-up, name, verification.
+    # Nullable only for rows written by the deploy before it (readers fall back).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_user_id(self) -> str:
         """Authlib hook: the ``sub`` of tokens issued for this user."""

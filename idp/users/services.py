@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp import mail
+from idp import mail, outbox
 from idp.audit import services as audit
 from idp.db_types import utcnow
 from idp.extensions import db
@@ -37,6 +37,7 @@ from .models import ADMIN, CUSTOMER, EmailVerification, PasswordReset, User
 # No separators or quotes: a comma or angle bracket in the To header adds recipients.
 _ADDRESS_CHAR = r"[^@\s,;:<>()\[\]\\\"]"
 _EMAIL_RE = re.compile(rf"^{_ADDRESS_CHAR}{{1,64}}@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$")
+RESET_KIND = "password_reset"  # outbox kind: a /forgot request, mailed if it has an account
 
 
 def normalise_email(email: object) -> str:
@@ -96,6 +97,7 @@ def create(
         disabled=False,
         created_at=now,
         password_changed_at=now,
+        updated_at=now,
     )
     db.session.add(user)
     try:
@@ -131,6 +133,7 @@ def sign_up(email: str, password: str, display_name: str = "") -> User | None:
                 "which already has one. Sign in instead, or reset your password if you "
                 "forgot it. If it was not you, ignore this message.",
             )
+            outbox.commit()
             return None
         _replace_unverified(user, password, display_name)
         replaced = {"replaced": "unverified"}
@@ -142,6 +145,7 @@ def sign_up(email: str, password: str, display_name: str = "") -> User | None:
 def _replace_unverified(user: User, password: str, display_name: str) -> None:
     _set_password(user, password)
     user.display_name = (display_name or "").strip()[:100]
+    user.updated_at = utcnow()
     db.session.commit()
     sessions.end_all(user.id)
 
@@ -198,12 +202,12 @@ def send_verification_code(user: User) -> None:
             expires_at=now + timedelta(seconds=ttl),
         )
     )
-    db.session.commit()
     mail.send(
         user.email,
         f"Your verification code: {code}",
         f"Your verification code is {code}. It expires in {ttl // 60} minutes.",
     )
+    outbox.commit()
 
 
 def verify_email(user: User, code: object) -> None:
@@ -229,38 +233,61 @@ def verify_email(user: User, code: object) -> None:
         raise InvalidCode()
     pending.consumed_at = now
     user.email_verified = True
+    user.updated_at = now
     db.session.commit()
     audit.record(audit.EMAIL_VERIFIED, user.id)
 
 
 # -- password reset -----------------------------------------------------------------------
 def request_reset(email: object, link_for) -> None:
-    """Mail a reset link when the address has an account; silently nothing otherwise."""
+    """Queue a reset request for any well-formed address: the same row, the same work,
+    whether or not it has an account (so neither the answer nor its timing tells).  The
+    outbox worker looks the address up and mails the link only if there is an account
+    (:func:`deliver_reset`)."""
     try:
         email = normalise_email(email)
     except InvalidEmail:
         return
-    user = by_email(email)
+    # The token and its link are made here: only a request knows how to build the URL.
+    token = secrets.token_urlsafe(32)
+    outbox.enqueue(
+        RESET_KIND,
+        email,
+        {
+            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+            "link": link_for(token),
+            "requested_at": utcnow().isoformat(),
+        },
+    )
+    outbox.commit()
+
+
+def deliver_reset(message: outbox.OutboxMessage) -> None:
+    """Outbox handler of :data:`RESET_KIND`: store the link and queue its mail when the
+    address has an enabled account; nothing otherwise.  Idempotent (a retried message
+    finds its link stored), and it commits with the message's "sent" mark."""
+    user = by_email(message.recipient)
+    token_hash = message.payload["token_hash"]
     if user is None or user.disabled:
         return
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
+    if db.session.scalar(select(PasswordReset.id).where(PasswordReset.token_hash == token_hash)):
+        return
     ttl = current_app.config["IDP_RESET_TTL"]
+    requested = datetime.fromisoformat(message.payload["requested_at"])
     db.session.add(
         PasswordReset(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            token_hash=token_hash,
             user_id=user.id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl),
+            created_at=requested,
+            expires_at=requested + timedelta(seconds=ttl),
         )
     )
-    db.session.commit()
-    audit.record(audit.PASSWORD_RESET_REQUESTED, user.id)
+    audit.record(audit.PASSWORD_RESET_REQUESTED, user.id, commit=False)
     mail.send(
         user.email,
         "Reset your password",
         f"Open this link to choose a new password (valid {ttl // 60} minutes, once):\n\n"
-        f"{link_for(token)}\n\nIf you did not ask for this, ignore this message.",
+        f"{message.payload['link']}\n\nIf you did not ask for this, ignore this message.",
     )
 
 
@@ -298,7 +325,8 @@ def reset_password(token: object, new_password: object) -> User:
         .values(used_at=now)
     )
     _set_password(user, new_password)
-    user.email_verified = True
+    if not user.email_verified:  # the link proved the address: a claim changes
+        user.email_verified, user.updated_at = True, now
     db.session.commit()
     audit.record(audit.PASSWORD_CHANGED, user.id, via="reset")
     return user
@@ -322,6 +350,7 @@ def update_profile(user: User, display_name: object) -> None:
     if not isinstance(display_name, str) or len(display_name.strip()) > 100:
         raise InvalidName()
     user.display_name = display_name.strip()
+    user.updated_at = utcnow()
     db.session.commit()
 
 

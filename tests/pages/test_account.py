@@ -1,5 +1,6 @@
 """The account page: profile, password, connected apps, sign-out here and everywhere."""
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -225,3 +226,54 @@ def test_logout_post_signs_out_this_browser_only(app, db, user):
     assert session_cookie(here, app) is None
     assert here.get("/account").status_code == 302
     assert elsewhere.get("/account").status_code == 200
+
+
+def test_changing_the_password_ends_other_browsers_and_refresh_tokens(app, db, user, shop):
+    """As a reset does: whoever knew the old password keeps nothing; this browser stays."""
+    here, elsewhere = app.test_client(), app.test_client()
+    for browser in (here, elsewhere):
+        assert Browser(browser).login().status_code == 302
+    refresh_token(user, "shop", "shop-1")
+
+    response = submit(
+        here, "/account", "/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD
+    )
+
+    assert response.status_code == 200
+    assert here.get("/account").status_code == 200
+    assert elsewhere.get("/account").status_code == 302
+    assert refresh_tokens(db) == {"shop-1": "password_changed"}
+
+
+def test_a_refused_password_change_ends_nothing(app, db, user, shop):
+    here, elsewhere = app.test_client(), app.test_client()
+    for browser in (here, elsewhere):
+        assert Browser(browser).login().status_code == 302
+    refresh_token(user, "shop", "shop-1")
+
+    response = submit(
+        here, "/account", "/account/password", current_password="wrong!", new_password=NEW_PASSWORD
+    )
+
+    assert response.status_code == 400
+    assert elsewhere.get("/account").status_code == 200
+    assert refresh_tokens(db) == {"shop-1": None}
+
+
+def test_profile_changes_move_updated_at_and_a_password_change_does_not(signed_in, db, user):
+    """OIDC ``updated_at`` is the profile's last change, not the password's."""
+    stale = utcnow() - timedelta(days=3)
+    fresh_user(db, user).updated_at = stale
+    db.session.commit()
+
+    submit(
+        signed_in,
+        "/account",
+        "/account/password",
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+    )
+    assert fresh_user(db, user).updated_at == stale
+
+    submit(signed_in, "/account", "/account/profile", display_name="Ada L.")
+    assert fresh_user(db, user).updated_at > stale
