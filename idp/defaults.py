@@ -90,14 +90,22 @@ DEFAULTS: dict[str, object] = {
     "IDP_OUTBOX_MAX_ATTEMPTS": 12,
     # Rate limits (Flask-Limiter syntax), counted in Redis when REDIS_URL is set.
     # Failed sign-ins per client IP and per account; sign-ups, verification attempts,
-    # reset requests; failed client authentications at the token endpoint per IP.
+    # reset requests (client authentication: see below).
     "IDP_RATELIMIT_ENABLED": 1,
     "IDP_RATELIMIT_LOGIN_IP": "30/minute;300/hour",
     "IDP_RATELIMIT_LOGIN_ACCOUNT": "5/minute;30/hour",
     "IDP_RATELIMIT_SIGNUP": "10/hour",
     "IDP_RATELIMIT_VERIFY": "10/10 minutes",
     "IDP_RATELIMIT_RESET": "5/hour",
-    "IDP_RATELIMIT_CLIENT_AUTH": "60/minute",
+    # Failed client authentications (token, introspection, revocation and the cross-app
+    # JSON endpoints) per client id; reaching the limit locks that client id out for
+    # IDP_CLIENT_LOCKOUT_SECONDS, doubling with each lockout in a row up to the maximum.
+    # Failures naming no known client are capped per IP instead.  A correct secret is never
+    # refused because of other clients' failures, even from the same IP (a NAT).
+    "IDP_RATELIMIT_CLIENT_AUTH": "20/minute",
+    "IDP_RATELIMIT_CLIENT_AUTH_UNKNOWN": "60/minute",
+    "IDP_CLIENT_LOCKOUT_SECONDS": 60,
+    "IDP_CLIENT_LOCKOUT_MAX_SECONDS": 3600,
     # How long (seconds) a process may serve a cached partner-app record before reading it
     # again; edits made on the same process take effect at once.
     "IDP_CLIENT_CACHE_SECONDS": 5,

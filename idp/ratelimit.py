@@ -15,7 +15,10 @@ from flask_limiter.util import get_remote_address
 from limits import parse_many
 from limits.strategies import FixedWindowRateLimiter
 
-from .errors import error_response
+from .apps.services import query_client
+from .oauth2.server import TooManyAttempts
+
+_PREFIX = "idp:ratelimit"
 
 
 def _account_key() -> str:
@@ -46,11 +49,6 @@ _RULES = {
     ],
 }
 
-# Client authentication failures are counted by hand: the token endpoint is the hot path,
-# and Flask-Limiter's decorator costs two storage round trips on every successful grant.
-_CLIENT_AUTH_ENDPOINTS = frozenset({"oauth2.token", "oauth2.introspect", "oauth2.revoke"})
-_CLIENT_AUTH_NAMESPACE = "client-auth"
-
 
 def init_app(app) -> None:
     """One limiter per app (Flask-Limiter keeps its storage on the instance)."""
@@ -62,7 +60,7 @@ def init_app(app) -> None:
         strategy="moving-window",
         headers_enabled=True,
         enabled=bool(app.config["IDP_RATELIMIT_ENABLED"]),
-        key_prefix="idp:ratelimit",
+        key_prefix=_PREFIX,
     )
     for endpoint, rules in _RULES.items():
         view = app.view_functions[endpoint]
@@ -76,56 +74,93 @@ def init_app(app) -> None:
             )(view)
         app.view_functions[endpoint] = view
     app.extensions["idp_limiter"] = limiter
-    # IP -> blocked until (epoch seconds); kept on the app so it can be inspected and reset.
-    app.extensions["idp_client_auth_blocks"] = blocked = {}
+    # The guard is kept on the app so it can be inspected and its verdicts reset (the
+    # test harness clears "idp_client_auth_blocks" between tests).
+    guard = ClientAuthGuard(app, limiter.storage if limiter.enabled else None)
+    app.extensions["idp_client_auth_guard"] = app.extensions["idp_client_auth_blocks"] = guard
     if limiter.enabled:
-        _limit_client_auth_failures(app, FixedWindowRateLimiter(limiter.storage), blocked)
+        app.extensions["idp_oauth_server"].client_auth_guard = guard
 
 
-def _limit_client_auth_failures(
-    app, counter: FixedWindowRateLimiter, blocked: dict[str, float]
-) -> None:
-    """Per IP: once too many client authentications failed, refuse (429) until the window
-    ends.  Failures are counted in the shared storage (Redis when configured); the verdict
-    "blocked until" is kept in process memory, so a successful grant costs no round trip.
-    A node learns that an IP is over the limit at the next failure it sees itself."""
+class ClientAuthGuard:
+    """Failed client authentications, wherever they happen (the token, introspection and
+    revocation endpoints and the JSON endpoints forwarded to them).
 
-    def items():
-        return parse_many(app.config["IDP_RATELIMIT_CLIENT_AUTH"])
+    A client id whose authentication fails too often is locked out, for longer at each
+    lockout in a row; failures naming no known client are capped per IP.  A client that
+    authenticates correctly is never refused for what *other* clients did, even from the
+    same address (a NAT).  Failures are counted in the shared storage (Redis when
+    configured); the verdict "blocked until" is kept in process memory, so a successful
+    authentication costs no round trip.  A node learns of a lockout at the next failure
+    it sees itself.
+    """
 
-    def refusal(until: float):
-        retry = str(max(1, int(until - time.time()) + 1))
-        return error_response(
-            "rate_limited",
-            "Too many attempts. Wait a little and try again.",
-            429,
-            [("Retry-After", retry)],
-        )
+    _NAMESPACE = "client-auth"
 
-    @app.before_request
-    def _refuse_when_over():
-        if request.endpoint not in _CLIENT_AUTH_ENDPOINTS:
-            return None
-        until = blocked.get(get_remote_address())
-        if until is None:
-            return None
-        if until > time.time():
-            return refusal(until)
-        blocked.pop(get_remote_address(), None)
-        return None
+    def __init__(self, app, storage) -> None:
+        self.config = app.config
+        self.storage = storage
+        self.counter = FixedWindowRateLimiter(storage) if storage is not None else None
+        self.clients: dict[str, float] = {}  # client id -> blocked until (epoch seconds)
+        self.addresses: dict[str, float] = {}  # IP -> blocked until, for unknown ids only
 
-    @app.after_request
-    def _count_failure(response):
-        if request.endpoint not in _CLIENT_AUTH_ENDPOINTS or response.status_code != 401:
-            return response
+    def clear(self) -> None:
+        """Forget every verdict held by this process."""
+        self.clients.clear()
+        self.addresses.clear()
+
+    def check(self, client_id: str | None) -> None:
+        """Before authentication: only dictionary look-ups on the hot path."""
+        if client_id and client_id in self.clients:
+            self._refuse_if_blocked(self.clients, client_id)
         address = get_remote_address()
-        for item in items():
-            counter.hit(item, _CLIENT_AUTH_NAMESPACE, address)
-            if not counter.test(item, _CLIENT_AUTH_NAMESPACE, address):  # limit reached
-                reset, _ = counter.get_window_stats(item, _CLIENT_AUTH_NAMESPACE, address)
-                if len(blocked) > 10_000:  # forget verdicts that have run out
-                    now = time.time()
-                    for stale in [a for a, until in blocked.items() if until <= now]:
-                        del blocked[stale]
-                blocked[address] = max(blocked.get(address, 0.0), reset)
-        return response
+        if address in self.addresses and not _known(client_id):
+            self._refuse_if_blocked(self.addresses, address)
+
+    def failed(self, client_id: str | None) -> None:
+        if _known(client_id):
+            self._count(self.clients, "client", client_id, "IDP_RATELIMIT_CLIENT_AUTH")
+        else:
+            address = get_remote_address()
+            self._count(self.addresses, "ip", address, "IDP_RATELIMIT_CLIENT_AUTH_UNKNOWN")
+
+    @staticmethod
+    def _refuse_if_blocked(verdicts: dict[str, float], key: str) -> None:
+        until = verdicts.get(key, 0.0)
+        if until > time.time():
+            raise TooManyAttempts(int(until - time.time()) + 1)
+        verdicts.pop(key, None)
+
+    def _count(self, verdicts: dict[str, float], kind: str, key: str, setting: str) -> None:
+        for item in parse_many(self.config[setting]):
+            allowed = self.counter.hit(item, self._NAMESPACE, kind, key)
+            if self.counter.test(item, self._NAMESPACE, kind, key):
+                continue
+            # The failure that reaches the limit (allowed, and now none left) starts a new
+            # lockout; later ones, on this node or another, only learn the current one.
+            until = time.time() + self._lockout_seconds(kind, key, new=allowed)
+            _forget_expired(verdicts)
+            verdicts[key] = max(verdicts.get(key, 0.0), until)
+
+    def _lockout_seconds(self, kind: str, key: str, new: bool) -> int:
+        """Doubles with each lockout in a row, up to the maximum; the streak is forgotten
+        once the client stays quiet for twice the maximum."""
+        base = self.config["IDP_CLIENT_LOCKOUT_SECONDS"]
+        cap = self.config["IDP_CLIENT_LOCKOUT_MAX_SECONDS"]
+        streak_key = f"{_PREFIX}/{self._NAMESPACE}/streak/{kind}/{key}"
+        if new:
+            streak = self.storage.incr(streak_key, 2 * cap)
+        else:
+            streak = max(1, self.storage.get(streak_key))
+        return min(cap, base * 2 ** min(streak - 1, 20))
+
+
+def _known(client_id: str | None) -> bool:
+    return bool(client_id) and query_client(client_id) is not None
+
+
+def _forget_expired(verdicts: dict[str, float]) -> None:
+    if len(verdicts) > 10_000:
+        now = time.time()
+        for stale in [k for k, until in verdicts.items() if until <= now]:
+            del verdicts[stale]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from functools import cached_property
 
-from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskAuthorizationServer
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+)
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
+from flask import request as flask_request
+from werkzeug.datastructures import MultiDict
 
 from idp import scopes as scope_names
 from idp.apps.services import query_client
@@ -23,6 +33,95 @@ from .grants import (
     RefreshTokenGrant,
 )
 from .tokens import AccessTokenGenerator, unverified_claims
+
+
+def _present(values) -> MultiDict:
+    """RFC 6749 section 3.1: a parameter sent without a value is treated as omitted."""
+    return MultiDict([(k, v) for k, v in values.items(multi=True) if v != ""])
+
+
+class _Payload(FlaskOAuth2Payload):
+    @cached_property
+    def data(self):
+        return _present(self._request.values)
+
+
+class _Request(FlaskOAuth2Request):
+    """The request every grant and endpoint reads, with empty parameters left out, so
+    ``scope=`` is no scope (section 3.1) wherever Authlib or our code looks."""
+
+    def __init__(self, request) -> None:
+        super().__init__(request)
+        self.payload = _Payload(request)
+
+    @cached_property
+    def args(self):
+        return _present(self._request.args)
+
+    @cached_property
+    def form(self):
+        return _present(self._request.form)
+
+
+class TooManyAttempts(OAuth2Error):
+    """429 with ``Retry-After``: this client id (or this address, for unknown ids) failed
+    client authentication too often."""
+
+    error = "rate_limited"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(description="Too many attempts. Wait a little and try again.")
+        self.retry_after = max(1, retry_after)
+
+    def get_headers(self):
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
+
+
+def _basic_client_id(request) -> str | None:
+    try:
+        client_id, _ = extract_basic_authorization(request.headers)
+    except ValueError:
+        return None
+    return client_id or None
+
+
+def _claimed_client_id(request) -> str | None:
+    """The client id the request authenticates as.  RFC 6749 section 2.3: one method per
+    request, so HTTP Basic with credentials in the body too is ``invalid_request``; and
+    section 3.2: no parameter may be sent twice."""
+    if any(len(values) > 1 for values in request.payload.datalist.values()):
+        raise InvalidRequestError("a parameter was sent more than once")
+    basic = _basic_client_id(request)
+    body = request.payload.data.get("client_id")
+    if basic and ("client_secret" in request.payload.data or body not in (None, basic)):
+        raise InvalidRequestError("use exactly one client authentication method")
+    return basic or body
+
+
+class AuthorizationServer(_FlaskAuthorizationServer):
+    """Authlib's server with our request (empty parameters omitted) and one place where
+    every client authentication passes: token, introspection and revocation endpoints,
+    and the JSON endpoints forwarded to them."""
+
+    #: Hook registered by ``idp.ratelimit``: ``check(client_id)`` may raise
+    #: :class:`TooManyAttempts` before authentication; ``failed(client_id)`` counts.
+    client_auth_guard = None
+
+    def create_oauth2_request(self, request):
+        return _Request(flask_request)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        claimed = _claimed_client_id(request)
+        guard = self.client_auth_guard
+        if guard is not None:
+            guard.check(claimed)
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            if guard is not None:
+                guard.failed(claimed)
+            raise
 
 
 class _Issuer(IssuerParameter):

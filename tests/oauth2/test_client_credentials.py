@@ -144,3 +144,54 @@ def test_keys_bootstrap_on_first_use(client, apps, db):
     kid = b64_header(response.json["access_token"])["kid"]
     assert kid == services.active_kid()
     assert kid in [k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]]
+
+
+# -- RFC 6749 sections 2.3, 3.1 and 3.2 ---------------------------------------------------------
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_parameter_without_a_value_counts_as_omitted(client, shop):
+    """Section 3.1: ``scope=`` is what standard libraries send for "no scope"."""
+    response = client.post(
+        "/oauth/token",
+        data="grant_type=client_credentials&scope=",
+        content_type=FORM,
+        headers=basic(shop),
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["scope"] == "credits:read credits:consume user:metadata"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/oauth/token", "grant_type=client_credentials&scope=credits:read&scope=admin"),
+        ("/oauth/token", "grant_type=client_credentials&grant_type=client_credentials"),
+        ("/oauth/introspect", "token=a&token=b"),
+        ("/oauth/revoke", "token=a&token=b"),
+    ],
+)
+def test_a_parameter_sent_twice_is_invalid_request(client, shop, path, body):
+    """Section 3.2: parameters MUST NOT be included more than once."""
+    response = client.post(path, data=body, content_type=FORM, headers=basic(shop))
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/oauth/token", {"grant_type": "client_credentials", "client_secret": "s"}),
+        ("/oauth/token", {"grant_type": "client_credentials", "client_id": "other"}),
+        ("/oauth/introspect", {"token": "a", "client_secret": "s"}),
+        ("/oauth/revoke", {"token": "a", "client_secret": "s"}),
+    ],
+)
+def test_two_client_authentication_methods_are_invalid_request(client, shop, path, body):
+    """Section 2.3: a client MUST NOT use more than one authentication method per request,
+    even when both carry its right secret."""
+    if "client_secret" in body:
+        body = {**body, "client_id": "shop", "client_secret": shop["client_secret"]}
+    response = client.post(path, data=body, headers=basic(shop))
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_request"

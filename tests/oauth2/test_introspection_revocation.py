@@ -54,7 +54,7 @@ def test_resource_server_named_in_aud_may_introspect(client, apps, issued):
     assert introspect(client, api, issued).json["active"] is True
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
+@pytest.mark.parametrize("token", ["garbage", "a.b.c"])
 def test_invalid_tokens_are_inactive(client, shop, token):
     response = introspect(client, shop, token)
     assert response.status_code == 200
@@ -67,8 +67,9 @@ def test_introspection_requires_client_authentication(client, issued):
     assert response.json["error"] == "invalid_client"
 
 
-def test_introspection_missing_token_param(client, shop):
-    response = client.post("/oauth/introspect", data={}, headers=basic(shop))
+@pytest.mark.parametrize("form", [{}, {"token": ""}], ids=["missing", "empty"])
+def test_introspection_missing_token_param(client, shop, form):
+    response = client.post("/oauth/introspect", data=form, headers=basic(shop))
     assert response.status_code == 400
     assert response.json["error"] == "invalid_request"
 

@@ -313,7 +313,7 @@ def test_token_of_another_client_is_refused_without_side_effect(
     assert audit.tail(event=audit.REFRESH_REUSE) == []
 
 
-@pytest.mark.parametrize("value", ["", "garbage", "x" * 300])
+@pytest.mark.parametrize("value", ["garbage", "x" * 300])
 def test_unknown_refresh_token(flow, shop, value):
     refused(flow.refresh(shop, value))
 

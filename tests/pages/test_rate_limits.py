@@ -3,8 +3,9 @@
 import base64
 
 import pytest
+from limits import parse
 
-from tests.helpers import PASSWORD, Browser, basic
+from tests.helpers import PASSWORD, Browser
 from tests.pages.flows import forgot, sign_up
 from tests.pages.html import alerts
 
@@ -121,30 +122,106 @@ def _client_credentials(http, shop, secret):
     )
 
 
-@on_both
-def test_token_endpoint_limits_failed_client_authentication(make_app, app, apps):
-    shop = apps.confidential("shop")
-    http = make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute").test_client()
-    for _ in range(4):  # successes do not count
-        assert (
-            http.post(
-                "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic(shop)
-            ).status_code
-            == 200
-        )
-    for _ in range(3):
+def _at(app, ip: str):
+    http = app.test_client()
+    http.environ_base["REMOTE_ADDR"] = ip
+    return http
+
+
+def _fail(http, shop, times: int) -> None:
+    for _ in range(times):
         response = _client_credentials(http, shop, "wrong-secret")
         assert response.status_code == 401
         assert response.json["error"] == "invalid_client"
 
-    response = _client_credentials(http, shop, shop["client_secret"])
 
+def assert_rate_limited(response) -> int:
+    """The 429 answer; its Retry-After in seconds."""
     assert response.status_code == 429
     assert response.json == {
         "error": "rate_limited",
         "error_description": "Too many attempts. Wait a little and try again.",
     }
-    assert int(response.headers["Retry-After"]) > 0
+    return int(response.headers["Retry-After"])
+
+
+@on_both
+def test_failed_client_authentication_locks_that_client_out(make_app, app, apps):
+    shop = apps.confidential("shop")
+    http = make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute").test_client()
+    for _ in range(4):  # successes do not count
+        assert _client_credentials(http, shop, shop["client_secret"]).status_code == 200
+    _fail(http, shop, 3)
+
+    retry = assert_rate_limited(_client_credentials(http, shop, shop["client_secret"]))
+    assert 0 < retry <= 61
+
+
+@on_both
+def test_each_lockout_in_a_row_lasts_longer(make_app, app, apps):
+    shop = apps.confidential("shop")
+    limited = make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute", IDP_CLIENT_LOCKOUT_SECONDS=100)
+    http = limited.test_client()
+    guard = limited.extensions["idp_client_auth_guard"]
+    lockouts = []
+    for _ in range(3):
+        _fail(http, shop, 3)
+        lockouts.append(assert_rate_limited(_client_credentials(http, shop, "wrong-secret")))
+        # The lockout has run out and a new window begins.
+        guard.clients.clear()
+        guard.counter.clear(parse("3/minute"), "client-auth", "client", "shop")
+    assert [round(seconds, -1) for seconds in lockouts] == [100, 200, 400]
+
+
+@on_both
+def test_a_locked_out_client_does_not_lock_out_others_behind_the_same_ip(make_app, app, apps):
+    shop, blog = apps.confidential("shop"), apps.confidential("blog")
+    http = _at(make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute"), "10.0.0.1")
+    _fail(http, shop, 3)
+    assert_rate_limited(_client_credentials(http, shop, shop["client_secret"]))
+
+    assert _client_credentials(http, blog, blog["client_secret"]).status_code == 200
+    _fail(http, blog, 1)  # and blog's own failures still answer 401
+    assert _client_credentials(http, blog, blog["client_secret"]).status_code == 200
+
+
+@on_both
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/cross-app/auth", {"code": "x", "redirect_uri": "https://shop.example/cb"}),
+        ("/api/cross-app/refresh-token", {"refresh_token": "x"}),
+        ("/api/cross-app/validate-token", {"token": "x"}),
+        ("/oauth/introspect", {"token": "x"}),
+        ("/oauth/revoke", {"token": "x"}),
+    ],
+)
+def test_every_endpoint_that_authenticates_clients_is_limited(make_app, app, apps, path, body):
+    shop = apps.confidential("shop")
+    http = make_app(IDP_RATELIMIT_CLIENT_AUTH="3/minute").test_client()
+
+    def send(secret):
+        credentials = {**body, "client_id": "shop", "client_secret": secret}
+        if path.startswith("/oauth/"):
+            return http.post(path, data=credentials)
+        return http.post(path, json=credentials)
+
+    for _ in range(3):
+        assert send("wrong-secret").status_code == 401
+    assert_rate_limited(send(shop["client_secret"]))
+
+
+@on_both
+def test_unknown_client_ids_are_capped_per_ip(make_app, app, apps):
+    shop = apps.confidential("shop")
+    limited = make_app(IDP_RATELIMIT_CLIENT_AUTH_UNKNOWN="3/minute")
+    http = _at(limited, "10.0.0.1")
+    for n in range(3):
+        _fail(http, {"client_id": f"nobody-{n}"}, 1)
+
+    assert_rate_limited(_client_credentials(http, {"client_id": "nobody-4"}, "secret"))
+    assert _client_credentials(http, shop, shop["client_secret"]).status_code == 200
+    _fail(_at(limited, "10.0.0.2"), {"client_id": "nobody-4"}, 1)
 
 
 def _three_failures_on_two_nodes(make_app):
