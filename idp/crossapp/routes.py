@@ -3,14 +3,14 @@ plus per-app user metadata and roles."""
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, current_app, jsonify, request
 
 from idp.apps.services import query_client
 from idp.errors import IdPError, NotFound
 from idp.oauth2 import oidc
 from idp.oauth2 import services as oauth_services
-from idp.oauth2.bearer import current_token, protector
+from idp.oauth2.bearer import InsufficientScope, current_token, protector
 from idp.oauth2.internal import forward
 from idp.oauth2.verification import TokenRejected, verify_access_token
 from idp.oauth2.verification import token_user as verified_user
@@ -62,7 +62,7 @@ def put_roles(client_id: str, sub: str):
     claims = _bearer_claims()
     is_app = _app_manages_roles(claims, client_id)
     if not (is_app or _is_admin(claims)):
-        raise InsufficientScopeError()
+        raise InsufficientScope("roles:manage")
     if query_client(client_id) is None:
         raise NotFound("No active app has that client_id.")
     user = users.by_sub(sub)

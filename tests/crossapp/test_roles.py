@@ -93,6 +93,8 @@ def test_token_without_roles_manage(client, apps, shop, consented):
     response = put_roles(client, token, "shop", consented.sub, ["editor"])
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"
+    challenge = response.headers["WWW-Authenticate"]  # RFC 6750 section 3.1
+    assert 'error="insufficient_scope"' in challenge and 'scope="roles:manage"' in challenge
 
 
 def test_admin_app_that_lost_the_scope(client, apps, shop, user):

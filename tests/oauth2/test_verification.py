@@ -177,6 +177,28 @@ def test_api_answers_rfc6750(client, issued, token_kind, status, error):
         assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic c2hvcDpzZWNyZXQ="}])
+def test_a_request_without_a_bearer_token_gets_a_challenge_without_error(client, headers):
+    """RFC 6750 section 3.1: no authentication information, no error code in the challenge."""
+    response = client.get("/oauth/userinfo", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_insufficient_scope_names_the_scope_in_the_challenge(client, user, apps):
+    """RFC 6750 section 3.1: 403 with error="insufficient_scope" and the scope needed."""
+    from tests.helpers import mint_tokens
+
+    reader = apps.partner("reader", "openid user:metadata")
+    token = mint_tokens(reader, user, "user:metadata")["access_token"]
+    response = client.get("/api/cross-app/user-info", headers=bearer(token))
+    assert response.status_code == 403
+    assert response.json["error"] == "insufficient_scope"
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer error="insufficient_scope", error_description="')
+    assert challenge.endswith(', scope="openid"')
+
+
 # -- clock leeway (IDP_CLOCK_LEEWAY, 30 s by default) -----------------------------------------
 @pytest.mark.parametrize(
     ("times", "reason"),
