@@ -78,6 +78,10 @@ class TooManyAttempts(OAuth2Error):
         return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
+# RFC 8707 section 2: ``resource`` is the one parameter a request may repeat.
+_REPEATABLE = frozenset({"resource"})
+
+
 def _basic_client_id(request) -> str | None:
     try:
         client_id, _ = extract_basic_authorization(request.headers)
@@ -90,7 +94,8 @@ def _claimed_client_id(request) -> str | None:
     """The client id the request authenticates as.  RFC 6749 section 2.3: one method per
     request, so HTTP Basic with credentials in the body too is ``invalid_request``; and
     section 3.2: no parameter may be sent twice."""
-    if any(len(values) > 1 for values in request.payload.datalist.values()):
+    repeated = [k for k, values in request.payload.datalist.items() if len(values) > 1]
+    if set(repeated) - _REPEATABLE:
         raise InvalidRequestError("a parameter was sent more than once")
     basic = _basic_client_id(request)
     body = request.payload.data.get("client_id")

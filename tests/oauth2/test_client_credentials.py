@@ -178,6 +178,13 @@ def test_a_parameter_sent_twice_is_invalid_request(client, shop, path, body):
     assert response.json["error"] == "invalid_request"
 
 
+def test_resource_may_be_repeated(client, shop):
+    """RFC 8707 section 2 lets ``resource`` appear more than once."""
+    body = "grant_type=client_credentials&resource=https://a.example&resource=https://b.example"
+    response = client.post("/oauth/token", data=body, content_type=FORM, headers=basic(shop))
+    assert response.status_code == 200, response.json
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
