@@ -13,6 +13,11 @@ API_SCOPES = frozenset({"openid", "profile", "email", "user:metadata", "roles:ma
 ADMIN_SCOPE = "admin"
 
 SUPPORTED = USER_SCOPES | RESOURCE_SCOPES | {ADMIN_SCOPE}
+# Standard OpenID Connect scopes (OIDC Core section 5.4) this server does not offer: a
+# relying party may ask for them routinely, so they are dropped rather than refused
+# (section 3.1.2.1: scope values not understood SHOULD be ignored).  Any other unknown
+# scope is still invalid_scope, so a typo is not silently granted less than meant.
+IGNORED_OIDC_SCOPES = frozenset({"address", "phone"})
 # Scopes an app holds for itself: never granted by a person in the code flow.
 CLIENT_ONLY_SCOPES = frozenset({ADMIN_SCOPE, "roles:manage"})
 

@@ -98,7 +98,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return super().validate_authorization_redirect_uri(request, client)
 
     def validate_requested_scope(self):
-        requested = scope_names.to_list(self.request.payload.scope)
+        """Unoffered standard OIDC scopes (address, phone) are dropped, not refused
+        (OIDC Core section 3.1.2.1); any other scope the app does not hold is
+        ``invalid_scope`` (RFC 6749 section 4.1.2.1)."""
+        payload = self.request.payload
+        requested = scope_names.to_list(payload.scope)
+        kept = [s for s in requested if s not in scope_names.IGNORED_OIDC_SCOPES]
+        if kept != requested:
+            payload.data["scope"] = scope_names.to_string(kept)
+            requested = kept
         if not requested:
             raise InvalidScopeError("scope is required")
         refused = [

@@ -123,13 +123,6 @@ def test_oidcc_scope_email(op, rp):
     assert set(op.metadata()["claims_supported"]) >= EMAIL
 
 
-UNSUPPORTED_SCOPE = (
-    "grants.py answers invalid_scope to a standard OIDC scope the app does not hold "
-    "(address, phone); OIDC Core section 3.1.2.1 says scope values not understood "
-    "SHOULD be ignored, so the request should succeed without those claims"
-)
-
-
 def _unsupported_scope(op, rp, scopes: str, absent: set[str]) -> None:
     meta = op.metadata()
     for scope in scopes.split():
@@ -139,21 +132,18 @@ def _unsupported_scope(op, rp, scopes: str, absent: set[str]) -> None:
     assert not absent & (set(claims) | set(info))
 
 
-@pytest.mark.xfail(strict=True, reason=UNSUPPORTED_SCOPE)
 def test_oidcc_scope_address(op, rp):
     """``address`` is not supported: not advertised (so the suite skips the module), and
     a request naming it still succeeds, without an ``address`` claim."""
     _unsupported_scope(op, rp, "address", {"address"})
 
 
-@pytest.mark.xfail(strict=True, reason=UNSUPPORTED_SCOPE)
 def test_oidcc_scope_phone(op, rp):
     """``phone`` is not supported: not advertised, and a request naming it still
     succeeds, without phone_number / phone_number_verified."""
     _unsupported_scope(op, rp, "phone", {"phone_number", "phone_number_verified"})
 
 
-@pytest.mark.xfail(strict=True, reason=UNSUPPORTED_SCOPE)
 def test_oidcc_scope_all(op, rp):
     """``openid profile email address phone``: the profile and email claims, and none of
     the unsupported scopes' claims."""
