@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import functools
 
-from authlib.oauth2.rfc6750 import InsufficientScopeError
 from flask import Blueprint, g, jsonify, request
 
 from idp.errors import NotFound
 from idp.oauth2 import services as oauth_services
-from idp.oauth2.bearer import current_token, protector
+from idp.oauth2.bearer import InsufficientScope, current_token, protector
 from idp.users import services as users
 
 from . import ledger, packages, payments, schemas, services
@@ -57,7 +56,7 @@ def _delegating_user(client_id: str, scope: str):
     if user is None:
         raise WalletError("name the user (their sub) in the `user` parameter", field="user")
     if scope not in oauth_services.granted_scopes(user.id, client_id):
-        raise InsufficientScopeError(description="the user has not granted this app " + scope)
+        raise InsufficientScope(scope, "the user has not granted this app " + scope)
     return user
 
 

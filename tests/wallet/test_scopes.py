@@ -141,6 +141,10 @@ def test_app_acting_for_a_user_who_did_not_grant_the_scope_is_403(
     response = call(caller, method, path, body)
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"
+    # RFC 6750 section 3.1: the challenge names the error and the scope needed.
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer ") and 'error="insufficient_scope"' in challenge
+    assert f'scope="{scope}"' in challenge
 
 
 def test_app_acting_for_a_user_who_granted_nothing_is_403(client, shop, user):
