@@ -70,12 +70,13 @@ def authorize():
 def _refuse_request_objects(redirect_uri: str) -> None:
     """OIDC Core section 6: ``request`` and ``request_uri`` are not supported (discovery
     says so), so a request carrying one is refused rather than served without it.  Only
-    called once the client and redirect URI are validated: the error goes to the app."""
-    if "request" in request.values:
+    called once the client and redirect URI are validated: the error goes to the app.
+    A parameter sent without a value counts as omitted (RFC 6749 section 3.1)."""
+    if request.values.get("request"):
         raise RequestNotSupportedError(
             "request objects are not supported", redirect_uri=redirect_uri
         )
-    if "request_uri" in request.values:
+    if request.values.get("request_uri"):
         raise RequestURINotSupportedError("request_uri is not supported", redirect_uri=redirect_uri)
 
 

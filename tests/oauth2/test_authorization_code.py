@@ -106,6 +106,13 @@ def test_rejections_redirect_with_state_and_iss(flow, shop, spa, target, params,
     assert "code" not in query
 
 
+@pytest.mark.parametrize("parameter", ["request", "request_uri"])
+def test_an_empty_request_object_parameter_counts_as_omitted(flow, spa, parameter):
+    """RFC 6749 section 3.1: ``request=`` with no value is no request object."""
+    code, verifier = flow.code(spa, "openid", **{parameter: ""})
+    assert flow.exchange(spa, code, verifier).status_code == 200
+
+
 def test_user_denies_consent(flow, shop):
     url = flow.url(shop, "openid email")
     response = flow.browser.consent(url, decision="deny")
