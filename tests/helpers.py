@@ -85,10 +85,20 @@ class Apps:
         form = {"grant_type": "client_credentials"}
         if scope is not None:
             form["scope"] = scope
-        if style == "post":
-            form.update(client_id=app["client_id"], client_secret=app["client_secret"])
-            return http.post("/oauth/token", data=form)
-        return http.post("/oauth/token", data=form, headers=basic(app))
+        return token_request(http, app, form, style)
+
+
+def token_request(http, app: dict, form: dict, style: str = "basic", **headers):
+    """POST ``form`` to the token endpoint as ``app``: HTTP Basic (``style="basic"``,
+    client_secret_basic) or the secret in the body (``"post"``, client_secret_post);
+    a public app (no secret) names itself in the form."""
+    if not app.get("client_secret"):
+        form = {**form, "client_id": app["client_id"]}
+    elif style == "post":
+        form = {**form, "client_id": app["client_id"], "client_secret": app["client_secret"]}
+    else:
+        headers = {**headers, **basic(app)}
+    return http.post("/oauth/token", data=form, headers=headers)
 
 
 def basic(app: dict) -> dict:
@@ -102,6 +112,7 @@ def bearer(token: str) -> dict:
 
 # -- people and browsers ------------------------------------------------------------------
 import hashlib  # noqa: E402
+import html  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
 from urllib.parse import parse_qs, urlencode, urlsplit  # noqa: E402
@@ -149,6 +160,31 @@ class Browser:
         page = self.http.get(url)
         assert page.status_code == 200, page.data[:500]
         return self.http.post(url, data={"csrf_token": csrf_of(page.data), "decision": decision})
+
+
+def at_hash(access_token: str) -> str:
+    """OIDC Core section 3.1.3.6: left half of SHA-256, base64url without padding."""
+    digest = hashlib.sha256(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def logout_url(**params) -> str:
+    """/oauth/logout with ``params`` (a parameter given as None is left out)."""
+    return "/oauth/logout?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+def form_action(page) -> str:
+    """Where the page's (one) POST form submits."""
+    match = re.search(r'<form method="post" action="([^"]+)"', page.data.decode())
+    return html.unescape(match.group(1))
+
+
+def confirm_logout(http, url: str):
+    """Open the logout page (a confirmation: GET signs nobody out), then submit it."""
+    page = http.get(url)
+    assert page.status_code == 200, page.data[:500]
+    assert "Location" not in page.headers
+    return http.post(form_action(page), data={"csrf_token": csrf_of(page.data)})
 
 
 def mail_code(mailbox) -> str:
@@ -254,10 +290,7 @@ class Flow:
 
     def token_request(self, app: dict, form: dict, **headers):
         """HTTP Basic for a confidential app; a public app names itself in the form."""
-        if app.get("client_secret"):
-            return self.http.post("/oauth/token", data=form, headers={**headers, **basic(app)})
-        form = {**form, "client_id": app["client_id"]}
-        return self.http.post("/oauth/token", data=form, headers=headers)
+        return token_request(self.http, app, form, **headers)
 
     def tokens(self, app: dict, scope: str = "openid", **extra) -> dict:
         """The whole flow; returns the token response body."""

@@ -9,18 +9,21 @@ the published JWKS (OIDC Core sections 3.1.2.5, 3.1.3.3, 3.1.3.7).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
-import re
 import secrets
 import time
-from urllib.parse import urlencode
 
 import jwt
 import pytest
 
-from tests.helpers import Browser, b64_header, basic, bearer, csrf_of, query_of
+from tests.helpers import (
+    Browser,
+    at_hash,
+    authorize_url,
+    b64_header,
+    bearer,
+    query_of,
+    token_request,
+)
 
 ISSUER = "https://idp.test"
 RP_CB = "https://rp.example/cb"
@@ -66,21 +69,6 @@ def anonymous_op(new_browser, signing_keys):
     return OP(new_browser())
 
 
-def at_hash(access_token: str) -> str:
-    """OIDC Core section 3.1.3.6: left half of SHA-256, base64url without padding."""
-    digest = hashlib.sha256(access_token.encode()).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
-
-
-def token_request(http, app: dict, form: dict, style: str = "basic"):
-    """POST to the token endpoint authenticating as ``app`` with ``style``
-    (``basic``: client_secret_basic, ``post``: client_secret_post)."""
-    if style == "post":
-        form = {**form, "client_id": app["client_id"], "client_secret": app["client_secret"]}
-        return http.post("/oauth/token", data=form)
-    return http.post("/oauth/token", data=form, headers=basic(app))
-
-
 class OP:
     """The provider under test, driven from one browser (``http``)."""
 
@@ -105,15 +93,9 @@ class OP:
         """An authorization request as the suite sends it (``state`` and a fresh ``nonce``
         unless given; a parameter given as None is left out)."""
         params.setdefault("nonce", secrets.token_urlsafe(12))
-        query = {
-            "response_type": "code",
-            "client_id": app["client_id"],
-            "redirect_uri": app["redirect_uris"][0],
-            "scope": scope,
-            "state": STATE,
-            **params,
-        }
-        return "/oauth/authorize?" + urlencode({k: v for k, v in query.items() if v is not None})
+        params.setdefault("state", STATE)
+        params.setdefault("redirect_uri", app["redirect_uris"][0])
+        return authorize_url(app["client_id"], scope=scope, **params)
 
     def authorize(self, app: dict, scope: str | None = "openid", method="GET", **params):
         """Send the request, consenting if the consent page is shown; the last response."""
@@ -230,20 +212,6 @@ class OP:
 
 
 # -- RP-Initiated Logout -------------------------------------------------------------------
-def logout_url(**params) -> str:
-    """/oauth/logout with ``params`` (a parameter given as None is left out)."""
-    return "/oauth/logout?" + urlencode({k: v for k, v in params.items() if v is not None})
-
-
-def confirm_logout(http, url: str):
-    """Open the logout page (a confirmation: GET signs nobody out), then submit it."""
-    page = http.get(url)
-    assert page.status_code == 200, page.data[:500]
-    assert "Location" not in page.headers
-    match = re.search(r'<form method="post" action="([^"]+)"', page.data.decode())
-    return http.post(html.unescape(match.group(1)), data={"csrf_token": csrf_of(page.data)})
-
-
 def prompt_none(op: OP, app: dict) -> dict:
     """A ``prompt=none`` request's answer at the redirect URI: a code while the session
     lives, ``login_required`` once it has ended."""

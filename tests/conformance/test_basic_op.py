@@ -434,7 +434,7 @@ def test_oidcc_refresh_token(op, rp, rp2):
 
 
 def token_of(op: OP, app: dict, refresh_token: str):
-    from .conftest import token_request
+    from tests.helpers import token_request
 
     return token_request(
         op.http, app, {"grant_type": "refresh_token", "refresh_token": refresh_token}

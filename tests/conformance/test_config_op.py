@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from tests.helpers import b64_header, basic, pkce_pair, query_of
+from tests.helpers import b64_header, basic, pkce_pair, query_of, token_request
 
-from .conftest import ISSUER, OP, token_request
+from .conftest import ISSUER, OP
 
 # OIDC Discovery 1.0 section 3, RFC 8414 section 2, RFC 9207, RP-Initiated Logout 1.0.
 KNOWN_METADATA = {

@@ -14,9 +14,9 @@ import jwt
 import pytest
 
 from idp.audit import services as audit
-from tests.helpers import b64_claims, csrf_of
+from tests.helpers import b64_claims, confirm_logout, csrf_of, logout_url
 
-from .conftest import RP_BYE, RP_CB, confirm_logout, logout_url, prompt_none
+from .conftest import RP_BYE, RP_CB, prompt_none
 
 
 @pytest.fixture

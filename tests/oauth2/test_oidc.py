@@ -1,8 +1,6 @@
 """OpenID Connect Core: ID tokens, UserInfo, and the authentication-request parameters
 (prompt, max_age, login_hint, nonce) plus our ``next=purchase`` extension."""
 
-import base64
-import hashlib
 import html
 import re
 import time
@@ -13,7 +11,17 @@ from sqlalchemy import func, select
 
 from idp.users import services as users
 from idp.users.models import CrossAppSession
-from tests.helpers import Browser, Flow, b64_claims, b64_header, basic, bearer, csrf_of, query_of
+from tests.helpers import (
+    Browser,
+    Flow,
+    at_hash,
+    b64_claims,
+    b64_header,
+    basic,
+    bearer,
+    csrf_of,
+    query_of,
+)
 
 ISSUER = "https://idp.test"
 API = "https://idp.test/api"
@@ -32,12 +40,6 @@ def verify(http, token: str, audience: str, typ: str = "JWT") -> dict:
         issuer=ISSUER,
         options={"require": ["iss", "sub", "aud", "exp", "iat"]},
     )
-
-
-def at_hash(access_token: str) -> str:
-    """OIDC Core section 3.1.3.6: left half of SHA-256, base64url without padding."""
-    digest = hashlib.sha256(access_token.encode()).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
 def session_auth_time(db) -> int:

@@ -1,15 +1,12 @@
 """OpenID Connect RP-Initiated Logout 1.0 at /oauth/logout."""
 
-import html
-import re
 import time
-from urllib.parse import urlencode
 
 import pytest
 
 from idp.audit import services as audit
 from keys.signer import key_cache
-from tests.helpers import csrf_of, query_of
+from tests.helpers import confirm_logout, csrf_of, form_action, logout_url, query_of
 from tests.oauth2.conftest import SHOP_BYE, SHOP_CB
 
 ISSUER = "https://idp.test"
@@ -19,22 +16,6 @@ ISSUER = "https://idp.test"
 def id_token(flow, shop) -> str:
     """Signed in, consented, and holding an ID token for ``shop``."""
     return flow.tokens(shop, "openid")["id_token"]
-
-
-def logout_url(**params) -> str:
-    return "/oauth/logout?" + urlencode({k: v for k, v in params.items() if v is not None})
-
-
-def form_action(page) -> str:
-    match = re.search(r'<form method="post" action="([^"]+)"', page.data.decode())
-    return html.unescape(match.group(1))
-
-
-def confirm(http, url: str):
-    """Show the confirmation page, then submit its form."""
-    page = http.get(url)
-    assert page.status_code == 200, page.data[:500]
-    return http.post(form_action(page), data={"csrf_token": csrf_of(page.data)})
 
 
 def still_signed_in(flow, shop) -> bool:
@@ -65,7 +46,7 @@ def test_post_ends_the_session_and_returns_to_the_app(flow, shop, user, id_token
         post_logout_redirect_uri=SHOP_BYE,
         state="s-1",
     )
-    response = confirm(flow.http, url)
+    response = confirm_logout(flow.http, url)
     assert response.status_code == 302
     assert response.headers["Location"] == SHOP_BYE + "?state=s-1"
     cookies = response.headers.getlist("Set-Cookie")
@@ -78,7 +59,7 @@ def test_post_ends_the_session_and_returns_to_the_app(flow, shop, user, id_token
 
 
 def test_without_state_the_uri_is_followed_as_registered(flow, shop, id_token):
-    response = confirm(
+    response = confirm_logout(
         flow.http, logout_url(id_token_hint=id_token, post_logout_redirect_uri=SHOP_BYE)
     )
     assert response.status_code == 302
@@ -86,7 +67,7 @@ def test_without_state_the_uri_is_followed_as_registered(flow, shop, id_token):
 
 
 def test_without_a_redirect_uri_our_page_says_signed_out(flow, shop, id_token):
-    response = confirm(flow.http, logout_url(id_token_hint=id_token, state="s-1"))
+    response = confirm_logout(flow.http, logout_url(id_token_hint=id_token, state="s-1"))
     assert response.status_code == 200
     assert b"You are signed out" in response.data
     assert not still_signed_in(flow, shop)
@@ -98,7 +79,7 @@ def test_an_expired_id_token_hint_still_identifies_the_app(flow, shop, user, id_
     expired = key_cache().sign(
         {"iss": ISSUER, "sub": user.sub, "aud": "shop", "iat": now - 7200, "exp": now - 3600}
     )
-    response = confirm(
+    response = confirm_logout(
         flow.http, logout_url(id_token_hint=expired, post_logout_redirect_uri=SHOP_BYE)
     )
     assert response.status_code == 302
