@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from idp.extensions import db as _db
 from tests import harness
 from tests.helpers import KEK, Apps, Browser, install_fixed_keys, make_user
 
@@ -138,9 +139,7 @@ def _database(request, backend, app_settings):
         backend.reset(app)
     for app in made[1:]:
         with app.app_context():
-            from idp.extensions import db
-
-            db.engine.dispose()
+            _db.engine.dispose()
 
 
 @pytest.fixture
@@ -178,9 +177,7 @@ def app(_database):
 
 @pytest.fixture
 def db(app):
-    from idp.extensions import db
-
-    return db
+    return _db
 
 
 @pytest.fixture

@@ -117,9 +117,7 @@ class Backend:
         try:
             yield binder
         finally:
-            for app in made:
-                with app.app_context():
-                    db.session.remove()
+            # Every session on the connection ended with its app context's teardown.
             binder.unbind_all()
             if outer.is_active:
                 outer.rollback()
@@ -131,11 +129,7 @@ class Backend:
         try:
             yield None
         finally:
-            for app in made:
-                with app.app_context():
-                    db.session.remove()
             with made[0].app_context():
-                db.session.remove()
                 empty_tables()
 
     def reset(self, app: Flask) -> None:
