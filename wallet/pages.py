@@ -4,6 +4,9 @@ checkout.  Failures are shown in the page, never as a bare error."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs, urlencode, urlsplit
+
 from flask import Blueprint, current_app, redirect, request, url_for
 
 from idp.apps.services import query_client
@@ -17,6 +20,8 @@ from .errors import WalletError
 
 bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase")
 
+# The SDK's correlation id for a purchase popup (echoed back in its message).
+_STATE_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _ZERO_DECIMAL = frozenset({"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"})
 
 
@@ -27,20 +32,51 @@ def money(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency.upper()}"
 
 
+def popup() -> dict | None:
+    """The SDK's popup hand-off (``mode=popup`` with ``client_id`` and ``state``, given to
+    the landing page and carried on in ``return_to``): where the outcome is posted.
+
+    The target origin is one of the app's registered origins, never ``*``: the one the
+    SDK names in ``origin`` when it is registered, else the app's first.  An app with no
+    registered origin gets no hand-off (the pages then work as for a person)."""
+    params = request.values
+    if params.get("mode") != "popup":
+        query = urlsplit(params.get("return_to") or "").query
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        if params.get("mode") != "popup":
+            return None
+    client = query_client(params.get("client_id")) if params.get("client_id") else None
+    state = params.get("state") or ""
+    if client is None or not client.allowed_origins or not _STATE_RE.match(state):
+        return None
+    wanted = (params.get("origin") or "").lower()
+    origin = wanted if wanted in client.allowed_origins else client.allowed_origins[0]
+    carried = {"mode": "popup", "client_id": client.client_id, "state": state, "origin": origin}
+    return {**carried, "return_to": "/purchase?" + urlencode(carried)}
+
+
 def landing(user, return_to: str):
-    """GET shows balance, packs and plans; POST starts a checkout and redirects to it."""
+    """GET shows balance, packs and plans; POST starts a checkout and redirects to it.
+    In the SDK's popup the return path is the popup itself, and a cancelled checkout is
+    reported to the opener."""
     wallet = ledger.wallet_for(user.id)
+    handoff = popup()
+    if handoff is not None:
+        return_to = handoff["return_to"]
     if request.method == "GET":
-        notice = (
-            "Checkout cancelled: you were not charged." if request.args.get("cancelled") else None
+        cancelled = bool(request.args.get("cancelled"))
+        notice = "Checkout cancelled: you were not charged." if cancelled else None
+        return _landing(
+            user, wallet, return_to, notice=notice, popup=handoff, outcome=cancelled and "cancelled"
         )
-        return _landing(user, wallet, return_to, notice=notice)
     try:
         started = payments.start_checkout(
             wallet, user, _client_id(), **_choice(), return_to=return_to
         )
     except IdPError as exc:
-        return _landing(user, wallet, return_to, exc.status_code, error=exc.description)
+        return _landing(
+            user, wallet, return_to, exc.status_code, error=exc.description, popup=handoff
+        )
     return redirect(started["url"], 303)
 
 
@@ -64,8 +100,18 @@ def _landing(user, wallet, return_to: str, status: int = 200, **context):
         money=money,
         return_to=return_to,
         client_id=_client_id(),
+        selected=request.values.get("package_id"),
+        preset_amount=_preset_amount(),
         **context,
     )
+
+
+def _preset_amount() -> int | None:
+    """The SDK's ``amount`` (a custom number of credits), pre-filled in the form."""
+    raw = request.args.get("amount") or ""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        return None
+    return int(raw) or None
 
 
 def _choice() -> dict:
@@ -122,6 +168,7 @@ def success():
         summary=services.summary(wallet),
         status_url=url_for("payments.checkout_status", session_id=found.id),
         return_to=_return_to(),
+        popup=popup(),
     )
 
 

@@ -209,3 +209,12 @@ def _entry_response(entry, replayed: bool, created_status: int):
     )
     response.status_code = 200 if replayed else created_status
     return response
+
+
+@bp.get("/subscription")
+@wallet_api("credits:read")
+def subscription():
+    """The user's current subscription plan (or null) and the history of them."""
+    from . import subscriptions
+
+    return jsonify(subscriptions.overview(g.wallet.id))

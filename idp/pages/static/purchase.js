@@ -16,15 +16,26 @@
     error.hidden = false;
   }
 
+  // In the SDK's purchase popup (popup_handoff.js), the outcome goes to the opener.
+  function handOff(outcome, state) {
+    if (window.idpPopupHandoff) {
+      window.idpPopupHandoff.report(outcome, {
+        balance: state.balance, held: state.held, available: state.available
+      });
+    }
+  }
+
   function show(state) {
     balance.textContent = String(state.available);
     if (state.credited) {
       text.textContent = "Your credits have been added.";
       error.hidden = true;
+      handOff("credited", state);
       return true;
     }
     if (state.status === "failed") {
       text.textContent = "The payment failed: no credits were added.";
+      handOff("failed", state);
       return true;
     }
     if (state.status === "pending") {
