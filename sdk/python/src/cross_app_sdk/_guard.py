@@ -1,0 +1,65 @@
+"""What the Flask and FastAPI guards share: reading the bearer token (RFC 6750 section
+2.1) and turning a refusal into a status, a JSON body and a ``WWW-Authenticate`` challenge
+(section 3), in the IdP's error format."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import CrossAppError, InsufficientScope, InvalidToken, KeySetUnavailable
+
+_BEARER = re.compile(r"Bearer +([A-Za-z0-9\-._~+/]+=*) *", re.IGNORECASE)
+
+
+class MissingToken(CrossAppError):
+    """No ``Authorization: Bearer`` credentials at all."""
+
+    error = "missing_authorization"
+    status_code = 401
+    description = "a bearer access token is required"
+
+
+class MalformedAuthorization(InvalidToken):
+    def __init__(self) -> None:
+        super().__init__("malformed", "the Authorization header is not a bearer token")
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of ``Authorization: Bearer <token>``.  No header or another scheme is
+    :class:`MissingToken`; a broken Bearer header is :class:`InvalidToken`."""
+    if not header or not header[:7].lower().startswith("bearer"):
+        raise MissingToken(MissingToken.description)
+    match = _BEARER.fullmatch(header)
+    if not match:
+        raise MalformedAuthorization()
+    return match.group(1)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "").replace('"', "'") + '"'
+
+
+def refusal(error: Exception) -> tuple[int, dict, dict[str, str]]:
+    """(status, JSON body, headers) for a guard's refusal."""
+    headers = {"Cache-Control": "no-store"}
+    if isinstance(error, MissingToken):
+        headers["WWW-Authenticate"] = "Bearer"  # section 3.1: no error code without a token
+        return 401, {"error": error.error, "error_description": error.description}, headers
+    if isinstance(error, InsufficientScope):
+        scope = " ".join(error.required)
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="insufficient_scope", '
+            f"error_description={_quoted(error.description)}, scope={_quoted(scope)}"
+        )
+        body = {"error": "insufficient_scope", "error_description": error.description}
+        return 403, {**body, "scope": scope}, headers
+    if isinstance(error, InvalidToken):
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description={_quoted(error.description)}'
+        )
+        return 401, {"error": "invalid_token", "error_description": error.description}, headers
+    if isinstance(error, KeySetUnavailable):
+        headers["Retry-After"] = "5"
+        body = {"error": "temporarily_unavailable", "error_description": str(error)}
+        return 503, body, headers
+    raise error
