@@ -42,7 +42,7 @@ COVERAGE_GATE := 93
 PACKAGE_GATES := idp:94 keys:92 wallet:91
 test: install browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_GATE)
+	$(BIN)/python -m pytest --contract-complete --cov --cov-report=term --cov-fail-under=$(COVERAGE_GATE)
 	@for gate in $(PACKAGE_GATES); do \
 	  pkg=$${gate%%:*}; min=$${gate##*:}; \
 	  got=$$($(BIN)/coverage report --include="$$pkg/*" --format=total); \

@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         input_guard,
         mail,
         oauth2,
+        openapi,
         pages,
         ratelimit,
         redis_client,
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     crossapp.init_app(app)
     pages.init_app(app)
     wallet.init_app(app)
+    openapi.init_app(app)  # /openapi.json and /docs
     cli.init_app(app)
     ratelimit.init_app(app)  # wraps views, so after every blueprint is registered
     return app

@@ -23,7 +23,7 @@ from idp.extensions import db
 from idp.input_guard import is_clean
 from idp.oauth2.tokens import unverified_claims
 
-PUBLIC_PATHS = ("/.well-known/",)
+PUBLIC_PATHS = ("/.well-known/", "/openapi.json")
 CLIENT_PATHS = (
     "/oauth/token",
     "/oauth/revoke",

@@ -78,6 +78,7 @@ _API_PREFIXES = (
     "/.well-known/",
     "/stripe/",
     "/healthz",
+    "/openapi.json",
 )
 
 

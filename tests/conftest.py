@@ -32,6 +32,42 @@ REQUIRE_SERVICES = os.environ.get("IDP_TEST_REQUIRE_SERVICES") == "1"
 EMBEDDED, SERVICES = "sqlite", "postgres"  # the two backends' names
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--contract-complete",
+        action="store_true",
+        help="fail the run when an (operation, status) pair of the OpenAPI document was "
+        "never produced by a test (make test passes it; a partial run only reports them)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _contract():
+    """Fail the test whose requests got a response that departs from the OpenAPI document."""
+    start = len(harness.CONTRACT.violations)
+    yield
+    found = harness.CONTRACT.violations[start:]
+    if found:
+        pytest.fail("responses that break the API contract:\n" + "\n".join(found), False)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    missing = sorted(harness.CONTRACT.documented_pairs() - harness.CONTRACT.seen)
+    if not missing:
+        return
+    terminalreporter.section("API contract: documented responses no test produced")
+    for operation, status in missing:
+        terminalreporter.line(f"{operation} {status}")
+    if config.getoption("--contract-complete"):
+        terminalreporter.line("(--contract-complete: the run fails)")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    unseen = harness.CONTRACT.documented_pairs() - harness.CONTRACT.seen
+    if session.config.getoption("--contract-complete") and exitstatus == 0 and unseen:
+        session.exitstatus = 1
+
+
 def pytest_generate_tests(metafunc):
     """Choose the backends of each test from its markers."""
     if "backend" not in metafunc.fixturenames:

@@ -30,10 +30,14 @@ from flask_migrate import upgrade
 
 from idp import create_app
 from idp.extensions import db
+from tests import contract
 
 # Sessions bound to a connection that is already in a transaction nest a SAVEPOINT in it.
 # With an engine bind (production, ``committed_db``) this option has no effect.
 db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+
+# The OpenAPI document every app the harness builds is checked against (tests/contract.py).
+CONTRACT = contract.Contract()
 
 # Our Redis keys and Flask-Limiter's counters: what a test on Redis may leave behind.
 REDIS_PATTERNS = ("idp:*", "LIMITS:*")
@@ -103,6 +107,7 @@ class Backend:
     def build(self, **overrides) -> Flask:
         app = create_app({**self.settings, **overrides})
         app.test_client_class = IsolatedClient
+        app.wsgi_app = contract.middleware(app.wsgi_app, CONTRACT)
         return app
 
     @contextlib.contextmanager

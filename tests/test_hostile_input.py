@@ -46,6 +46,7 @@ JSON_PREFIXES = (
     "/stripe/",
     "/healthz",
     "/purchase/status/",
+    "/openapi.json",
 )
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 INLINE_MESSAGE = re.compile("unpaired surrogate|not valid UTF-8")

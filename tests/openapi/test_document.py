@@ -1,0 +1,170 @@
+"""The OpenAPI document itself: valid OpenAPI 3.1, in step with the app's routes, closed
+schemas, served at /openapi.json and rendered at /docs; and the contract check
+(tests/contract.py) catches what it is meant to."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from idp.openapi import document
+from tests.contract import Contract
+
+# Routes that are hosted pages (HTML forms and their assets), not part of the API.
+HOSTED = ("pages.", "wallet_pages.", "demo.", "static", "openapi.static")
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_the_document_is_valid_openapi_3_1():
+    doc = document()
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)
+
+
+def _operations():
+    for path, item in document()["paths"].items():
+        for method, op in item.items():
+            if method.upper() in _METHODS:
+                yield path, method.upper(), op
+
+
+def _documented() -> dict[str, set[str]]:
+    return {
+        path: {m.upper() for m in item if m.upper() in _METHODS}
+        for path, item in document()["paths"].items()
+    }
+
+
+def _routes(app) -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(HOSTED):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        routes.setdefault(path, set()).update(rule.methods & _METHODS)
+    return routes
+
+
+def test_every_documented_path_is_a_route(app):
+    routes, documented = _routes(app), _documented()
+    assert {p: m for p, m in documented.items() if routes.get(p) != m} == {}
+
+
+def test_operation_ids_are_unique():
+    ids = [op["operationId"] for _, _, op in _operations()]
+    assert len(ids) == len(set(ids))
+
+
+def _objects(node, where="#"):
+    """Every object schema in the document, with where it is."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" or "properties" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _objects(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _objects(value, f"{where}/{i}")
+
+
+def test_object_schemas_are_closed_or_say_why_not():
+    """Our bodies list their fields: ``additionalProperties: false``, or an open object
+    whose description says whose document it is (an app's metadata, this document)."""
+    doc = document()
+    loose = {
+        where
+        for where, schema in _objects({"paths": doc["paths"], "components": doc["components"]})
+        if "/securitySchemes/" not in where
+        and schema.get("additionalProperties") is not False
+        and not (schema.get("additionalProperties") is True and schema.get("description"))
+    }
+    assert loose == set()
+
+
+def test_the_document_is_served_with_this_issuer_as_its_server(client, app):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json["servers"] == [{"url": app.config["IDP_ISSUER"]}]
+    assert response.json["paths"] == document()["paths"]
+
+
+def test_the_document_is_public_to_any_origin(client):
+    response = client.get("/openapi.json", headers={"Origin": "https://tools.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_docs_renders_every_operation_with_an_anchor(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for _, _, op in _operations():
+        assert f'id="operation/{op["operationId"]}"' in html
+    assert "<script" not in html
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.fixture(scope="module")
+def contract():
+    return Contract()
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_contract_accepts_a_matching_response(contract):
+    contract.violations.clear()
+    contract.check("GET", "/healthz", 200, JSON, b'{"status": "ok"}')
+    assert contract.violations == []
+    assert ("getHealth", "200") in contract.seen
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "problem"),
+    [
+        (200, JSON, b'{"status": "ok", "extra": 1}', "Additional properties"),
+        (200, JSON, b'{"status": "down"}', "is not one of"),
+        (200, JSON, b"not json", "not JSON"),
+        (200, {"Content-Type": "text/html"}, b"<p>", "content type"),
+        (418, JSON, b"{}", "status 418 is not documented"),
+        (400, JSON, b'{"error": "no_such_code", "error_description": "x"}', "is not one of"),
+    ],
+)
+def test_contract_reports_a_response_that_departs(contract, status, headers, body, problem):
+    contract.violations.clear()
+    contract.check("GET", "/healthz", status, headers, body)
+    assert len(contract.violations) == 1 and problem in contract.violations[0]
+
+
+def test_contract_reports_a_missing_required_header():
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/limited": {
+                "post": {
+                    "operationId": "limited",
+                    "responses": {
+                        "429": {
+                            "description": "slow down",
+                            "headers": {"Retry-After": {"$ref": "#/components/headers/Retry"}},
+                        }
+                    },
+                }
+            }
+        },
+        "components": {"headers": {"Retry": {"required": True, "schema": {"type": "string"}}}},
+    }
+    contract = Contract(spec=doc)
+    contract.check("POST", "/limited", 429, {}, b"")
+    contract.check("POST", "/limited", 429, {"Retry-After": "3"}, b"")
+    assert contract.violations == [
+        "POST /limited -> 429 (limited): required header Retry-After is missing"
+    ]
+
+
+def test_contract_ignores_hosted_pages(contract):
+    contract.violations.clear()
+    contract.check("GET", "/login", 599, {"Content-Type": "text/html"}, b"")
+    assert contract.violations == []
