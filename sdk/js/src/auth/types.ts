@@ -1,0 +1,90 @@
+import type { RetryPolicy } from '../internal/http';
+import type { StorageMode } from '../internal/storage';
+import type { IdTokenClaims } from '../internal/jwt';
+
+export interface AuthConfig {
+  /** The app's client id (a public client registered with the IdP). */
+  appId: string;
+  /** The IdP's issuer URL; discovery is read from `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  /** Base URL of the JSON API (`/api/cross-app/...`); defaults to the issuer. */
+  apiBaseUrl?: string;
+  /** The app's callback page (a registered redirect URI on the app's origin). */
+  redirectUrl: string;
+  /** Space-separated or a list; default `openid profile email offline_access`. */
+  scopes?: string | string[];
+  /** Where the refresh token lives: `memory` (default), `session` or `local`. */
+  storage?: StorageMode;
+  /** A blocked popup: `redirect` (default) continues with a full-page redirect, `error` rejects with `popup_blocked`. */
+  popupFallback?: 'redirect' | 'error';
+  /** Default time a login popup may stay open (ms, default 5 minutes). */
+  popupTimeoutMs?: number;
+  /** Refresh this long before the access token expires (s, default 60). */
+  refreshLeewaySeconds?: number;
+  /** How long a refresh waits for another tab's refresh (ms, default 10 s). */
+  lockTimeoutMs?: number;
+  /** Use the localStorage lock even where Web Locks exist. */
+  forceStorageLock?: boolean;
+  /** Where RP-initiated logout returns (a registered post-logout redirect URI). */
+  postLogoutRedirectUrl?: string;
+  /** Retry policy of API calls. */
+  retry?: Partial<RetryPolicy>;
+  /** A fetch implementation (tests, SSR); default the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface User {
+  sub: string;
+  email?: string;
+  emailVerified?: boolean;
+  name?: string;
+  /** Every claim of the ID token the user signed in with. */
+  claims: IdTokenClaims;
+}
+
+export interface LoginOptions {
+  /** `popup` (default) or `redirect`. */
+  mode?: 'popup' | 'redirect';
+  /** A window the caller opened itself in the click handler (iOS). */
+  popup?: Window | null;
+  /** `signup` opens the sign-up page (`prompt=create`). */
+  screen?: 'login' | 'signup';
+  /** `purchase`: after consent the user lands on the credit purchase page first. */
+  next?: 'purchase';
+  prompt?: 'none' | 'login' | 'consent' | 'create';
+  loginHint?: string;
+  scopes?: string | string[];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Redirect mode: a path of the app to return to, given back by handleRedirectCallback. */
+  returnTo?: string;
+}
+
+export interface LogoutOptions {
+  /** Also end the IdP session (top-level redirect to its end-session endpoint). */
+  endSession?: boolean;
+}
+
+export interface RedirectResult {
+  user: User | null;
+  returnTo: string | undefined;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in?: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+}
+
+export interface Discovery {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  revocation_endpoint?: string;
+  end_session_endpoint?: string;
+  userinfo_endpoint?: string;
+}
