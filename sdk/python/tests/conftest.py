@@ -7,7 +7,7 @@ Without PostgreSQL or Redis the tests skip, or fail with ``IDP_TEST_REQUIRE_SERV
 
 Forged tokens are signed with ``tests/files/rsa_key_1.pem``, which the setup imports as
 the server's active key (so the real JWKS vouches for them).  ``test_rotation.py`` rotates
-and finally removes it: it is the last module to need it.
+and finally removes it, so it runs last (``pytest_collection_modifyitems``).
 """
 
 from __future__ import annotations
@@ -174,3 +174,9 @@ def ada_tokens(server, shop) -> dict:
 def http(server):
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
+
+
+def pytest_collection_modifyitems(items):
+    """Rotation last: it removes rsa_key_1, which forged tokens and the session's early
+    tokens are signed with."""
+    items.sort(key=lambda item: item.module.__name__ == "test_rotation")

@@ -213,3 +213,112 @@ def compact(header: dict, claims: dict, signature: bytes = b"") -> str:
     return ".".join(
         [b64(json.dumps(header).encode()), b64(json.dumps(claims).encode()), b64(signature)]
     )
+
+
+# -- a fault-injecting proxy ------------------------------------------------------------
+
+
+class Proxy:
+    """A loopback HTTP proxy in front of the server that can drop the connection after the
+    server answered (the answer is lost, the work is done) or answer by itself first.
+
+    ``drop(n, path)``: the next ``n`` requests whose path starts with ``path`` reach the
+    server, then their connection is closed without a byte.  ``answer(status, headers)``:
+    the next matching request is answered here without reaching the server."""
+
+    def __init__(self, upstream_port: int) -> None:
+        import socket
+        import threading
+
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.rules: list[list] = []  # [kind, remaining, path, status, headers]
+        self.seen: list[str] = []  # request lines that reached the server
+        self.lock = threading.Lock()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def drop(self, n: int, path: str) -> None:
+        self.rules.append(["drop", n, path, 0, {}])
+
+    def answer(self, status: int, path: str, headers: dict | None = None, n: int = 1) -> None:
+        self.rules.append(["answer", n, path, status, headers or {}])
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _rule(self, path: str):
+        with self.lock:
+            for rule in self.rules:
+                if rule[1] > 0 and path.startswith(rule[2]):
+                    rule[1] -= 1
+                    return rule
+        return None
+
+    def _serve(self, conn) -> None:
+        import socket
+
+        with conn:
+            request = _read_request(conn)
+            if request is None:
+                return
+            head, body = request
+            request_line = head.split(b"\r\n", 1)[0].decode()
+            rule = self._rule(request_line.split(" ")[1])
+            if rule and rule[0] == "answer":
+                extra = "".join(f"{k}: {v}\r\n" for k, v in rule[4].items())
+                payload = b'{"error": "injected", "error_description": "by the proxy"}'
+                conn.sendall(
+                    f"HTTP/1.1 {rule[3]} Injected\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(payload)}\r\nConnection: close\r\n{extra}\r\n".encode()
+                    + payload
+                )
+                return
+            lines = [
+                line
+                for line in head.split(b"\r\n")
+                if not line.lower().startswith((b"connection:", b"keep-alive:"))
+            ]
+            upstream_request = b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
+            self.seen.append(request_line)
+            with socket.create_connection(self.upstream, timeout=10) as up:
+                up.sendall(upstream_request)
+                answer = b""
+                while chunk := up.recv(65536):
+                    answer += chunk
+            if rule and rule[0] == "drop":
+                return  # the server did the work; the client never hears of it
+            conn.sendall(answer)
+
+
+def _read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
