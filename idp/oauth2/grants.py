@@ -16,6 +16,7 @@ from idp.users import services as users
 
 from . import oidc
 from . import services as oauth_services
+from .descriptions import printable
 from .services import Subject
 
 
@@ -37,7 +38,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         ]
         if refused:
             raise InvalidScopeError(
-                f"scope not allowed for this client with client_credentials: {' '.join(refused)}"
+                "scope not allowed for this client with client_credentials: "
+                + printable(" ".join(refused))
             )
         if self.request.payload.scope is not None and not requested:
             raise InvalidScopeError("scope must not be empty")
@@ -115,7 +117,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             if s not in self.request.client.allowed_scopes or s in scope_names.CLIENT_ONLY_SCOPES
         ]
         if refused:
-            raise InvalidScopeError(f"scope not allowed for this client: {' '.join(refused)}")
+            raise InvalidScopeError(
+                "scope not allowed for this client: " + printable(" ".join(refused))
+            )
 
     def save_authorization_code(self, code, request):
         payload = request.payload

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
+    UnsupportedGrantTypeError,
 )
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -24,6 +25,7 @@ from idp import scopes as scope_names
 from idp.apps.services import query_client
 
 from . import services
+from .descriptions import printable
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import (
     PKCE,
@@ -116,6 +118,20 @@ class AuthorizationServer(_FlaskAuthorizationServer):
     def create_oauth2_request(self, request):
         return _Request(flask_request)
 
+    def get_authorization_grant(self, request):
+        """Authlib echoes an unsupported ``response_type`` in its error description
+        (``idp.oauth2.descriptions``): give it a printable copy; no grant matches either."""
+        _printable_parameter(request, "response_type")
+        return super().get_authorization_grant(request)
+
+    def get_token_grant(self, request):
+        try:
+            return super().get_token_grant(request)
+        except UnsupportedGrantTypeError as error:
+            # Authlib's error carries no description; every error of ours has one.
+            error.description = "this grant_type is not supported"
+            raise
+
     def authenticate_client(self, request, methods, endpoint="token"):
         claimed = _claimed_client_id(request)
         guard = self.client_auth_guard
@@ -127,6 +143,12 @@ class AuthorizationServer(_FlaskAuthorizationServer):
             if guard is not None:
                 guard.failed(claimed)
             raise
+
+
+def _printable_parameter(request, name: str) -> None:
+    value = request.payload.data.get(name)
+    if value and printable(value) != value:
+        request.payload.data[name] = printable(value)
 
 
 class _Issuer(IssuerParameter):
