@@ -23,7 +23,7 @@ bp = Blueprint("crossapp", __name__, url_prefix="/api/cross-app")
 require_api = protector("IDP_API_AUDIENCE")
 
 
-class UserRequired(IdPError):
+class UserRequired(InvalidTokenError):
     error = "invalid_token"
     description = "This API needs an access token issued for a user."
     status_code = 401

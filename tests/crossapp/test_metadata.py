@@ -149,6 +149,7 @@ def test_client_credentials_token_has_no_user(client, apps, shop, method):
     response = client.open(URL, method=method.upper(), json={"a": 1}, headers=bearer(token))
     assert response.status_code == 401
     assert response.json["error"] == "invalid_token"
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
 
 
 def test_wrong_audience(client, token):
