@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run browser test lint bench clean
+.PHONY: install run browser test fuzz lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ test: install browser
 	  $(BIN)/coverage report --include="$$pkg/*" --fail-under=$$min >/dev/null \
 	    || { echo "coverage of $$pkg/ is below its gate of $$min%" >&2; exit 1; }; \
 	done
+	$(BIN)/python -m fuzz.run --max-examples $(FUZZ_TEST_EXAMPLES)
+
+## schemathesis over every operation of /openapi.json against gunicorn on PostgreSQL +
+## Redis (fuzz/run.py); `make test` runs it with FUZZ_TEST_EXAMPLES per operation.
+FUZZ_TEST_EXAMPLES := 40
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	$(BIN)/python -m fuzz.run --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
