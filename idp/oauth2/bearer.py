@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749.errors import ForbiddenError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
 from flask import current_app, json
 
+from .descriptions import described
 from .endpoints import AccessToken
 from .verification import TokenRejected, verify_access_token
 
@@ -66,7 +67,8 @@ class _Protector(ResourceProtector):
         error code, which Authlib's ``missing_authorization`` challenge does."""
         if isinstance(error, ForbiddenError):
             headers = [*OAuth2Error.get_headers(error), ("WWW-Authenticate", "Bearer")]
-            raise_http_exception(error.status_code, json.dumps(dict(error.get_body())), headers)
+            body = {"error_description": described(error.error), **dict(error.get_body())}
+            raise_http_exception(error.status_code, json.dumps(body), headers)
         super().raise_error_response(error)
 
 

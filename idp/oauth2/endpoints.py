@@ -8,20 +8,26 @@ deny-list instead, so these subclass the plain RFC 7662 / RFC 7009 endpoints.
 from __future__ import annotations
 
 from authlib.consts import default_json_headers
-from authlib.oauth2.rfc6749 import InvalidRequestError, UnsupportedTokenTypeError
+from authlib.oauth2.base import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from flask import current_app
 
 from . import denylist, services
+from .descriptions import printable
 from .models import RefreshToken
 from .verification import TokenRejected, verify_access_token
 
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
-class _UnsupportedTokenType(UnsupportedTokenTypeError):
-    status_code = 400  # RFC 7009 section 2.2.1 is an error response of RFC 6749 section 5.2
+class _UnsupportedTokenType(OAuth2Error):
+    """RFC 7009 section 2.2.1: an error response of RFC 6749 section 5.2 (a 400 with no
+    challenge; Authlib's class of that name is the RFC 6750 401)."""
+
+    error = "unsupported_token_type"
+    status_code = 400
 
 
 class AccessToken(dict):
@@ -141,7 +147,7 @@ class RevocationEndpoint(_RevocationEndpoint):
             raise InvalidRequestError("the token parameter is required")
         hint = request.form.get("token_type_hint")
         if hint and hint not in self.SUPPORTED_TOKEN_TYPES:
-            raise _UnsupportedTokenType(f"cannot revoke tokens of type {hint!r}")
+            raise _UnsupportedTokenType(f"cannot revoke tokens of type {printable(hint)}")
 
     def query_token(self, token_string, token_type_hint):
         return _lookup(token_string, token_type_hint)

@@ -13,7 +13,6 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
-    UnsupportedGrantTypeError,
 )
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -25,7 +24,7 @@ from idp import scopes as scope_names
 from idp.apps.services import query_client
 
 from . import services
-from .descriptions import printable
+from .descriptions import described, printable
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import (
     PKCE,
@@ -124,13 +123,12 @@ class AuthorizationServer(_FlaskAuthorizationServer):
         _printable_parameter(request, "response_type")
         return super().get_authorization_grant(request)
 
-    def get_token_grant(self, request):
-        try:
-            return super().get_token_grant(request)
-        except UnsupportedGrantTypeError as error:
-            # Authlib's error carries no description; every error of ours has one.
-            error.description = "this grant_type is not supported"
-            raise
+    def handle_error_response(self, request, error):
+        """Every error we answer in JSON is described; Authlib leaves some out.  (Errors
+        sent back to an app's redirect URI stay as the grant raised them.)"""
+        if not error.description and not error.redirect_uri:
+            error.description = described(error.error)
+        return super().handle_error_response(request, error)
 
     def authenticate_client(self, request, methods, endpoint="token"):
         claimed = _claimed_client_id(request)

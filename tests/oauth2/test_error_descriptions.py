@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.helpers import Apps, query_of, token_request
+from tests.helpers import Apps, basic, query_of, token_request
 
 from .conftest import SHOP_CB
 
@@ -60,3 +60,48 @@ def test_an_unsupported_grant_type_is_described(client, apps: Apps, value):
     assert response.status_code == 400
     assert response.json["error"] == "unsupported_grant_type"
     assert ALLOWED.match(response.json["error_description"])
+
+
+def test_an_unknown_refresh_token_is_a_described_invalid_grant(client, apps: Apps):
+    app = apps.confidential("svc", "credits:read")
+    form = {"grant_type": "refresh_token", "refresh_token": "no-such-token"}
+    response = token_request(client, app, form)
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
+    assert response.json["error_description"]
+
+
+@pytest.mark.parametrize("hint", ["id_token", *ODD])
+def test_an_unsupported_token_type_hint_is_a_plain_described_400(client, apps: Apps, hint):
+    """RFC 7009 section 2.2.1: an RFC 6749 section 5.2 error, so no challenge header."""
+    app = apps.confidential("svc", "credits:read")
+    form = {"token": "x", "token_type_hint": hint}
+    response = client.post("/oauth/revoke", data=form, headers=basic(app))
+    assert response.status_code == 400
+    assert response.json["error"] == "unsupported_token_type"
+    assert ALLOWED.match(response.json["error_description"])
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_revoking_another_apps_token_is_a_described_invalid_grant(client, apps: Apps):
+    owner = apps.confidential("owner", "credits:read")
+    other = apps.confidential("other", "credits:read")
+    token = Apps.token(client, owner, "credits:read").json["access_token"]
+    response = client.post("/oauth/revoke", data={"token": token}, headers=basic(other))
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
+    assert response.json["error_description"]
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [(None, "missing_authorization"), ("Basic eDp5", "unsupported_token_type"), ("Bearer", None)],
+)
+def test_a_request_without_a_bearer_token_is_described(client, header, error):
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/oauth/userinfo", headers=headers)
+    assert response.status_code == 401
+    assert response.json["error_description"]
+    if error:
+        assert response.json["error"] == error
+        assert response.headers["WWW-Authenticate"] == "Bearer"
