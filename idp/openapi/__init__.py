@@ -39,7 +39,7 @@ def _document() -> dict:
             extra = (part.get("components") or {}).get(section)
             if extra:
                 _merge(components.setdefault(section, {}), extra, path.name)
-        doc.setdefault("tags", []).extend(part.get("tags") or [])
+        _merge_tags(doc.setdefault("tags", []), part.get("tags") or [])
     for item in doc["paths"].values():
         for op in item.values():
             if isinstance(op, dict) and "responses" in op:
@@ -60,6 +60,16 @@ def _merge(into: dict, extra: dict, source: str) -> None:
         if key in into:
             raise ValueError(f"{source}: {key!r} is defined twice in the OpenAPI files")
         into[key] = value
+
+
+def _merge_tags(tags: list[dict], extra: list[dict]) -> None:
+    """Describe the tags base.yaml lists (in its order); add any other at the end."""
+    by_name = {tag["name"]: tag for tag in tags}
+    for tag in extra:
+        if tag["name"] in by_name:
+            by_name[tag["name"]].update(tag)
+        else:
+            tags.append(tag)
 
 
 # Headers that a status always carries, whatever the operation.
