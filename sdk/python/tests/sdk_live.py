@@ -69,6 +69,8 @@ class Server:
             "1",
             "--threads",
             "8",
+            "--graceful-timeout",
+            "2",
             "--access-logfile",
             str(self.access_log),
             "--error-logfile",
