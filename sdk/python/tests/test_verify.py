@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import httpx
 import pytest
@@ -118,3 +119,32 @@ def test_introspection_fails_closed(server, shop):
     )
     with pytest.raises(IntrospectionUnavailable):
         verifier.verify(token, introspect=True)
+
+
+def test_async_verifier_single_flight_in_one_loop(server, ada_tokens):
+    verifier = AsyncTokenVerifier(server.url, SHOP)
+    before = server.settle()
+
+    async def herd():
+        return await asyncio.gather(
+            *(verifier.verify(ada_tokens["access_token"]) for _ in range(32))
+        )
+
+    assert {c.client_id for c in asyncio.run(herd())} == {"shop"}
+    assert server.settle() - before == 1
+
+
+def test_async_kid_spray_is_bounded(server, ada_tokens):
+    verifier = AsyncTokenVerifier(server.url, SHOP, cooldown=30)
+    claims = live.claims_of(ada_tokens["access_token"])
+
+    async def spray():
+        await verifier.verify(ada_tokens["access_token"])
+        for _ in range(200):
+            header = {"alg": "RS256", "typ": "at+jwt", "kid": secrets.token_hex(8)}
+            with pytest.raises(InvalidToken):
+                await verifier.verify(live.compact(header, claims, b"s" * 256))
+
+    before = server.settle()
+    asyncio.run(spray())
+    assert server.settle() - before == 1  # the warm-up fetch; the spray is inside the cooldown

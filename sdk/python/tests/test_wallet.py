@@ -242,3 +242,33 @@ def test_async_twin(server, shop, ada, ada_tokens):
     assert released.status == "released"
     assert after.balance == before.balance - 3 and after.held == before.held
     assert entries[0].id > entries[-1].id
+
+
+def test_the_app_token_is_fetched_single_flight(server, shop, ada):
+    import threading
+
+    with WalletClient(server.url, client_id="shop", client_secret=shop["client_secret"]) as c:
+        before = server.settle("POST /oauth/token")
+        barrier = threading.Barrier(8)
+        results = []
+
+        def read():
+            barrier.wait()
+            results.append(c.balance(ada["sub"]).balance)
+
+        workers = [threading.Thread(target=read) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert len(results) == 8
+        assert server.settle("POST /oauth/token") == before + 1
+
+
+def test_an_apps_own_claims_name_no_user(server, shop):
+    from cross_app_sdk import ConfigurationError
+
+    token = live.client_credentials(server.url, shop)["access_token"]
+    claims = TokenVerifier(server.url, "https://shop.example").verify(token)
+    with WalletClient(server.url) as client, pytest.raises(ConfigurationError):
+        client.balance(claims)

@@ -102,6 +102,8 @@ class _Base:
         if isinstance(user, UserToken):
             return user.token
         if isinstance(user, Claims):
+            if not user.is_user:  # an app's own token names nobody
+                raise ConfigurationError("these Claims are an app's token: pass the user's sub")
             if not user.token:
                 raise ConfigurationError("these Claims carry no token to forward")
             return user.token
