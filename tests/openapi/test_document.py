@@ -5,6 +5,7 @@ schemas, served at /openapi.json and rendered at /docs; and the contract check
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
@@ -168,3 +169,71 @@ def test_contract_ignores_hosted_pages(contract):
     contract.violations.clear()
     contract.check("GET", "/login", 599, {"Content-Type": "text/html"}, b"")
     assert contract.violations == []
+
+
+def _media_examples(node, where="#"):
+    """(where, schema, example) for every example given beside a schema."""
+    if isinstance(node, dict):
+        if "schema" in node and ("example" in node or "examples" in node):
+            values = [node["example"]] if "example" in node else []
+            values += [e["value"] for e in (node.get("examples") or {}).values() if "value" in e]
+            for value in values:
+                yield where, node["schema"], value
+        for key, value in node.items():
+            yield from _media_examples(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _media_examples(value, f"{where}/{i}")
+
+
+def test_every_example_matches_its_schema():
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    doc = document()
+    registry = Registry().with_resource("urn:openapi", DRAFT202012.create_resource(doc))
+    found = list(_media_examples(doc["paths"]))
+    assert len(found) >= 30  # the document gives examples; this keeps them true
+    wrong = {}
+    for where, schema, value in found:
+        if "$ref" in schema:
+            schema = {"$ref": "urn:openapi" + schema["$ref"]}
+        else:
+            schema = {**schema, "$id": "urn:example", "$defs": {}}
+            schema = _rebase(schema)
+        errors = list(Draft202012Validator(schema, registry=registry).iter_errors(value))
+        if errors:
+            wrong[where] = errors[0].message
+    assert wrong == {}
+
+
+def _rebase(node):
+    """Point ``#/components/...`` references of an inline schema at the document."""
+    if isinstance(node, dict):
+        return {
+            k: ("urn:openapi" + v if k == "$ref" and v.startswith("#/") else _rebase(v))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rebase(v) for v in node]
+    return node
+
+
+def _nulls(node, where="#"):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("example", "examples", "const", "default"):
+                continue
+            if value is None:
+                yield f"{where}/{key}"
+            yield from _nulls(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _nulls(value, f"{where}/{i}")
+
+
+def test_no_member_is_a_yaml_accident():
+    """A comma in an unquoted flow-mapping string (``{description: a, b}``) makes a key
+    ``b`` with a null value; no keyword of the document is null."""
+    assert list(_nulls(document())) == []
