@@ -5,7 +5,6 @@ schemas, served at /openapi.json and rendered at /docs; and the contract check
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
