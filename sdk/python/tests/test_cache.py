@@ -137,6 +137,7 @@ class JWKSServer:
         self.body = b"{}"
         self.headers: dict[str, str] = {}
         self.requests = 0
+        self.chunked = False
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -146,6 +147,11 @@ class JWKSServer:
                 self.send_header("Content-Type", "application/json")
                 for name, value in owner.headers.items():
                     self.send_header(name, value)
+                if owner.chunked:  # no length: HTTP/1.0 style, the body ends at close
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(owner.body)
+                    return
                 self.send_header("Content-Length", str(len(owner.body)))
                 self.end_headers()
                 self.wfile.write(owner.body)
@@ -275,3 +281,28 @@ def test_policy_object_and_keywords_agree(jwks_server):
     policy = CachePolicy(cooldown=1, max_stale=5)
     verifier = TokenVerifier(jwks_server.url, "aud", cache=policy)
     assert verifier.policy.cooldown == 1 and verifier.policy.max_stale == 5
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"issuer": "https://elsewhere.example", "jwks_uri": "{url}/jwks"},
+        {"issuer": "{url}", "jwks_uri": "http://idp.example/jwks"},
+        {"issuer": "{url}"},
+        {"issuer": "{url}", "jwks_uri": 42},
+    ],
+)
+def test_a_discovery_document_we_cannot_trust_gives_no_keys(jwks_server, metadata):
+    jwks_server.body = json.dumps(metadata).replace("{url}", jwks_server.url).encode()
+    verifier = TokenVerifier(jwks_server.url, "aud")
+    with pytest.raises(KeySetUnavailable):
+        verifier.verify(_token(jwks_server, "k1"))
+
+
+def test_an_oversized_answer_without_content_length_is_cut(jwks_server):
+    """Streaming: the cap holds even when the server declares no length."""
+    jwks_server.publish(("k1", live.private_key_1()))
+    jwks_server.chunked = True
+    verifier = _local(jwks_server, max_bytes=200)
+    with pytest.raises(KeySetUnavailable):
+        verifier.verify(_token(jwks_server, "k1"))

@@ -272,3 +272,54 @@ def test_an_apps_own_claims_name_no_user(server, shop):
     claims = TokenVerifier(server.url, "https://shop.example").verify(token)
     with WalletClient(server.url) as client, pytest.raises(ConfigurationError):
         client.balance(claims)
+
+
+def test_async_retries_reuse_the_key_and_settle(server, proxy, shop, ada, wallet):
+    async def scenario():
+        async with AsyncWalletClient(
+            proxy.url, client_id="shop", client_secret=shop["client_secret"], backoff=0.05
+        ) as client:
+            proxy.drop(1, "/api/cross-app/credits/consume")
+            spent = await client.consume(ada["sub"], 2, "async-flaky")
+            proxy.answer(503, "/api/cross-app/credits/holds", n=1)
+            hold = await client.hold(ada["sub"], 3, ttl=60, service="async")
+            proxy.drop(1, f"/api/cross-app/credits/holds/{hold.id}/release")
+            released = await hold.release()
+            second = await client.hold(ada["sub"], 3, ttl=60, service="async")
+            captured = await client.capture(ada["sub"], second.id)
+            with pytest.raises(HoldNotActive):
+                await client.release(ada["sub"], second.id)
+            packages = await client.packages()
+            url = await client.purchase_url(ada["sub"], "pack-10")
+            return spent, released, captured, packages, url
+
+    before = wallet.balance(ada["sub"]).balance
+    spent, released, captured, packages, url = asyncio.run(scenario())
+    assert spent.replayed and released.hold.status == "released"
+    assert captured.hold.captured == 3
+    assert wallet.balance(ada["sub"]).balance == before - 2 - 3
+    assert any(p.id == "pack-10" for p in packages) and url.startswith(server.url)
+
+
+def test_retry_after_as_an_http_date():
+    from email.utils import formatdate
+
+    import httpx
+
+    from cross_app_sdk.wallet import retry_after
+
+    later = httpx.Response(429, headers={"Retry-After": formatdate(time.time() + 30, usegmt=True)})
+    assert 28 <= retry_after(later) <= 31
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert retry_after(httpx.Response(429)) is None
+
+
+def test_wrong_credentials_are_invalid_client(server):
+    from cross_app_sdk import InvalidClient
+
+    with (
+        WalletClient(server.url, client_id="shop", client_secret="wrong") as client,
+        pytest.raises(InvalidClient) as caught,
+    ):
+        client.balance("anyone")
+    assert caught.value.status_code == 401
