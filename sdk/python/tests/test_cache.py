@@ -138,11 +138,13 @@ class JWKSServer:
         self.headers: dict[str, str] = {}
         self.requests = 0
         self.chunked = False
+        self.delay = 0.0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 owner.requests += 1
+                time.sleep(owner.delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 for name, value in owner.headers.items():
@@ -306,3 +308,21 @@ def test_an_oversized_answer_without_content_length_is_cut(jwks_server):
     verifier = _local(jwks_server, max_bytes=200)
     with pytest.raises(KeySetUnavailable):
         verifier.verify(_token(jwks_server, "k1"))
+
+
+def test_a_slow_refresh_does_not_hold_up_other_requests(jwks_server):
+    """Past freshness, one request refreshes; the others serve the stale set meanwhile."""
+    jwks_server.publish(("k1", live.private_key_1()))
+    verifier = _local(jwks_server, min_ttl=0.2, max_ttl=0.2, cooldown=0.1)
+    token = _token(jwks_server, "k1")
+    verifier.verify(token)
+    time.sleep(0.25)
+    jwks_server.delay = 1.0
+    refresher = threading.Thread(target=verifier.verify, args=(token,))
+    refresher.start()
+    time.sleep(0.2)  # the refresh is in flight
+    start = time.monotonic()
+    assert verifier.verify(token).sub == "s"
+    assert time.monotonic() - start < 0.3
+    refresher.join()
+    assert jwks_server.requests == 2

@@ -27,20 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from jwt.algorithms import get_default_algorithms
 
 from . import _http
 from .errors import InvalidToken, KeySetUnavailable, Reason
+from .keyset import parse_key_set
 
 log = logging.getLogger("cross_app_sdk")
 
-_FAMILY = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})\"?", re.IGNORECASE)
-MIN_RSA_BITS = 2048
-
-
-def key_type(alg: str) -> str:
-    return _FAMILY.get(alg[:2], "")
 
 
 @dataclass(frozen=True)
@@ -72,49 +66,6 @@ def ttl_from(headers: httpx.Headers, policy: CachePolicy) -> float:
     if age.isdigit():
         ttl -= float(age)
     return min(max(ttl, policy.min_ttl), policy.max_ttl)
-
-
-def parse_key_set(document: dict, algorithms: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """``{kid: {alg: loaded public key}}`` of the keys usable with ``algorithms``.
-
-    Raises :class:`_http.FetchError` when nothing is usable: an empty or broken set is
-    treated as a failed fetch, so it can never wipe good keys."""
-    keys = document.get("keys")
-    if not isinstance(keys, list):
-        raise _http.FetchError("JWKS has no keys array")
-    impls = get_default_algorithms()
-    result: dict[str, dict[str, Any]] = {}
-    for jwk in keys:
-        loaded = _load(jwk, algorithms, impls) if isinstance(jwk, dict) else {}
-        if loaded:
-            result.setdefault(jwk["kid"], {}).update(loaded)
-    if not result:
-        raise _http.FetchError("JWKS has no usable signing key")
-    return result
-
-
-def _load(jwk: dict, algorithms: tuple[str, ...], impls: dict) -> dict[str, Any]:
-    kid = jwk.get("kid")
-    if not isinstance(kid, str) or not kid or jwk.get("use", "sig") != "sig":
-        return {}
-    ops = jwk.get("key_ops")
-    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
-        return {}
-    loaded: dict[str, Any] = {}
-    for alg in algorithms:
-        if jwk.get("alg", alg) != alg or jwk.get("kty") != key_type(alg):
-            continue
-        try:
-            key = impls[alg].from_jwk(jwk)
-        except Exception:  # a malformed key is skipped, not fatal to the set
-            log.debug("skipping malformed JWK %r", kid)
-            continue
-        if hasattr(key, "private_numbers"):  # a private key published by mistake
-            key = key.public_key()
-        if jwk["kty"] == "RSA" and key.key_size < MIN_RSA_BITS:
-            continue
-        loaded[alg] = key
-    return loaded
 
 
 _FETCH = object()  # "fetch, then look again"
@@ -153,6 +104,12 @@ class _CacheState:
                 self.remember_missing(kid, now)
                 raise InvalidToken(Reason.UNKNOWN_KID, "no published key has this kid")
             return _FETCH
+        # Past freshness (or empty).  While one request refreshes, the others serve what
+        # the stale set has instead of queueing behind a slow IdP.
+        if keys is not None and self.in_flight and now < self.usable_until:
+            entry = keys.get(kid)
+            if entry is not None:
+                return _select(entry, kid, alg)
         if not self.in_flight and now - self.last_attempt < self.retry_gap():
             return self.after_fetch(kid, alg, now)
         return _FETCH
