@@ -88,6 +88,13 @@ class RedisScope:
             self.client.delete(*mine)
 
 
+def _run(command: list[str], env: dict) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(command[1:4])} failed:\n{result.stderr[-3000:]}", pytrace=False)
+    return result
+
+
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
     """Database, Redis and the environment every server process of the run shares."""
@@ -111,15 +118,8 @@ def services(tmp_path_factory):
         env.pop(name, None)
     env["IDP_ISSUER"] = "http://127.0.0.1:1"  # the CLI needs one; servers set their own
     run = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run([*run, "db", "upgrade"], cwd=REPO, env=env, check=True, capture_output=True)
-    setup = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("server_setup.py"))],
-        cwd=REPO,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    _run([*run, "db", "upgrade"], env)
+    setup = _run([sys.executable, str(Path(__file__).with_name("server_setup.py"))], env)
     data = json.loads(setup.stdout.strip().splitlines()[-1])
     yield live.Services(env=env, data=data, flask=run, repo=REPO, logs=instance)
     redis_scope.cleanup()

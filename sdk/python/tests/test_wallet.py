@@ -318,7 +318,7 @@ def test_wrong_credentials_are_invalid_client(server):
     from cross_app_sdk import InvalidClient
 
     with (
-        WalletClient(server.url, client_id="shop", client_secret="wrong") as client,
+        WalletClient(server.url, client_id="no-such-app", client_secret="wrong") as client,
         pytest.raises(InvalidClient) as caught,
     ):
         client.balance("anyone")
