@@ -126,3 +126,24 @@ def test_cors_for_the_apps_registered_origin(client, store, user, catalogue):
     )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "https://store.example"
+
+
+def test_an_app_acting_for_a_user_who_granted_it(client, apps, user, catalogue):
+    from .actions import delegated
+
+    partner = apps.partner("ledgerly", "credits:read")
+    subscribe(user, "sub_live", "active")
+    acting = delegated(client, partner, user, scope="credits:read")
+    response = acting.get("/subscription")
+    assert response.status_code == 200
+    assert response.json["subscription"]["id"] == "sub_live"
+
+
+def test_an_app_token_must_name_the_user(client, apps, user, catalogue):
+    from .actions import app_token
+
+    partner = apps.partner("ledgerly", "credits:read")
+    token = app_token(client, partner, "credits:read")
+    response = read(client, token)
+    assert response.status_code == 400
+    assert (response.json["error"], response.json["field"]) == ("invalid_request", "user")

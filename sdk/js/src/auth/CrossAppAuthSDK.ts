@@ -146,12 +146,12 @@ export class CrossAppAuthSDK {
     const state = params.get('state');
     const txStore = transactionStore();
     const key = `cas:${this.config.appId}:tx`;
-    const raw = txStore.get(key);
+    const raw = await txStore.get(key);
     const tx: Transaction | null = raw ? JSON.parse(raw) : null;
     if (!state || !tx || tx.state !== state) {
       throw new SDKError('invalid_state', 'this sign-in answer does not belong to a request of this tab');
     }
-    txStore.remove(key);
+    await txStore.remove(key);
     stripCallbackParams();
     const error = params.get('error');
     if (error === 'login_required' || error === 'consent_required' || error === 'interaction_required') {
@@ -177,7 +177,7 @@ export class CrossAppAuthSDK {
     if (!session) throw new SDKError('login_required', 'nobody is signed in');
     if (session.accessToken && !this.expiring(session)) return session.accessToken;
     if (!session.refreshToken) {
-      this.signOutLocally('expired', true);
+      await this.signOutLocally('expired', true);
       throw new SDKError('login_required', 'the session expired and holds no refresh token');
     }
     return this.refreshToken();
@@ -201,9 +201,9 @@ export class CrossAppAuthSDK {
   /** Sign out in every tab: forget the tokens, revoke the refresh token, optionally end the IdP session. */
   async logout(options: LogoutOptions = {}): Promise<void> {
     await this.start();
-    const refreshToken = this.session?.refreshToken ?? this.readStored()?.refreshToken ?? null;
+    const refreshToken = this.session?.refreshToken ?? (await this.readStored())?.refreshToken ?? null;
     const idToken = this.session?.idToken ?? null;
-    this.signOutLocally('user', true);
+    await this.signOutLocally('user', true);
     if (refreshToken) {
       await this.revoke(refreshToken).catch(() => undefined); // best effort: the tokens are gone here anyway
     }
@@ -264,7 +264,7 @@ export class CrossAppAuthSDK {
       this.channel = new BroadcastChannel(`cas:${this.config.appId}:tabs`);
       this.channel.onmessage = (event) => this.onTabMessage(event.data as TabMessage);
     }
-    const stored = this.readStored();
+    const stored = await this.readStored();
     if (!stored) return;
     this.session = { accessToken: null, expiresAt: 0, scope: '', refreshToken: stored.refreshToken, idToken: stored.idToken, user: stored.user };
     try {
@@ -278,10 +278,13 @@ export class CrossAppAuthSDK {
   private onTabMessage(message: TabMessage): void {
     if (this.disposed || !message || message.sender === this.tabId) return;
     if (message.kind === 'logout') {
-      if (this.session) this.signOutLocally('other_tab', false);
+      // The sender already emptied the shared storage (and may have signed in again since).
+      if (this.session) void this.signOutLocally('other_tab', false, false);
       return;
     }
     if (message.kind === 'tokens' && this.store?.shared) {
+      // Broadcasts may arrive late: never replace newer tokens with older ones.
+      if (this.session && this.session.expiresAt > message.session.expiresAt) return;
       const wasSignedIn = this.session !== null;
       this.session = message.session;
       this.events.emit('tokenRefreshed', { expiresAt: message.session.expiresAt, fromOtherTab: true });
@@ -297,8 +300,8 @@ export class CrossAppAuthSDK {
     }
   }
 
-  private readStored(): StoredSession | null {
-    const raw = this.store?.get(this.storageKey);
+  private async readStored(): Promise<StoredSession | null> {
+    const raw = await this.store?.get(this.storageKey);
     if (!raw) return null;
     try {
       const parsed = JSON.parse(raw) as StoredSession;
@@ -308,20 +311,21 @@ export class CrossAppAuthSDK {
     }
   }
 
-  private signOutLocally(reason: SDKEvents['logout']['reason'], tellTabs: boolean): void {
+  private async signOutLocally(reason: SDKEvents['logout']['reason'], tellTabs: boolean, forget = true): Promise<void> {
     const was = this.session;
     this.session = null;
-    this.store?.remove(this.storageKey);
+    if (forget) await this.store?.remove(this.storageKey);
     if (tellTabs) this.broadcast({ kind: 'logout', sender: this.tabId });
     if (was) this.events.emit('logout', { reason });
   }
 
-  private setSession(session: Session, fromLogin: boolean): void {
+  /** Keep the new tokens; stored (committed) before any other tab may take the lock. */
+  private async setSession(session: Session, fromLogin: boolean): Promise<void> {
     const wasSignedIn = this.session !== null;
     this.session = session;
     if (session.refreshToken) {
       const stored: StoredSession = { refreshToken: session.refreshToken, idToken: session.idToken, user: session.user };
-      this.store?.set(this.storageKey, JSON.stringify(stored));
+      await this.store?.set(this.storageKey, JSON.stringify(stored));
     }
     if (this.store?.shared) this.broadcast({ kind: 'tokens', sender: this.tabId, session });
     if (fromLogin || !wasSignedIn) this.events.emit('login', { user: session.user });
@@ -340,9 +344,9 @@ export class CrossAppAuthSDK {
       `cas:${this.config.appId}:refresh`,
       async () => {
         const shared = this.store?.shared === true;
-        const current = shared ? (this.readStored()?.refreshToken ?? null) : (this.session?.refreshToken ?? null);
+        const current = shared ? ((await this.readStored())?.refreshToken ?? null) : (this.session?.refreshToken ?? null);
         if (!current) {
-          this.signOutLocally('refresh_refused', false);
+          await this.signOutLocally('refresh_refused', false, false);
           throw new SDKError('login_required', 'signed out (in another tab, or the session ended)');
         }
         // Another tab rotated while this one waited, and its tokens already arrived here.
@@ -367,7 +371,7 @@ export class CrossAppAuthSDK {
       );
     } catch (error) {
       if (isSDKError(error) && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
-        this.signOutLocally('refresh_refused', true);
+        await this.signOutLocally('refresh_refused', true);
         throw new SDKError('login_required', 'the session ended: sign in again', { cause: error, status: error.status });
       }
       throw error;
@@ -375,7 +379,7 @@ export class CrossAppAuthSDK {
     const previous = this.session;
     const user = tokens.id_token ? await this.userFromIdToken(tokens.id_token, undefined) : previous?.user;
     if (!user) throw new SDKError('invalid_response', 'the refresh answer names no user');
-    this.setSession(
+    await this.setSession(
       {
         accessToken: tokens.access_token,
         expiresAt: Date.now() + (tokens.expires_in ?? 300) * 1000,
@@ -430,7 +434,7 @@ export class CrossAppAuthSDK {
 
   private async loginWithRedirect(options: LoginOptions): Promise<void> {
     const tx = await this.newTransaction(REDIRECT_STATE_PREFIX, options);
-    transactionStore().set(`cas:${this.config.appId}:tx`, JSON.stringify(tx));
+    await transactionStore().set(`cas:${this.config.appId}:tx`, JSON.stringify(tx));
     window.location.assign(await this.authorizeUrl(tx, options));
   }
 
@@ -490,7 +494,7 @@ export class CrossAppAuthSDK {
     );
     if (!tokens.id_token) throw new SDKError('invalid_response', 'the token answer carries no ID token (is `openid` among the scopes?)');
     const user = await this.userFromIdToken(tokens.id_token, tx.nonce);
-    this.setSession(
+    await this.setSession(
       {
         accessToken: tokens.access_token,
         expiresAt: Date.now() + (tokens.expires_in ?? 300) * 1000,
