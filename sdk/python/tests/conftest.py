@@ -113,6 +113,10 @@ def services(tmp_path_factory):
         "IDP_KEY_REFRESH_SECONDS": "1",
         "IDP_OUTBOX_DELIVERY": "cli",
         "IDP_LOG_LEVEL": "WARNING",
+        # Cheap password hashing: sign-ins are setup here, not the subject.
+        "IDP_ARGON2_TIME_COST": "1",
+        "IDP_ARGON2_MEMORY_COST": "8192",
+        "IDP_ARGON2_PARALLELISM": "1",
     }
     for name in ("FLASK_APP", "IDP_ISSUER", "TESTING"):
         env.pop(name, None)
