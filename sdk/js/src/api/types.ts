@@ -1,75 +1,26 @@
 /**
- * Request/response types of the credit API, taken from the OpenAPI document
- * (`npm run gen:api` writes schema.gen.ts from `python -m idp.openapi`).
+ * Request/response types of the API, taken from the server's OpenAPI document
+ * (schema.gen.ts, written by `npm run gen:api` from `python -m idp.openapi`; a unit test
+ * fails when it drifts from the document).  Only names are given here.
  */
-export interface CreditSummary {
-  balance: number;
-  held: number;
-  available: number;
-}
+import type { components, operations } from './schema.gen';
 
-export interface CreditPackage {
-  id: string;
-  name: string;
-  credits: number;
-  /** Minor units (cents). */
-  price: number;
-  currency: string;
-  interval: 'month' | 'year' | null;
-  type: 'one_time' | 'subscription';
-}
+type Schemas = components['schemas'];
+type Json<Op extends keyof operations, Status extends number> = operations[Op]['responses'] extends Record<Status, { content: { 'application/json': infer Body } }> ? Body : never;
 
-export interface CreditsResponse extends CreditSummary {
-  packages: CreditPackage[];
-}
-
-export interface PackagesResponse {
-  packages: CreditPackage[];
-}
-
-export interface CreditCheckResponse extends CreditSummary {
-  sufficient: boolean;
-}
-
-export interface Transaction {
-  id: number;
-  kind: string;
-  amount: number;
-  held_delta: number;
-  balance_after: number;
-  available_after: number;
-  client_id: string | null;
-  service: string | null;
-  hold_id: string | null;
-  reason: string | null;
-  created_at: string;
-}
-
-export interface ConsumeResponse extends CreditSummary {
-  transaction: Transaction;
-  replayed: boolean;
-}
-
-export interface TransactionsResponse {
-  transactions: Transaction[];
-  next_before: number | null;
-}
-
-export interface PortalResponse {
-  url: string;
-}
-
-export interface SubscriptionInfo {
-  id: string;
-  status: string;
-  package_id: string | null;
-  plan: CreditPackage | null;
-  client_id: string | null;
-  current_period_end: string | null;
-  cancel_at_period_end: boolean;
-}
-
-export interface SubscriptionResponse {
-  subscription: SubscriptionInfo | null;
-  subscriptions: SubscriptionInfo[];
-}
+export type CreditPackage = Schemas['CreditPackage'];
+export type CreditsResponse = Schemas['WalletCredits'];
+/** `{ balance, held, available }`: what the wallet holds, what holds reserve, what can be spent. */
+export type CreditSummary = Pick<CreditsResponse, 'balance' | 'held' | 'available'>;
+export type CreditCheckResponse = Schemas['WalletCreditCheck'];
+export type Transaction = Schemas['WalletTransaction'];
+export type ConsumeResponse = Schemas['WalletConsumption'];
+export type PackagesResponse = Json<'listCreditPackages', 200>;
+export type TransactionsResponse = Json<'listTransactions', 200>;
+export type PortalResponse = Json<'createBillingPortalSession', 200>;
+export type SubscriptionInfo = Schemas['Subscription'];
+export type SubscriptionResponse = Json<'getSubscription', 200>;
+export type TokenResponse = Schemas['TokenResponse'];
+export type ServerMetadata = Schemas['ServerMetadata'];
+/** The body of every error answer: `{ error, error_description }` (plus members some codes add). */
+export type ErrorBody = Schemas['Error'];

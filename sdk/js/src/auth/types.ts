@@ -1,6 +1,7 @@
 import type { RetryPolicy } from '../internal/http';
 import type { StorageMode } from '../internal/storage';
 import type { IdTokenClaims } from '../internal/jwt';
+import type { ServerMetadata } from '../api/types';
 
 export interface AuthConfig {
   /** The app's client id (a public client registered with the IdP). */
@@ -70,21 +71,8 @@ export interface RedirectResult {
   returnTo: string | undefined;
 }
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in?: number;
-  refresh_token?: string;
-  id_token?: string;
-  scope?: string;
-}
+export type { TokenResponse } from '../api/types';
 
-export interface Discovery {
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-  jwks_uri: string;
-  revocation_endpoint?: string;
-  end_session_endpoint?: string;
-  userinfo_endpoint?: string;
-}
+/** The discovery fields the SDK reads (the server's metadata, from the OpenAPI document). */
+export type Discovery = Pick<ServerMetadata, 'issuer' | 'authorization_endpoint' | 'token_endpoint' | 'jwks_uri'> &
+  Partial<Pick<ServerMetadata, 'revocation_endpoint' | 'end_session_endpoint' | 'userinfo_endpoint'>>;
