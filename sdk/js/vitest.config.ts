@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (jsdom, fast, no server) and `browser` (Node, drives Debian's
-// Chromium through playwright-core against the real IdP started by the global setup).
+// Three projects: `unit` (jsdom, fast, no server), `browser` (Node, drives Debian's
+// Chromium through playwright-core against the real IdP started by the global setup) and
+// `pack` (the packed tarball installed into an empty project; needs the build).
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +22,14 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'pack',
+          environment: 'node',
+          include: ['test/pack/**/*.test.ts'],
+          testTimeout: 120_000,
         },
       },
     ],
