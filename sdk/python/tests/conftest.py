@@ -113,6 +113,7 @@ def services(tmp_path_factory):
         "IDP_KEY_REFRESH_SECONDS": "1",
         "IDP_OUTBOX_DELIVERY": "cli",
         "IDP_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),  # the server code of this checkout, also for the scripts
         # Cheap password hashing: sign-ins are setup here, not the subject.
         "IDP_ARGON2_TIME_COST": "1",
         "IDP_ARGON2_MEMORY_COST": "8192",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from idp import create_app
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 from keys import services as key_services
 from keys.models import ACTIVE, NEXT
 

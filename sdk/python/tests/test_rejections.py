@@ -153,6 +153,8 @@ def _shifted(claims, **changes):
         ({"iat": 60}, Reason.ISSUED_IN_FUTURE),
         ({"exp": "soon"}, Reason.INVALID_CLAIM),
         ({"exp": True}, Reason.INVALID_CLAIM),
+        ({"exp": float("inf")}, Reason.INVALID_CLAIM),  # never expiring
+        ({"nbf": float("nan")}, Reason.INVALID_CLAIM),
         ({"sub": 42}, Reason.INVALID_CLAIM),
         ({"scope": ["credits:read"]}, Reason.INVALID_CLAIM),
     ],

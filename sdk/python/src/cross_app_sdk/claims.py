@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,11 @@ class Claims:
             exp=int(payload["exp"]),
             iat=int(payload["iat"]),
             jti=payload["jti"],
-            auth_time=int(auth_time) if _is_number(auth_time) else None,
+            auth_time=int(auth_time) if _is_time(auth_time) else None,
             raw=payload,
             token=token,
         )
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_time(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -58,18 +58,19 @@ class Discovery:
         return document
 
     def metadata(self) -> dict:
-        if self._metadata is None:
-            with self._lock:
-                if self._metadata is None:
-                    document, _ = _http.get_json(self.url, self.timeout, self.max_bytes)
-                    self._accept(document)
-        return self._metadata
+        if self._metadata is not None:
+            return self._metadata
+        with self._lock:
+            if self._metadata is not None:
+                return self._metadata
+            document, _ = _http.get_json(self.url, self.timeout, self.max_bytes)
+            return self._accept(document)
 
     async def ametadata(self) -> dict:
-        if self._metadata is None:
-            document, _ = await _http.aget_json(self.url, self.timeout, self.max_bytes)
-            self._accept(document)
-        return self._metadata
+        if self._metadata is not None:
+            return self._metadata
+        document, _ = await _http.aget_json(self.url, self.timeout, self.max_bytes)
+        return self._accept(document)
 
     def jwks_uri(self) -> str:
         return self._jwks_uri or self.metadata()["jwks_uri"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -46,14 +47,20 @@ def _json_object(segment: str) -> dict:
     return value
 
 
-def _number(payload: dict, name: str, required: bool = True) -> float | None:
+def _number(payload: dict, name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 section 2): a finite JSON number, or None if absent."""
     value = payload.get(name)
     if value is None:
-        if required:
-            raise InvalidToken(Reason.MISSING_CLAIM, f"the {name} claim is missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidToken(Reason.INVALID_CLAIM, f"the {name} claim is not a number")
+    return value
+
+
+def _required_number(payload: dict, name: str) -> float:
+    value = _number(payload, name)
+    if value is None:
+        raise InvalidToken(Reason.MISSING_CLAIM, f"the {name} claim is missing")
     return value
 
 
@@ -174,11 +181,11 @@ class _Verifier:
         self._check_audience(payload.get("aud"))
         now = time.time()
         leeway = self.leeway
-        if _number(payload, "exp") <= now - leeway:
+        if _required_number(payload, "exp") <= now - leeway:
             raise InvalidToken(Reason.EXPIRED, "the token has expired")
-        if _number(payload, "iat") > now + leeway:
+        if _required_number(payload, "iat") > now + leeway:
             raise InvalidToken(Reason.ISSUED_IN_FUTURE, "the token is issued in the future")
-        nbf = _number(payload, "nbf", required=False)
+        nbf = _number(payload, "nbf")
         if nbf is not None and nbf > now + leeway:
             raise InvalidToken(Reason.NOT_YET_VALID, "the token is not valid yet")
         scope = payload.get("scope")

@@ -81,7 +81,7 @@ class _Base:
         if bool(client_id) != bool(client_secret):
             raise ConfigurationError("give both client_id and client_secret, or neither")
         self.client_id = client_id
-        self._client_secret = client_secret
+        self._credentials = (client_id, client_secret) if client_id and client_secret else None
         self.scope = scope
         self.max_retries = max_retries
         self.backoff = backoff
@@ -125,6 +125,11 @@ class _Base:
         if call.idempotency_key:
             headers["Idempotency-Key"] = call.idempotency_key
         return headers
+
+    def _basic_auth(self) -> tuple[str, str]:
+        if self._credentials is None:
+            raise ConfigurationError("an app token needs client_id and client_secret")
+        return self._credentials
 
     def _token_form(self) -> dict[str, str]:
         form = {"grant_type": "client_credentials"}

@@ -72,7 +72,7 @@ class WalletClient(_Base):
                 lambda: self._http.post(
                     self.token_endpoint,
                     data=self._token_form(),
-                    auth=(self.client_id, self._client_secret),
+                    auth=self._basic_auth(),
                 ),
             )
             return self._store_token(self._result(response))
