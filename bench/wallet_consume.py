@@ -354,7 +354,7 @@ def profile_consumes(env: dict, token: str, sub: str, count: int, out: Path) -> 
     from sqlalchemy import event
 
     from idp import create_app
-    from idp.extensions import db
+    from idp.core.extensions import db
 
     keys = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "IDP_ISSUER")
     app = create_app({k: env[k] for k in keys if k in env} | {"IDP_LOG_LEVEL": "WARNING"})

@@ -20,8 +20,8 @@ def seed() -> dict:
     from idp import demo
     from idp.apps import services as apps
     from idp.apps.services import query_client
-    from idp.db_types import utcnow
-    from idp.extensions import db
+    from idp.core.db_types import utcnow
+    from idp.core.extensions import db
     from idp.oauth2 import services as oauth
     from idp.oauth2.server import authorization_server
     from idp.users import services as users

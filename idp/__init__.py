@@ -20,20 +20,18 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         cli,
         cors,
         crossapp,
-        errors,
         input_guard,
-        mail,
         oauth2,
         openapi,
         pages,
         ratelimit,
-        redis_client,
         security,
         users,
     )
-    from . import config as config_module
-    from .extensions import csrf, db, migrate
-    from .http import IdPRequest
+    from .core import config as config_module
+    from .core import errors, mail, redis_client
+    from .core.extensions import csrf, db, migrate
+    from .core.http import IdPRequest
 
     instance = (config or {}).get("IDP_INSTANCE_PATH") or os.environ.get("IDP_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance or None, instance_relative_config=True)

@@ -9,7 +9,8 @@ from flask.cli import AppGroup
 
 from keys import services as key_services
 
-from . import demo, outbox
+from . import demo
+from .core import outbox
 
 dev = AppGroup("dev", help="Development helpers.")
 mail = AppGroup("mail", help="Outgoing mail (the outbox).")

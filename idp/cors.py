@@ -18,8 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from idp.apps.models import ACTIVE, AppIntegration
 from idp.apps.services import query_client
-from idp.errors import IdPError
-from idp.extensions import db
+from idp.core.errors import IdPError
+from idp.core.extensions import db
 from idp.input_guard import is_clean
 from idp.oauth2.tokens import unverified_claims
 

@@ -4,7 +4,7 @@ from .signer import KeyCache
 
 
 def init_app(app) -> None:
-    from idp.extensions import csrf
+    from idp.core.extensions import csrf
 
     from . import models  # noqa: F401  (register the table)
     from .cli import cli

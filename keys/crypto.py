@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from idp.config import ConfigError
+from idp.core.config import ConfigError
 
 from .errors import KeyDecryptionFailed
 

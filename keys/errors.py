@@ -1,6 +1,6 @@
 """Key-store errors."""
 
-from idp.errors import IdPError
+from idp.core.errors import IdPError
 
 
 class KeyStoreError(IdPError):

@@ -16,8 +16,8 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from . import crypto
 from .errors import RotationNotReady

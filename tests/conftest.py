@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.extensions import db as _db
+from idp.core.extensions import db as _db
 from tests import harness
 from tests.helpers import KEK, Apps, Browser, install_fixed_keys, make_user
 

@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from idp import create_app
-from idp.extensions import db
+from idp.core.extensions import db
 from tests import contract
 
 # Sessions bound to a connection that is already in a transaction nest a SAVEPOINT in it.

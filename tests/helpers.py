@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from idp.apps import services as app_services
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from keys import services as key_services
 from keys.models import ACTIVE, NEXT
 from keys.signer import key_cache
@@ -322,7 +322,7 @@ def mint_tokens(app: dict, user, scope: str, refresh: bool = False) -> dict:
     (RS256 with the active key), and a refresh token stored as a grant stores it.
     For tests whose subject is not the login flow."""
     from idp.apps.services import query_client
-    from idp.db_types import utcnow
+    from idp.core.db_types import utcnow
     from idp.oauth2 import services as oauth
     from idp.oauth2.server import authorization_server
 

@@ -7,8 +7,8 @@ import stat
 import pytest
 
 from idp import create_app
-from idp.config import ConfigError
-from idp.defaults import DEFAULTS
+from idp.core.config import ConfigError
+from idp.core.defaults import DEFAULTS
 from tests.helpers import KEK
 
 PRODUCTION = {

@@ -135,8 +135,8 @@ def test_a_refused_row_is_logged_without_its_values(make_app, logged):
     """PostgreSQL's DETAIL ("Failing row contains ...") quotes every column, hash and
     address included, and the harness's own engine does not hide parameters: the error
     handler alone must keep both out of the log."""
-    from idp.db_types import utcnow
-    from idp.extensions import db
+    from idp.core.db_types import utcnow
+    from idp.core.extensions import db
     from idp.users.models import User
 
     node = make_app()

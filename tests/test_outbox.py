@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
-from idp import outbox
-from idp.db_types import utcnow
-from idp.outbox import OutboxMessage
+from idp.core import outbox
+from idp.core.db_types import utcnow
+from idp.core.outbox import OutboxMessage
 from idp.users.models import PasswordReset
 from tests.helpers import mail_link, make_user
 from tests.pages.flows import forgot

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from .models import REFUND, CheckoutSession, LedgerEntry, StripeEvent, Subscription, Wallet
 

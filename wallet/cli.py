@@ -7,7 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from idp.errors import IdPError
+from idp.core.errors import IdPError
 from idp.users import services as users
 
 from . import ledger, packages, services

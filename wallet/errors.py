@@ -1,6 +1,6 @@
 """Wallet errors: stable codes for the credit API."""
 
-from idp.errors import IdPError, NotFound
+from idp.core.errors import IdPError, NotFound
 
 
 class WalletError(IdPError):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from .errors import IdempotencyConflict, InsufficientCredits
 from .models import LedgerEntry, Wallet

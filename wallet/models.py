@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db_types import UTCDateTime
-from idp.extensions import db
+from idp.core.db_types import UTCDateTime
+from idp.core.extensions import db
 
 # Ledger entry kinds (the list); the sign of ``amount`` follows from the kind.
 PURCHASE = "purchase"

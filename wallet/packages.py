@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from .errors import PackageNotFound, WalletError
 from .models import Package

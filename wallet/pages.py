@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Blueprint, current_app, redirect, request, url_for
 
 from idp.apps.services import query_client
-from idp.errors import IdPError, NotFound
+from idp.core.errors import IdPError, NotFound
 from idp.pages.routes import safe_return_to
 from idp.pages.views import page
 from idp.users import sessions

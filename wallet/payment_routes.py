@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from idp.errors import NotFound
+from idp.core.errors import NotFound
 from idp.users import sessions
 
 from . import billing, ledger, services, webhooks

@@ -2,7 +2,7 @@
 Stripe Checkout (``stripe_gateway``) or, in development, the simulated checkout.
 
 ``IDP_PAYMENTS`` decides: ``stripe``, ``simulated`` (refused in production by
-``idp.config``) or ``disabled`` (every purchase is a 503 ``payments_not_configured``).
+``idp.core.config``) or ``disabled`` (every purchase is a 503 ``payments_not_configured``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import functools
 
 from flask import Blueprint, g, jsonify, request
 
-from idp.errors import NotFound
+from idp.core.errors import NotFound
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import InsufficientScope, current_token, protector
 from idp.users import services as users

@@ -22,7 +22,7 @@ import stripe
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from idp.extensions import db
+from idp.core.extensions import db
 
 from . import billing, webhook_handlers
 from .errors import InvalidSignature, WalletError

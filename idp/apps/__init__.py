@@ -4,8 +4,8 @@ from .services import ClientCache
 
 
 def init_app(app) -> None:
-    from idp.config import ConfigError
-    from idp.extensions import csrf
+    from idp.core.config import ConfigError
+    from idp.core.extensions import csrf
 
     from .schemas import MAX_REUSE_GRACE
 

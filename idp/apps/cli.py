@@ -7,7 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from idp.errors import IdPError
+from idp.core.errors import IdPError
 
 from . import services
 from .models import ACTIVE

@@ -1,6 +1,6 @@
 """Registry errors (RFC 7591 section 3.2.2 codes where one fits)."""
 
-from idp.errors import IdPError, NotFound
+from idp.core.errors import IdPError, NotFound
 
 
 class RegistryError(IdPError):

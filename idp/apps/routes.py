@@ -11,8 +11,8 @@ import functools
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, jsonify, request
 
+from idp.core.scopes import ADMIN_SCOPE
 from idp.oauth2.bearer import current_token, protector
-from idp.scopes import ADMIN_SCOPE
 
 from . import services
 from .errors import RegistryError

@@ -14,9 +14,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from idp import scopes as scope_names
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core import scopes as scope_names
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from . import schemas
 from .errors import AppNotFound, ClientIdInUse

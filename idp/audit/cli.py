@@ -8,7 +8,7 @@ import time
 import click
 from flask.cli import AppGroup
 
-from idp.extensions import db
+from idp.core.extensions import db
 
 from . import services
 

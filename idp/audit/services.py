@@ -7,8 +7,8 @@ import logging
 from flask import has_request_context, request
 from sqlalchemy import select
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from .models import AuditEvent
 

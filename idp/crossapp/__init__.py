@@ -2,7 +2,7 @@
 
 
 def init_app(app) -> None:
-    from idp.extensions import csrf
+    from idp.core.extensions import csrf
 
     from . import models  # noqa: F401  (register the tables)
     from .routes import bp

@@ -7,14 +7,14 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, current_app, jsonify, request
 
 from idp.apps.services import query_client
-from idp.errors import IdPError, NotFound
+from idp.core.errors import IdPError, NotFound
+from idp.core.scopes import ADMIN_SCOPE
 from idp.oauth2 import oidc
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import InsufficientScope, current_token, protector
 from idp.oauth2.internal import forward
 from idp.oauth2.verification import TokenRejected, verify_access_token
 from idp.oauth2.verification import token_user as verified_user
-from idp.scopes import ADMIN_SCOPE
 from idp.users import services as users
 
 from . import services

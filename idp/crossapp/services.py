@@ -8,9 +8,9 @@ import re
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from idp.db_types import utcnow
-from idp.errors import IdPError
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.errors import IdPError
+from idp.core.extensions import db
 
 from .models import UserAppMetadata, UserAppRole
 

@@ -21,7 +21,7 @@ from authlib.oidc.core.errors import (
 )
 from flask import redirect, request, url_for
 
-from idp.extensions import csrf
+from idp.core.extensions import csrf
 from idp.users import services as users
 from idp.users import sessions
 

@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from idp.db_types import utcnow
-from idp.extensions import db
-from idp.redis_client import get_redis
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
+from idp.core.redis_client import get_redis
 
 from .models import RevokedToken
 

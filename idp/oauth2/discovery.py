@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from idp import scopes as scope_names
+from idp.core import scopes as scope_names
 
 _CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from . import denylist
 from .models import RefreshToken

@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 
-from idp import scopes as scope_names
+from idp.core import scopes as scope_names
 from idp.users import services as users
 
 from . import oidc

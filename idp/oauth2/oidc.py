@@ -8,7 +8,7 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 
-from idp import scopes as scope_names
+from idp.core import scopes as scope_names
 from keys.signer import key_cache
 
 from .services import epoch

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from idp.extensions import csrf
+from idp.core.extensions import csrf
 
 from . import discovery, logout, oidc
 from .authorize import authorize

@@ -20,8 +20,8 @@ from flask import current_app
 from flask import request as flask_request
 from werkzeug.datastructures import MultiDict
 
-from idp import scopes as scope_names
 from idp.apps.services import query_client
+from idp.core import scopes as scope_names
 
 from . import services
 from .descriptions import described, printable

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from idp import scopes as scope_names
 from idp.audit import services as audit
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core import scopes as scope_names
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 from idp.users import services as users
 
 from . import denylist, families

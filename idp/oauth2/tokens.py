@@ -10,7 +10,7 @@ import time
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import current_app
 
-from idp import scopes as scope_names
+from idp.core import scopes as scope_names
 from keys.signer import key_cache
 
 

@@ -2,7 +2,11 @@
 
 
 def init_app(app) -> None:
+    from idp.core.errors import register_page_renderer
+
     from . import account  # noqa: F401  (registers its routes on the blueprint)
     from .routes import bp
+    from .views import error_page
 
     app.register_blueprint(bp)
+    register_page_renderer(app, error_page)

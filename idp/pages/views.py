@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import make_response, render_template, request
 
-from idp import scopes as scope_names
 from idp.apps.services import query_client
+from idp.core import scopes as scope_names
 from idp.input_guard import is_clean
 
 # What each scope means to a person, for the consent page.

@@ -2,7 +2,7 @@
 
 
 def init_app(app) -> None:
-    from idp import outbox
+    from idp.core import outbox
 
     from . import (
         models,  # noqa: F401  (register the tables)

@@ -7,7 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from idp.errors import IdPError
+from idp.core.errors import IdPError
 from idp.oauth2 import services as oauth_services
 
 from . import services, sessions

@@ -1,6 +1,6 @@
 """Account errors.  Messages never reveal whether an email address has an account."""
 
-from idp.errors import IdPError
+from idp.core.errors import IdPError
 
 
 class AccountError(IdPError):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db_types import UTCDateTime
-from idp.extensions import db
+from idp.core.db_types import UTCDateTime
+from idp.core.extensions import db
 
 CUSTOMER, ADMIN = "customer", "admin"
 

@@ -17,10 +17,10 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp import mail, outbox
 from idp.audit import services as audit
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core import mail, outbox
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from . import passwords, sessions
 from .errors import (
@@ -362,7 +362,7 @@ def list_users(limit: int = 100) -> list[User]:
 def set_disabled(email: str, disabled: bool) -> User:
     user = by_email(normalise_email(email))
     if user is None:
-        from idp.errors import NotFound
+        from idp.core.errors import NotFound
 
         raise NotFound("No account has that email address.")
     user.disabled = disabled

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from flask import current_app, g, request
 from sqlalchemy import select, update
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 
 from .models import CrossAppSession, User
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 07:27:45.673701
 from alembic import op
 import sqlalchemy as sa
 
-import idp.db_types
+import idp.core.db_types
 
 
 # revision identifiers, used by Alembic.
@@ -26,7 +26,7 @@ def upgrade():
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('client_type', sa.String(length=16), nullable=False),
     sa.Column('client_secret_hash', sa.String(length=64), nullable=True),
-    sa.Column('secret_rotated_at', idp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('secret_rotated_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('redirect_uris', sa.JSON(), nullable=False),
     sa.Column('allowed_origins', sa.JSON(), nullable=False),
     sa.Column('allowed_scopes', sa.JSON(), nullable=False),
@@ -34,16 +34,16 @@ def upgrade():
     sa.Column('access_token_lifetime', sa.Integer(), nullable=False),
     sa.Column('first_party', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_integrations')),
     sa.UniqueConstraint('client_id', name=op.f('uq_app_integrations_client_id'))
     )
     op.create_table('revoked_tokens',
     sa.Column('jti', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_tokens'))
     )
     with op.batch_alter_table('revoked_tokens', schema=None) as batch_op:
@@ -55,10 +55,10 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('private_key', sa.LargeBinary(), nullable=False),
     sa.Column('public_jwk', sa.JSON(), nullable=False),
-    sa.Column('created_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('activated_at', idp.db_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('retired_at', idp.db_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('publish_until', idp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('activated_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retired_at', idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('publish_until', idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('kid', name=op.f('pk_signing_keys'))
     )
     with op.batch_alter_table('signing_keys', schema=None) as batch_op:

@@ -9,7 +9,7 @@ Create Date: 2026-11-26 07:59:21.191709
 from alembic import op
 import sqlalchemy as sa
 
-import idp.db_types
+import idp.core.db_types
 
 
 # revision identifiers, used by Alembic.
@@ -31,7 +31,7 @@ def upgrade():
         sa.Column("stripe_price_id", sa.String(length=255), nullable=True),
         sa.Column("interval", sa.String(length=8), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "credits > 0 AND price_minor >= 0", name=op.f("ck_credit_packages_positive")
         ),
@@ -42,7 +42,7 @@ def upgrade():
         sa.Column("id", sa.String(length=255), nullable=False),
         sa.Column("type", sa.String(length=100), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
-        sa.Column("received_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(length=64), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_events")),
@@ -54,8 +54,8 @@ def upgrade():
         sa.Column("balance", sa.BigInteger(), nullable=False),
         sa.Column("held", sa.BigInteger(), nullable=False),
         sa.Column("stripe_customer_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("balance >= 0", name=op.f("ck_wallets_balance_not_negative")),
         sa.CheckConstraint(
             "held >= 0 AND held <= balance", name=op.f("ck_wallets_held_within_balance")
@@ -78,7 +78,7 @@ def upgrade():
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("payment_intent_id", sa.String(length=255), nullable=True),
         sa.Column("invoice_id", sa.String(length=255), nullable=True),
-        sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
             ["wallets.id"],
@@ -104,9 +104,9 @@ def upgrade():
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("captured", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("settled_at", idp.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("settled_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount > 0", name=op.f("ck_credit_holds_amount_positive")),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
@@ -130,10 +130,10 @@ def upgrade():
         sa.Column("package_id", sa.String(length=64), nullable=True),
         sa.Column("client_id", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("current_period_end", idp.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("current_period_end", idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False),
         sa.Column("last_event_at", sa.BigInteger(), nullable=False),
-        sa.Column("updated_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
             ["wallets.id"],
@@ -167,7 +167,7 @@ def upgrade():
         sa.Column("stripe_ref", sa.String(length=255), nullable=True),
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("reason", sa.String(length=255), nullable=True),
-        sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "kind IN ('purchase','subscription_grant','promo_grant','consume','hold','capture','release','refund','expire','adjustment')",
             name=op.f("ck_ledger_entries_kind_known"),

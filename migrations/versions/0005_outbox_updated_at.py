@@ -14,7 +14,7 @@ claim move backwards; where that is missing, ``created_at``.
 import sqlalchemy as sa
 from alembic import op
 
-import idp.db_types
+import idp.core.db_types
 
 # revision identifiers, used by Alembic.
 revision = "0005"
@@ -31,9 +31,9 @@ def upgrade():
         sa.Column("recipient", sa.String(length=254), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", idp.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("next_attempt_at", idp.db_types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", idp.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=100), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
@@ -44,7 +44,7 @@ def upgrade():
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("updated_at", idp.db_types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("updated_at", idp.core.db_types.UTCDateTime(timezone=True), nullable=True)
         )
     op.execute("UPDATE users SET updated_at = COALESCE(password_changed_at, created_at)")
 

@@ -8,7 +8,7 @@ import pytest
 
 from idp import create_app
 from idp.apps import services
-from idp.config import ConfigError
+from idp.core.config import ConfigError
 from tests.helpers import bearer
 
 API = "/api/cross-app"

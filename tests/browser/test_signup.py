@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from idp.extensions import db
+from idp.core.extensions import db
 from idp.users import services as users
 from tests.helpers import mail_code
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from idp.oauth2.verification import TokenRejected, verify_access_token
 from keys import services
 from keys.errors import RotationNotReady

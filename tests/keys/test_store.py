@@ -42,7 +42,7 @@ def test_ciphertext_is_bound_to_its_kid(db, app, signing_keys):
 
 @pytest.mark.parametrize("value", ["not base64 !!", base64.urlsafe_b64encode(b"short").decode()])
 def test_bad_kek_is_a_config_error(value):
-    from idp.config import ConfigError
+    from idp.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="IDP_KEY_ENCRYPTION_KEY"):
         crypto.parse_kek(value)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from idp.audit import services as audit
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from idp.oauth2.models import AuthorizationCode
 from tests.helpers import Browser, Flow, b64_claims, basic, pkce_pair, query_of
 

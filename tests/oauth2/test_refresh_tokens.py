@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from idp.audit import services as audit
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from idp.oauth2 import denylist, services
 from idp.oauth2.models import RefreshToken
 from idp.oauth2.tokens import AccessTokenGenerator

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from idp.apps.services import query_client
 from idp.audit.models import AuditEvent
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.models import Consent, RefreshToken
 from idp.users.models import CrossAppSession, User

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from idp.apps.services import query_client
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.models import RefreshToken
 from idp.users.errors import InvalidResetToken

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from idp.db_types import utcnow
-from idp.defaults import DEFAULTS
+from idp.core.db_types import utcnow
+from idp.core.defaults import DEFAULTS
 from idp.users.errors import InvalidCode
 from idp.users.models import EmailVerification, User
 from tests.helpers import PASSWORD, mail_code

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from idp.db_types import utcnow
+from idp.core.db_types import utcnow
 from idp.oauth2.services import epoch
 from idp.users import services as users
 from idp.users.models import User

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from idp.db_types import utcnow
-from idp.extensions import db
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
 from idp.oauth2 import services as oauth_services
 from tests.helpers import Apps, bearer, user_tokens
 from wallet import ledger, services

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from idp.extensions import db
+from idp.core.extensions import db
 from tests.helpers import Browser, bearer, mint_tokens
 from wallet import billing, ledger, packages
 from wallet.models import CheckoutSession, LedgerEntry, StripeEvent, Subscription, Wallet

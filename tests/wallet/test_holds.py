@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idp.extensions import db
+from idp.core.extensions import db
 from tests.helpers import make_user
 from wallet import ledger, services
 from wallet.models import Hold

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from idp.config import ConfigError
+from idp.core.config import ConfigError
 from tests.helpers import Browser, csrf_of, make_user, query_of
 from tests.pages.html import alerts, read, text
 from wallet import billing
@@ -210,7 +210,7 @@ def test_manage_subscription_opens_the_billing_portal(
 ):
     wallet = customer(user)
     billing.record_subscription_within(wallet.id, "sub_test_1", package_id="pro", status="active")
-    from idp.extensions import db
+    from idp.core.extensions import db
 
     db.session.commit()
     page = signed_in.get("/purchase", query_string={"client_id": "store"})

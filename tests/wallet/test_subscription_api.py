@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from idp.extensions import db
+from idp.core.extensions import db
 from tests.helpers import bearer, mint_tokens
 from wallet import billing, ledger, packages
 

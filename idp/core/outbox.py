@@ -31,8 +31,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import JSON, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db_types import UTCDateTime, utcnow
-from idp.extensions import db
+from idp.core.db_types import UTCDateTime, utcnow
+from idp.core.extensions import db
 
 log = logging.getLogger("idp.outbox")
 

@@ -86,12 +86,23 @@ def wants_json() -> bool:
     return request.path.startswith(_API_PREFIXES)
 
 
-def _page(error: str, description: str, status: int, headers=None):
-    """The hosted error page; if rendering it fails too, a bare page, never a second raise."""
-    try:
-        from idp.pages.views import error_page
+PAGE_RENDERER = "idp_error_page"  # app.extensions key: render(error, description, status)
 
-        response = error_page(error, description, status)
+
+def register_page_renderer(app, render) -> None:
+    """The hosted pages' error page (the core imports nothing above it: pages plug in)."""
+    app.extensions[PAGE_RENDERER] = render
+
+
+def _page(error: str, description: str, status: int, headers=None):
+    """The hosted error page; without a renderer, or if rendering fails too, a bare
+    page, never a second raise."""
+    render = current_app.extensions.get(PAGE_RENDERER)
+    try:
+        if render is None:
+            response = _bare_page(description, status)
+        else:
+            response = render(error, description, status)
     except Exception:
         _log_unexpected("error page failed to render")
         response = _bare_page(description, status)

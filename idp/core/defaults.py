@@ -2,7 +2,7 @@
 
 Settings come from here, then from the environment (same names), then from the
 mapping handed to ``create_app`` (tests).  ``None`` means "derived or generated
-at start-up"; ``idp.config`` says how, and refuses those dev fallbacks when
+at start-up"; ``idp.core.config`` says how, and refuses those dev fallbacks when
 ``IDP_ENV=production``.
 """
 
