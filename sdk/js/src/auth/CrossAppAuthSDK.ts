@@ -340,6 +340,11 @@ export class CrossAppAuthSDK {
 
   private async refreshUnderLock(): Promise<string> {
     const seen = this.session?.refreshToken ?? null;
+    if (this.store?.shared !== true) {
+      // This tab's own family: the in-tab single flight is all the coordination needed.
+      if (!seen) throw new SDKError('login_required', 'nobody is signed in');
+      return this.redeemRefreshToken(seen);
+    }
     return withLock(
       `cas:${this.config.appId}:refresh`,
       async () => {

@@ -324,3 +324,33 @@ function installWebLocks() {
   };
   Object.defineProperty(navigator, 'locks', { value: locks, configurable: true });
 }
+
+describe('tokens from other tabs', () => {
+  it('a late broadcast of older tokens never replaces newer ones', async () => {
+    storeSession(localStorage, idp.issueRefreshToken());
+    const auth = sdk({ storage: 'local' });
+    const current = await auth.getAccessToken();
+    const channel = new BroadcastChannel(`cas:${CLIENT_ID}:tabs`);
+    const session = (accessToken: string, expiresAt: number) => ({
+      kind: 'tokens', sender: 'other-tab',
+      session: { accessToken, expiresAt, scope: '', refreshToken: 'rt-x', idToken: null, user: { sub: 'user-1', claims: {} } },
+    });
+    channel.postMessage(session('at-stale', Date.now() + 1000));
+    await tick(30);
+    expect(await auth.getAccessToken()).toBe(current);
+    channel.postMessage(session('at-newer', Date.now() + 3_600_000));
+    await tick(30);
+    expect(await auth.getAccessToken()).toBe('at-newer');
+    channel.close();
+  });
+
+  it('memory mode takes no cross-tab lock and shares nothing', async () => {
+    storeSession(sessionStorage, idp.issueRefreshToken());
+    installWebLocks();
+    const request = vi.spyOn(navigator.locks, 'request');
+    const auth = sdk({ storage: 'session' });
+    await auth.refreshToken();
+    expect(request).not.toHaveBeenCalled();
+    delete (navigator as { locks?: unknown }).locks;
+  });
+});
