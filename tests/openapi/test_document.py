@@ -5,6 +5,7 @@ schemas, served at /openapi.json and rendered at /docs; and the contract check
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
@@ -45,6 +46,11 @@ def _routes(app) -> dict[str, set[str]]:
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         routes.setdefault(path, set()).update(rule.methods & _METHODS)
     return routes
+
+
+def test_every_api_route_is_documented_with_its_methods(app):
+    routes, documented = _routes(app), _documented()
+    assert {p: routes[p] for p in routes if documented.get(p) != routes[p]} == {}
 
 
 def test_every_documented_path_is_a_route(app):
@@ -168,6 +174,12 @@ def test_contract_ignores_hosted_pages(contract):
     contract.violations.clear()
     contract.check("GET", "/login", 599, {"Content-Type": "text/html"}, b"")
     assert contract.violations == []
+
+
+def test_the_readme_links_every_operation_to_the_reference():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    linked = set(re.findall(r"/docs#operation/(\w+)\)", readme))
+    assert linked == {op["operationId"] for _, _, op in _operations()}
 
 
 def _media_examples(node, where="#"):
