@@ -163,3 +163,17 @@ def test_unreachable_idp_is_503_not_401(shop):
         status, headers, body = app.call("GET", "/read", _bearer(token))
         assert status == 503 and body["error"] == "temporarily_unavailable"
         assert headers["Retry-After"]
+
+
+def test_nothing_the_token_says_reaches_the_challenge(guarded):
+    """A hostile alg or kid (CR LF, non-ASCII) is never echoed into a response header."""
+    for header in (
+        {"alg": "RS256\r\nSet-Cookie: x=1", "typ": "at+jwt", "kid": "k"},
+        {"alg": "RS256", "typ": "at+jwt", "kid": "é\r\nSet-Cookie: x=1"},
+        {"alg": "é", "typ": "at+jwt", "kid": "k"},
+    ):
+        token = live.compact(header, {"sub": "x"}, b"sig")
+        status, headers, body = guarded.call("GET", "/read", _bearer(token))
+        assert status == 401 and body["error"] == "invalid_token"
+        assert "Set-Cookie" not in headers and "é" not in headers["WWW-Authenticate"]
+        assert headers["WWW-Authenticate"].isascii()

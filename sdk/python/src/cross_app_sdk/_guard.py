@@ -36,7 +36,10 @@ def bearer_token(header: str | None) -> str:
 
 
 def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "").replace('"', "'") + '"'
+    """An RFC 7235 quoted-string of printable ASCII only (RFC 6750 section 3 limits
+    ``error_description`` to %x20-21 / %x23-5B / %x5D-7E)."""
+    safe = "".join(c for c in value if " " <= c <= "~" and c not in '"\\')
+    return f'"{safe}"'
 
 
 def refusal(error: Exception) -> tuple[int, dict, dict[str, str]]:
