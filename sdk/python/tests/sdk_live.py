@@ -88,7 +88,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("gunicorn did not come up")
+        self.stop()
+        raise RuntimeError(f"gunicorn did not come up: {self.error_log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         """Terminate gunicorn (the "IdP down" of the tests) and wait for it to exit."""
