@@ -81,7 +81,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.error_log.read_text()[-2000:]}")
+                raise RuntimeError(f"gunicorn exited: {self._log_tail()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
@@ -89,7 +89,10 @@ class Server:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"gunicorn did not come up: {self.error_log.read_text()[-2000:]}")
+        raise RuntimeError(f"gunicorn did not come up: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        return self.error_log.read_text()[-2000:] if self.error_log.exists() else "(no log)"
 
     def stop(self) -> None:
         """Terminate gunicorn (the "IdP down" of the tests) and wait for it to exit."""
