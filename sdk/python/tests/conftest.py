@@ -2,7 +2,8 @@
 
 The database is ``<TEST_DATABASE_URL's name>_sdkpy``, dropped and recreated per session.
 Redis is ``SDK_TEST_REDIS_URL`` (flushed: give it a db of its own) or else
-``TEST_REDIS_URL``, where only the ``idp:*`` keys that appear during the run are deleted.
+``TEST_REDIS_URL``, where only the server's keys (``idp:*``, ``LIMITS:*``) that appear
+during the run are deleted.
 Without PostgreSQL or Redis the tests skip, or fail with ``IDP_TEST_REQUIRE_SERVICES=1``.
 
 Forged tokens are signed with ``tests/files/rsa_key_1.pem``, which the setup imports as
@@ -77,13 +78,18 @@ class RedisScope:
             _unavailable(f"Redis at {self.url}: {type(exc).__name__}")
         if self.dedicated:
             self.client.flushdb()
-        self.before = set(self.client.scan_iter("idp:*"))
+        self.before = self._ours()
+
+    def _ours(self) -> set[bytes]:
+        """The server's keys: ``idp:*`` (deny list, limiter) and ``LIMITS:*`` (the limits
+        library's own prefix)."""
+        return {k for pattern in ("idp:*", "LIMITS:*") for k in self.client.scan_iter(pattern)}
 
     def cleanup(self) -> None:
         if self.dedicated:
             self.client.flushdb()
             return
-        mine = [k for k in self.client.scan_iter("idp:*") if k not in self.before]
+        mine = list(self._ours() - self.before)
         if mine:
             self.client.delete(*mine)
 
