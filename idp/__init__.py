@@ -29,7 +29,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         users,
     )
     from .core import config as config_module
-    from .core import errors, mail, redis_client
+    from .core import handlers, mail, redis_client
     from .core.extensions import csrf, db, migrate
     from .core.http import IdPRequest
 
@@ -47,7 +47,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     redis_client.init_app(app)
     mail.init_app(app)  # the outbox and its mail delivery (a worker thread or the request)
-    errors.init_app(app)
+    handlers.init_app(app)
     # The first before_request hook: nothing reads the request before it.
     # The reset page hashes its token before any query: it may say "ask for a new link".
     input_guard.init_app(app, own_path_checks={"pages.reset"})

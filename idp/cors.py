@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from idp.apps.models import ACTIVE, AppIntegration
 from idp.apps.services import query_client
-from idp.core.errors import IdPError
+from idp.core.errors import OriginNotAllowed
 from idp.core.extensions import db
 from idp.input_guard import is_clean
 from idp.oauth2.tokens import unverified_claims
@@ -33,11 +33,6 @@ CLIENT_PATHS = (
 )
 BEARER_PATHS = ("/oauth/userinfo", "/api/")
 _ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
-
-
-class OriginNotAllowed(IdPError):
-    error = "invalid_request"
-    status_code = 400
 
 
 def _client_id_of_request() -> str | None:

@@ -40,12 +40,14 @@ class PaymentsDisabled(WalletError):
     error = "payments_not_configured"
     description = "Payments are not configured on this server."
     status_code = 503
+    public = True  # an operator's choice the caller may read
 
 
 class PaymentProviderError(WalletError):
     error = "payment_provider_error"
     description = "The payment provider could not complete the request. Try again."
     status_code = 502
+    public = True  # says what to do; the provider's own message is only logged
 
 
 class InvalidSignature(WalletError):
