@@ -31,7 +31,7 @@ def _sprayed(claims: dict) -> str:
     return live.compact(header, claims, secrets.token_bytes(256))
 
 
-@pytest.mark.parametrize(("cooldown", "seconds", "threads"), [(30.0, 2.0, 1), (0.5, 3.0, 4)])
+@pytest.mark.parametrize(("cooldown", "seconds", "threads"), [(30.0, 1.5, 1), (0.4, 2.0, 4)])
 def test_kid_spray_is_bounded_by_the_cooldown(server, app_token, cooldown, seconds, threads):
     """1,000 tokens with random kids over T seconds: at most 1 + T / cooldown fetches,
     counted in the server's access log."""
