@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from idp.core.errors import NotFound
-from idp.oauth2 import services as oauth_services
-from idp.oauth2.bearer import InsufficientScope, current_token, protector
-from idp.users import services as users
+from idp.oauth2.bearer import Caller, current_caller, protector
 
-from . import ledger, packages, payments, schemas, services
+from . import holds, ledger, packages, payments, schemas, services
 from .errors import WalletError
 
 bp = Blueprint("wallet", __name__, url_prefix="/api/cross-app")
@@ -24,91 +22,83 @@ _require = protector("IDP_WALLET_AUDIENCE")
 
 
 def wallet_api(scope: str):
-    """Require ``scope`` and resolve whose wallet this is and who acts on it."""
+    """Require ``scope`` and resolve whose wallet this is and who acts on it: the view
+    gets the :class:`~idp.oauth2.bearer.Caller` and the wallet."""
 
     def decorator(view):
         @_require(scope)
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            client_id = current_token["client_id"]
-            if "auth_time" in current_token:  # issued to a person through a user grant
-                user = users.by_sub(current_token["sub"])
-                g.wallet_actor = f"user:{current_token['sub']}"
-            else:
-                user = _delegating_user(client_id, scope)
-                g.wallet_actor = f"client:{client_id}"
-            if user is None or user.disabled:
+            caller = current_caller()
+            if caller.is_app:
+                caller = _delegated(caller, scope)
+            if caller.user is None or caller.user.disabled:
                 raise NotFound("No such user.")
-            g.wallet_client_id = client_id
-            g.wallet_user = user
-            g.wallet = ledger.wallet_for(user.id)
-            return view(*args, **kwargs)
+            return view(caller, ledger.wallet_for(caller.user.id), *args, **kwargs)
 
         return wrapped
 
     return decorator
 
 
-def _delegating_user(client_id: str, scope: str):
+def _delegated(caller: Caller, scope: str) -> Caller:
     """A client-credentials caller names the user; that user must have granted it ``scope``."""
     sub = request.args.get("user") or schemas.json_body().get("user")
-    user = users.by_sub(sub) if isinstance(sub, str) else None
-    if user is None:
+    delegated = caller.acting_for_user(sub, scope)
+    if delegated is None:
         raise WalletError("name the user (their sub) in the `user` parameter", field="user")
-    if scope not in oauth_services.granted_scopes(user.id, client_id):
-        raise InsufficientScope(scope, "the user has not granted this app " + scope)
-    return user
+    return delegated
 
 
 def _idempotency_key(body: dict) -> str:
-    return services.idempotency_key(
+    return schemas.idempotency_key(
         request.headers.get("Idempotency-Key") or body.get("idempotency_key")
     )
 
 
 @bp.get("/credits")
 @wallet_api("credits:read")
-def credits():
+def credits(caller, wallet):
     return jsonify(
-        **services.summary(g.wallet), packages=[packages.to_dict(p) for p in packages.on_sale()]
+        **services.summary(wallet), packages=[packages.to_dict(p) for p in packages.on_sale()]
     )
 
 
 @bp.post("/credit-check")
 @wallet_api("credits:read")
-def credit_check():
-    required = services.positive_amount(schemas.json_body().get("required"), "required")
-    state = services.summary(g.wallet)
+def credit_check(caller, wallet):
+    required = schemas.positive_amount(schemas.json_body().get("required"), "required")
+    state = services.summary(wallet)
     return jsonify(sufficient=state["available"] >= required, **state)
 
 
 @bp.post("/credits/consume")
 @wallet_api("credits:consume")
-def consume():
+def consume(caller, wallet):
     body = schemas.json_body()
-    amount = services.positive_amount(body.get("amount"))
-    service = services.service_name(body.get("service"))
+    amount = schemas.positive_amount(body.get("amount"))
+    service = schemas.service_name(body.get("service"))
     entry, replayed = services.consume(
-        g.wallet, amount, service, _idempotency_key(body), g.wallet_client_id, g.wallet_actor
+        wallet, amount, service, _idempotency_key(body), caller.client_id, caller.actor
     )
-    return _entry_response(entry, replayed, 201)
+    return _entry_response(caller, wallet, entry, replayed, 201)
 
 
 @bp.post("/credits/holds")
 @wallet_api("credits:consume")
-def create_hold():
+def create_hold(caller, wallet):
     body = schemas.json_body()
-    found, replayed = services.hold(
-        g.wallet,
-        services.positive_amount(body.get("amount")),
-        body.get("ttl_seconds", 900),
-        services.service_name(body.get("service")),
+    found, replayed = holds.hold(
+        wallet,
+        schemas.positive_amount(body.get("amount")),
+        body.get("ttl_seconds", schemas.DEFAULT_HOLD_TTL),
+        schemas.service_name(body.get("service")),
         _idempotency_key(body),
-        g.wallet_client_id,
-        g.wallet_actor,
+        caller.client_id,
+        caller.actor,
     )
     response = jsonify(
-        hold=services.hold_to_dict(found), replayed=replayed, **services.summary(g.wallet)
+        hold=schemas.hold_to_dict(found), replayed=replayed, **services.summary(wallet)
     )
     response.status_code = 200 if replayed else 201
     return response
@@ -116,44 +106,42 @@ def create_hold():
 
 @bp.get("/credits/holds/<hold_id>")
 @wallet_api("credits:consume")
-def get_hold(hold_id: str):
-    services.expire_holds(g.wallet.id)
-    return jsonify(
-        hold=services.hold_to_dict(services.get_hold(hold_id, g.wallet, g.wallet_client_id))
-    )
+def get_hold(caller, wallet, hold_id: str):
+    holds.expire_holds(wallet.id)
+    return jsonify(hold=schemas.hold_to_dict(holds.get(hold_id, wallet, caller.client_id)))
 
 
 @bp.post("/credits/holds/<hold_id>/capture")
 @wallet_api("credits:consume")
-def capture_hold(hold_id: str):
-    found = services.get_hold(hold_id, g.wallet, g.wallet_client_id)
+def capture_hold(caller, wallet, hold_id: str):
+    found = holds.get(hold_id, wallet, caller.client_id)
     # 0 captures nothing (the whole hold goes back); more than held is the service's 400.
     amount = schemas.whole_number(
-        schemas.json_body().get("amount", found.amount), "amount", 0, services.MAX_AMOUNT
+        schemas.json_body().get("amount", found.amount), "amount", 0, schemas.MAX_AMOUNT
     )
-    services.capture(found, amount, g.wallet_actor)
-    return jsonify(hold=services.hold_to_dict(found), **services.summary(g.wallet))
+    holds.capture(found, amount, caller.actor)
+    return jsonify(hold=schemas.hold_to_dict(found), **services.summary(wallet))
 
 
 @bp.post("/credits/holds/<hold_id>/release")
 @wallet_api("credits:consume")
-def release_hold(hold_id: str):
-    found = services.get_hold(hold_id, g.wallet, g.wallet_client_id)
-    services.release(found, g.wallet_actor)
-    return jsonify(hold=services.hold_to_dict(found), **services.summary(g.wallet))
+def release_hold(caller, wallet, hold_id: str):
+    found = holds.get(hold_id, wallet, caller.client_id)
+    holds.release(found, caller.actor)
+    return jsonify(hold=schemas.hold_to_dict(found), **services.summary(wallet))
 
 
 @bp.get("/credits/transactions")
 @wallet_api("credits:read")
-def transactions():
+def transactions(caller, wallet):
     """The user's ledger, newest first; ``before`` is the cursor, ``client_id`` filters."""
-    limit = schemas.query_number("limit", 1, schemas.MAX_PAGE, default=50)
+    limit = schemas.query_number("limit", 1, schemas.MAX_PAGE, default=schemas.DEFAULT_PAGE)
     before = schemas.query_number("before", 1, schemas.MAX_ID)
     only = request.args.get("client_id")
-    if only and only != g.wallet_client_id:
+    if only and only != caller.client_id:
         raise WalletError("an app may filter only by its own client_id", field="client_id")
-    entries = services.transactions(g.wallet, client_id=only, before=before, limit=limit)
-    items = [services.entry_to_dict(e, g.wallet_client_id) for e in entries]
+    entries = services.transactions(wallet, client_id=only, before=before, limit=limit)
+    items = [schemas.entry_to_dict(e, caller.client_id) for e in entries]
     next_cursor = items[-1]["id"] if len(items) == limit else None
     return jsonify(transactions=items, next_before=next_cursor)
 
@@ -166,13 +154,13 @@ def list_packages():
 
 @bp.post("/credits/purchase")
 @wallet_api("credits:purchase")
-def purchase():
+def purchase(caller, wallet):
     """Start a Stripe Checkout for a package (or an amount of credits); returns its URL."""
     body = schemas.json_body()
     session = payments.start_checkout(
-        g.wallet,
-        g.wallet_user,
-        g.wallet_client_id,
+        wallet,
+        caller.user,
+        caller.client_id,
         package_id=body.get("package_id"),
         amount=body.get("amount"),
         success_url=body.get("success_url"),
@@ -185,19 +173,19 @@ def purchase():
 
 @bp.post("/credits/portal")
 @wallet_api("credits:purchase")
-def portal():
+def portal(caller, wallet):
     """A billing-portal session, to manage or cancel a subscription."""
     return jsonify(
         url=payments.portal_url(
-            g.wallet, g.wallet_user, g.wallet_client_id, schemas.json_body().get("return_url")
+            wallet, caller.user, caller.client_id, schemas.json_body().get("return_url")
         )
     )
 
 
-def _entry_response(entry, replayed: bool, created_status: int):
+def _entry_response(caller: Caller, wallet, entry, replayed: bool, created_status: int):
     # A new entry already records the wallet right after it; only a replay needs a fresh read.
     if replayed:
-        state = services.summary(g.wallet)
+        state = services.summary(wallet)
     else:
         state = {
             "balance": entry.balance_after,
@@ -205,7 +193,7 @@ def _entry_response(entry, replayed: bool, created_status: int):
             "available": entry.balance_after - entry.held_after,
         }
     response = jsonify(
-        transaction=services.entry_to_dict(entry, g.wallet_client_id), replayed=replayed, **state
+        transaction=schemas.entry_to_dict(entry, caller.client_id), replayed=replayed, **state
     )
     response.status_code = 200 if replayed else created_status
     return response
@@ -213,8 +201,8 @@ def _entry_response(entry, replayed: bool, created_status: int):
 
 @bp.get("/subscription")
 @wallet_api("credits:read")
-def subscription():
+def subscription(caller, wallet):
     """The user's current subscription plan (or null) and the history of them."""
     from . import subscriptions
 
-    return jsonify(subscriptions.overview(g.wallet.id))
+    return jsonify(subscriptions.overview(wallet.id))

@@ -1,17 +1,26 @@
-"""Protecting our own JSON APIs with our access tokens (RFC 6750)."""
+"""Protecting our own JSON APIs with our access tokens (RFC 6750), and the one resolver of
+who is calling them (:class:`Caller`)."""
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 from authlib.integrations.flask_oauth2 import ResourceProtector, current_token
 from authlib.integrations.flask_oauth2.errors import raise_http_exception
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.errors import ForbiddenError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
-from flask import current_app, json
+from flask import current_app, json, request
 
+from idp.apps.services import query_client
+from idp.core.scopes import ADMIN_SCOPE
+from idp.users import services as users
+
+from . import services
 from .descriptions import described
 from .endpoints import AccessToken
-from .verification import TokenRejected, verify_access_token
+from .verification import TokenRejected, token_user, verify_access_token
 
 
 def _quoted(value: str) -> str:
@@ -34,6 +43,103 @@ class InsufficientScope(InsufficientScopeError):
         if self.scope:
             params.append(f"scope={_quoted(self.scope)}")
         return [*super().get_headers(), ("WWW-Authenticate", "Bearer " + ", ".join(params))]
+
+
+class UserRequired(InvalidTokenError):
+    """RFC 6750 section 3.1 ``invalid_token``: an app's own token at an API about a person."""
+
+    description = "This API needs an access token issued for a user."
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls a bearer API: the claims of one verified RFC 9068 access token, the
+    person it was issued to (``token_user``, None for an app's own client-credentials
+    token) and, when such an app acts for a user it names, that user (``acting_for``)."""
+
+    claims: dict
+    token_user: object | None = None
+    acting_for: object | None = None
+
+    @property
+    def client_id(self) -> str:
+        return self.claims["client_id"]
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.claims.get("scope", "").split())
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        aud = self.claims["aud"]
+        return tuple(aud) if isinstance(aud, list) else (aud,)
+
+    @property
+    def is_app(self) -> bool:
+        """An app's own token (client credentials, RFC 6749 section 4.4): no person signed in."""
+        return self.claims["sub"] == self.claims["client_id"]
+
+    @property
+    def user(self):
+        """Whose data this call is about: the token's person, or the user it acts for."""
+        return self.token_user if self.token_user is not None else self.acting_for
+
+    @property
+    def actor(self) -> str:
+        """Who acted, as the audit trail and the ledger name it."""
+        return f"client:{self.client_id}" if self.is_app else f"user:{self.claims['sub']}"
+
+    def person(self):
+        """The user the token was issued to; an app's own token is :class:`UserRequired`."""
+        if self.token_user is None:
+            raise UserRequired()
+        return self.token_user
+
+    def is_admin(self) -> bool:
+        """An ``admin`` token for the admin API, whose first-party app still holds that
+        scope (it may have been disabled or lost the scope since the token was issued)."""
+        app = query_client(self.client_id)
+        return (
+            ADMIN_SCOPE in self.scopes
+            and current_app.config["IDP_ADMIN_AUDIENCE"] in self.audiences
+            and app is not None
+            and app.first_party
+            and ADMIN_SCOPE in app.allowed_scopes
+        )
+
+    def acting_for_user(self, sub: object, scope: str) -> Caller | None:
+        """This app's call on behalf of the user ``sub`` names, who must have granted the
+        app ``scope`` (else :class:`InsufficientScope`); None when no user has that sub.
+        The user may be disabled: the API decides what that means for it."""
+        user = users.by_sub(sub) if isinstance(sub, str) else None
+        if user is None:
+            return None
+        if scope not in services.granted_scopes(user.id, self.client_id):
+            raise InsufficientScope(scope, "the user has not granted this app " + scope)
+        return Caller(self.claims, None, user)
+
+
+def caller_of(claims: dict) -> Caller:
+    """The caller behind verified ``claims`` (its user looked up once, at verification)."""
+    return Caller(claims, token_user(claims))
+
+
+def current_caller() -> Caller:
+    """The caller of a view guarded by a :func:`protector` decorator."""
+    return caller_of(current_token._get_current_object())
+
+
+def bearer_caller() -> Caller:
+    """The caller of an API that accepts tokens for several audiences and checks them
+    itself: any valid access token of ours in ``Authorization: Bearer`` (RFC 6750
+    section 2.1), else ``invalid_token``."""
+    auth = request.headers.get("Authorization", "")
+    if not auth.lower().startswith("bearer "):
+        raise InvalidTokenError(description="a bearer token is required")
+    try:
+        return caller_of(verify_access_token(auth[7:].strip()))
+    except TokenRejected as exc:
+        raise InvalidTokenError(description=str(exc)) from None
 
 
 class AccessTokenValidator(BearerTokenValidator):
@@ -79,4 +185,29 @@ def protector(audience_setting: str) -> ResourceProtector:
     return require
 
 
-__all__ = ["InsufficientScope", "current_token", "protector"]
+_admin_api = protector("IDP_ADMIN_AUDIENCE")
+
+
+def require_admin(view):
+    """The registry admin API: an ``admin`` token (:meth:`Caller.is_admin`)."""
+
+    @_admin_api(ADMIN_SCOPE)
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_caller().is_admin():
+            raise InvalidTokenError(description="the client behind this token is not active")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+__all__ = [
+    "Caller",
+    "InsufficientScope",
+    "UserRequired",
+    "bearer_caller",
+    "current_caller",
+    "current_token",
+    "protector",
+    "require_admin",
+]
