@@ -165,9 +165,21 @@ export class CrossAppAuthSDK {
     return { user, returnTo: tx.returnTo };
   }
 
-  /** Try a silent sign-in: a top-level redirect with `prompt=none` (no iframe, no third-party cookies). */
-  signInSilently(options: Omit<LoginOptions, 'mode' | 'prompt'> = {}): Promise<null> {
-    return this.loginWithRedirect({ ...options, prompt: 'none' }).then(() => null);
+  /**
+   * Try a silent sign-in on app start: a top-level redirect with `prompt=none` (no
+   * iframe, so no third-party cookies), answered at once by the IdP with a code or
+   * `login_required`.  Resolves true when the browser is leaving; false when a signed-in
+   * user is already known here, or this tab tried in the last minute (no redirect loop).
+   */
+  async signInSilently(options: Omit<LoginOptions, 'mode' | 'prompt'> = {}): Promise<boolean> {
+    if (!inBrowser() || (await this.isAuthenticated())) return false;
+    const marker = `cas:${this.config.appId}:silent`;
+    const store = transactionStore();
+    const last = Number(await store.get(marker));
+    if (last && Date.now() - last < 60_000) return false;
+    await store.set(marker, String(Date.now()));
+    await this.loginWithRedirect({ ...options, prompt: 'none' });
+    return true;
   }
 
   /** A valid access token: the one in memory, or a fresh one shortly before it expires. */

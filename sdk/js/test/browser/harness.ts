@@ -87,8 +87,14 @@ export async function signIn(popup: Page, email: string): Promise<void> {
   await allow(popup);
 }
 
+/** Allow the app on the consent page; a consent given before skips the page (the popup may close at once). */
 export async function allow(popup: Page): Promise<void> {
-  await popup.getByRole('button', { name: 'Allow' }).click();
+  const button = popup.getByRole('button', { name: 'Allow' });
+  const shown = await Promise.race([
+    button.waitFor().then(() => true, () => false),
+    closed(popup).then(() => false),
+  ]);
+  if (shown) await button.click();
 }
 
 /** The verification code the IdP "mailed" to `email` (development: mail goes to its log). */

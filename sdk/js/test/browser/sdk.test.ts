@@ -113,6 +113,27 @@ describe('sign-in', () => {
   });
 });
 
+describe('silent sign-in (prompt=none, top-level, no iframe)', () => {
+  it('signs in without a page when the IdP session allows, and comes back signed out when not', async () => {
+    const first = await freshApp();
+    await popupLogin(first, env.users.ada!);
+    // Another tab of the same browser: the IdP session answers prompt=none with a code.
+    const page = await context.newPage();
+    await page.goto(`${env.appOrigin}/index.html?storage=session&silent=1`);
+    await page.waitForURL(`${env.appOrigin}/index.html`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await expect.poll(() => page.textContent('#who')).toBe(`signed in as ${env.users.ada}`);
+    // A browser with no IdP session: login_required comes back, signed out, no loop.
+    const stranger = await browser.newContext();
+    const lonely = await stranger.newPage();
+    await lonely.goto(`${env.appOrigin}/index.html?storage=session&silent=1`);
+    await lonely.waitForURL(`${env.appOrigin}/index.html`);
+    await lonely.waitForSelector('body[data-ready="true"]');
+    expect(await lonely.textContent('#who')).toBe('signed out');
+    await stranger.close();
+  });
+});
+
 describe('a blocked popup', () => {
   let strict: Browser;
   beforeAll(async () => {

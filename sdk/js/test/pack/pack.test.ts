@@ -35,7 +35,8 @@ console.log(JSON.stringify({
 describe('npm pack', () => {
   it('installs into an empty project and imports in Node without a window', async () => {
     const { stdout } = await run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: root });
-    const [{ filename, files }] = JSON.parse(stdout);
+    // prepack (the build) prints its sizes first; npm's JSON follows.
+    const [{ filename, files }] = JSON.parse(stdout.slice(stdout.search(/^\[/m)));
     const paths = files.map((f: { path: string }) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/react.js', 'dist/react.d.ts']));
     expect(paths.some((p: string) => p.startsWith('src/') || p.startsWith('test/'))).toBe(false);

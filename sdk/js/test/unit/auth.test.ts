@@ -354,3 +354,15 @@ describe('tokens from other tabs', () => {
     delete (navigator as { locks?: unknown }).locks;
   });
 });
+
+describe('silent sign-in', () => {
+  it('does not redirect when this tab tried within the last minute, nor when signed in', async () => {
+    sessionStorage.setItem(`cas:${CLIENT_ID}:silent`, String(Date.now() - 5_000));
+    expect(await sdk().signInSilently()).toBe(false);
+    expect(idp.paths()).not.toContain('GET /.well-known/openid-configuration');
+    sessionStorage.clear();
+    storeSession(sessionStorage, idp.issueRefreshToken());
+    expect(await sdk({ storage: 'session' }).signInSilently()).toBe(false);
+    expect(sessionStorage.getItem(`cas:${CLIENT_ID}:silent`)).toBeNull();
+  });
+});

@@ -37,6 +37,9 @@ on('logout', () => record('logout', auth.logout()));
 // An app that signs in on start, without a click (no user activation): the popup is blocked.
 if (new URLSearchParams(window.location.search).has('autologin')) record('login', auth.login());
 
+// Silent sign-in on start (a top-level prompt=none redirect, no iframe).
+if (new URLSearchParams(window.location.search).has('silent')) record('silent', auth.signInSilently());
+
 auth.getCurrentUser().then((user) => {
   document.getElementById('who').textContent = user ? `signed in as ${user.email}` : 'signed out';
   document.body.dataset.ready = 'true';
