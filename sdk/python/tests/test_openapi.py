@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -148,3 +149,59 @@ def test_error_codes_the_sdk_maps_are_documented(document):
             continue
         where = token if code == "invalid_client" else wallet
         assert f'"{code}"' in where, code
+
+
+def _request_calls():
+    from cross_app_sdk.wallet._core import _Base
+
+    hold = "hold_" + "0" * 24
+    return [
+        _Base._check_call("sub", 5),
+        _Base._consume_call("sub", 5, "svc", None),
+        _Base._hold_call("sub", 5, 60, "svc", None),
+        _Base._capture_call("sub", hold, 2),
+        _Base._capture_call("sub", hold, None),
+        _Base._release_call("sub", hold),
+        _Base._transactions_call("sub", 50, 10, "shop"),
+        _Base._purchase_call("sub", "pack", None, "https://a.example/ok", "https://a.example/no"),
+        _Base._purchase_call("sub", None, 100, None, None),
+    ]
+
+
+def _documented_path(document: dict, path: str) -> str:
+    for template in document["paths"]:
+        pattern = "^" + "[^/]+".join(map(re.escape, re.split(r"\{[^}]+\}", template))) + "$"
+        if re.match(pattern, path):
+            return template
+    raise AssertionError(f"{path} is not documented")
+
+
+def _parameters(document: dict, operation: dict) -> dict[str, dict]:
+    found = {}
+    for parameter in operation.get("parameters", ()):
+        parameter = resolve(document, parameter)
+        found[(parameter["in"], parameter["name"].lower())] = parameter
+    return found
+
+
+@pytest.mark.parametrize("call", _request_calls(), ids=lambda c: f"{c.method} {c.path}")
+def test_requests_match_the_documented_operations(document, call):
+    """What the client sends: documented body members of the right type, every required
+    one present; the acting ``user`` and ``Idempotency-Key`` as the document names them."""
+    operation = document["paths"][_documented_path(document, API + call.path)][call.method.lower()]
+    parameters = _parameters(document, operation)
+    assert ("query", "user") in parameters
+    if call.idempotency_key:
+        assert ("header", "idempotency-key") in parameters
+    if call.method == "GET":
+        for name, value in call.params.items():
+            if value is not None:
+                assert ("query", name) in parameters, name
+        return
+    schema = resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    properties = schema["properties"]
+    assert set(schema.get("required", ())) <= set(call.json)
+    for name, value in call.json.items():
+        assert name in properties, f"{call.path} sends undocumented {name}"
+        kind = type(value).__name__
+        assert JSON_TYPES[kind] in json_types(document, properties[name]), (name, kind)

@@ -194,6 +194,24 @@ class _Base:
         return _Call("POST", "/credits/holds", user, json=body, idempotency_key=key)
 
     @staticmethod
+    def _check_call(user, required) -> _Call:
+        return _Call("POST", "/credit-check", user, json={"required": required})
+
+    @staticmethod
+    def _capture_call(user, hold_id, amount) -> _Call:
+        body = {} if amount is None else {"amount": amount}
+        return _Call("POST", f"/credits/holds/{_segment(hold_id)}/capture", user, json=body)
+
+    @staticmethod
+    def _release_call(user, hold_id) -> _Call:
+        return _Call("POST", f"/credits/holds/{_segment(hold_id)}/release", user, json={})
+
+    @staticmethod
+    def _transactions_call(user, limit, before, client_id) -> _Call:
+        params = {"limit": limit, "before": before, "client_id": client_id}
+        return _Call("GET", "/credits/transactions", user, params=params)
+
+    @staticmethod
     def _purchase_call(user, package_id, amount, success_url, cancel_url) -> _Call:
         body = {
             "package_id": package_id,

@@ -112,7 +112,7 @@ class AsyncWalletClient(_Base):
         return Balance.from_dict(await self._send(_Call("GET", "/credits", user)))
 
     async def check(self, user: User, required: int) -> CreditCheck:
-        call = _Call("POST", "/credit-check", user, json={"required": required})
+        call = self._check_call(user, required)
         return CreditCheck.from_dict(await self._send(call))
 
     async def consume(
@@ -138,15 +138,14 @@ class AsyncWalletClient(_Base):
         return HoldResult.from_dict(await self._send(call)).hold
 
     async def capture(self, user: User, hold_id: str, amount: int | None = None) -> HoldResult:
-        body = {} if amount is None else {"amount": amount}
-        call = _Call("POST", f"/credits/holds/{_segment(hold_id)}/capture", user, json=body)
+        call = self._capture_call(user, hold_id, amount)
         try:
             return HoldResult.from_dict(await self._send(call))
         except HoldNotActive as error:
             return await self._settled_by_us(error, call, user, hold_id, "captured")
 
     async def release(self, user: User, hold_id: str) -> HoldResult:
-        call = _Call("POST", f"/credits/holds/{_segment(hold_id)}/release", user, json={})
+        call = self._release_call(user, hold_id)
         try:
             return HoldResult.from_dict(await self._send(call))
         except HoldNotActive as error:
@@ -164,8 +163,7 @@ class AsyncWalletClient(_Base):
     ) -> AsyncIterator[Transaction]:
         before = None
         while True:
-            params = {"limit": limit, "before": before, "client_id": client_id}
-            call = _Call("GET", "/credits/transactions", user, params=params)
+            call = self._transactions_call(user, limit, before, client_id)
             page = TransactionPage.from_dict(await self._send(call))
             for entry in page.transactions:
                 yield entry

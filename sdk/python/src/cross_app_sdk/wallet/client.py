@@ -122,7 +122,7 @@ class WalletClient(_Base):
 
     def check(self, user: User, required: int) -> CreditCheck:
         """Whether ``required`` credits are available (``credits:read``)."""
-        call = _Call("POST", "/credit-check", user, json={"required": required})
+        call = self._check_call(user, required)
         return CreditCheck.from_dict(self._send(call))
 
     def consume(
@@ -154,8 +154,7 @@ class WalletClient(_Base):
     def capture(self, user: User, hold_id: str, amount: int | None = None) -> HoldResult:
         """Charge ``amount`` (default: all) of the hold, release the rest.
         :class:`HoldNotActive` if it was already settled or expired."""
-        body = {} if amount is None else {"amount": amount}
-        call = _Call("POST", f"/credits/holds/{_segment(hold_id)}/capture", user, json=body)
+        call = self._capture_call(user, hold_id, amount)
         try:
             return HoldResult.from_dict(self._send(call))
         except HoldNotActive as error:
@@ -164,7 +163,7 @@ class WalletClient(_Base):
 
     def release(self, user: User, hold_id: str) -> HoldResult:
         """Give the whole hold back.  :class:`HoldNotActive` if already settled."""
-        call = _Call("POST", f"/credits/holds/{_segment(hold_id)}/release", user, json={})
+        call = self._release_call(user, hold_id)
         try:
             return HoldResult.from_dict(self._send(call))
         except HoldNotActive as error:
@@ -183,8 +182,7 @@ class WalletClient(_Base):
         """Every ledger entry, newest first, fetched page by page (``credits:read``)."""
         before = None
         while True:
-            params = {"limit": limit, "before": before, "client_id": client_id}
-            call = _Call("GET", "/credits/transactions", user, params=params)
+            call = self._transactions_call(user, limit, before, client_id)
             page = TransactionPage.from_dict(self._send(call))
             yield from page.transactions
             if page.next_before is None:
