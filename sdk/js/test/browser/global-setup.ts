@@ -25,7 +25,7 @@ export const venvBin = resolve(process.env.IDP_VENV_BIN ?? join(repoRoot, '.venv
 export const CLIENT_ID = 'sdk-browser-test';
 export const PASSWORD = 'correct horse battery';
 /** One verified user per scenario, so balances and token families never mix. */
-export const USERS = ['ada', 'bob', 'cyd', 'dee', 'eve', 'fay', 'gus', 'hal'] as const;
+export const USERS = ['ada', 'bob', 'cyd', 'dee', 'eve', 'fay', 'gus', 'hal', 'ivy'] as const;
 export const START_CREDITS = 100;
 
 export interface BrowserEnv {
@@ -89,6 +89,7 @@ async function seed(env: NodeJS.ProcessEnv, appOrigin: string, users: Record<str
     '--audience', appOrigin, '--post-logout-redirect-uri', `${appOrigin}/index.html`,
   );
   await flask(env, 'wallet', 'packages', 'create', '--id', 'starter', '--name', 'Starter', '--credits', '50', '--price', '500');
+  await flask(env, 'wallet', 'packages', 'create', '--id', 'monthly', '--name', 'Monthly', '--credits', '200', '--price', '900', '--interval', 'month');
   // Two at a time: the machine has two cores.
   const emails = Object.values(users);
   for (let i = 0; i < emails.length; i += 2) {

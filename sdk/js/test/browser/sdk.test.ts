@@ -262,6 +262,31 @@ describe('credits', () => {
     expect((await app.page.evaluate(() => (window as any).app.credits.getCreditBalance())).available).toBe(150);
   });
 
+  it('a plan through PaymentSDK.checkout, then getSubscription reads it', async () => {
+    const app = await freshApp();
+    await popupLogin(app, env.users.ivy!);
+    const payments = () => app.page.evaluate(() => (window as any).app.payments.getSubscription());
+    expect(await payments()).toBeNull();
+    const popup = await clickForPopup(app.page, 'subscribe');
+    const plan = popup.locator('li[data-package-id="monthly"]');
+    await plan.getByRole('button', { name: 'Subscribe' }).click();
+    await popup.getByRole('button', { name: /^Pay/ }).click();
+    await closed(popup);
+    expect(await result(app.page, 'subscribe')).toMatchObject({ ok: true, value: { status: 'credited', available: 300 } });
+    const subscription = await payments();
+    expect(subscription).toMatchObject({
+      status: 'active',
+      package_id: 'monthly',
+      plan: { id: 'monthly', credits: 200, interval: 'month', type: 'subscription' },
+      client_id: env.clientId,
+      cancel_at_period_end: false,
+    });
+    expect(Date.parse(subscription.current_period_end)).toBeGreaterThan(Date.now());
+    // The portal needs Stripe: with simulated payments it is a typed 503.
+    const portal = await app.page.evaluate(() => (window as any).app.payments.openBillingPortal({ redirect: true }).catch((e: any) => [e.code, e.status]));
+    expect(portal).toEqual(['payments_not_configured', 503]);
+  });
+
   it('a cancelled purchase rejects with purchase_cancelled', async () => {
     const app = await freshApp();
     await popupLogin(app, env.users.hal!);

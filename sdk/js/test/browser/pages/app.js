@@ -31,6 +31,7 @@ const on = (id, fn) => document.getElementById(id).addEventListener('click', fn)
 on('login', () => record('login', auth.login()));
 on('signup', () => record('signup', auth.login({ screen: 'signup', next: 'purchase' })));
 on('buy', () => record('buy', credits.purchaseCredits({ packageId: 'starter' })));
+on('subscribe', () => record('subscribe', payments.checkout('monthly')));
 on('consume', () => record('consume', credits.consumeCredits(5, 'browser-test')));
 on('logout', () => record('logout', auth.logout()));
 
