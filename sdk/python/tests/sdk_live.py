@@ -47,6 +47,31 @@ class Services:
         return result.stdout
 
 
+class CLISession:
+    """``flask`` commands in one long-lived process (see cli_session.py)."""
+
+    def __init__(self, services: Services, **env: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("cli_session.py"))],
+            cwd=services.repo,
+            env={**services.env, **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def __call__(self, *args: str) -> str:
+        self.process.stdin.write(json.dumps(list(args)) + "\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        assert answer["code"] == 0, answer["output"][-2000:]
+        return answer["output"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
 class Server:
     """One gunicorn serving ``wsgi:app`` on 127.0.0.1:``port``, issuer = its own URL, with
     an access log from which the tests count JWKS fetches."""

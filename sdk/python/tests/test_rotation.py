@@ -18,8 +18,12 @@ SHOP = "https://shop.example"
 SHORT = {"IDP_MAX_ACCESS_TOKEN_LIFETIME": "1"}  # retired keys published for 1 + 1 s
 
 
-def _rotate(services) -> None:
-    services.cli("keys", "rotate", "--force", **SHORT)
+@pytest.fixture
+def rotate(services):
+    """``flask keys rotate --force``, retired keys published for 2 s."""
+    cli = live.CLISession(services, **SHORT)
+    yield lambda: cli("keys", "rotate", "--force")
+    cli.close()
 
 
 def _token_signed_by_new_key(server, shop, old_kid: str) -> str:
@@ -37,20 +41,20 @@ def _published(server) -> set[str]:
     return {k["kid"] for k in httpx.get(server.url + "/.well-known/jwks.json").json()["keys"]}
 
 
-def test_rotation_and_removal(server, services, shop):
+def test_rotation_and_removal(server, shop, rotate):
     verifier = TokenVerifier(server.url, SHOP, cooldown=0.3)
     old = live.client_credentials(server.url, shop)["access_token"]
     first_kid = live.header_of(old)["kid"]
     verifier.verify(old)
     start = server.settle()
 
-    _rotate(services)  # the next key, already published, now signs
+    rotate()  # the next key, already published, now signs
     second = _token_signed_by_new_key(server, shop, first_kid)
     assert verifier.verify(second).sub == "shop"
     assert verifier.verify(old).sub == "shop"
     assert server.settle() == start  # both kids were in the cached set
 
-    _rotate(services)  # a key the verifier has never seen now signs
+    rotate()  # a key the verifier has never seen now signs
     second_kid = live.header_of(second)["kid"]
     third = _token_signed_by_new_key(server, shop, second_kid)
     time.sleep(0.35)  # past the cooldown of the first fetch
@@ -58,10 +62,9 @@ def test_rotation_and_removal(server, services, shop):
     assert server.settle() == start + 1  # exactly one refetch
 
     third_kid = live.header_of(third)["kid"]
+    rotate()  # retires the third key...
     time.sleep(2.2)
-    _rotate(services)  # retires the third key...
-    time.sleep(2.2)
-    _rotate(services)  # ...and prunes every key retired more than 2 s ago
+    rotate()  # ...and prunes every key retired more than 2 s ago
     _token_signed_by_new_key(server, shop, third_kid)
     assert third_kid not in _published(server) and first_kid not in _published(server)
     assert verifier.verify(third).sub == "shop"  # still cached
