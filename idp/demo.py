@@ -132,7 +132,7 @@ def callback():
             f"-d code=<code> --data-urlencode redirect_uri={redirect_uri()} "
             f"{current_app.config['IDP_ISSUER']}/oauth/token"
         )
-    from .pages.views import frame_policy
+    from .ui.views import frame_policy
 
     return frame_policy(make_response(render_template_string(_PAGE, **context)))
 

@@ -216,7 +216,7 @@ def test_body_over_the_size_limit_is_a_413_in_the_endpoints_format(client, shop,
 
 
 def test_error_page_that_fails_to_render_is_still_an_answer(client, monkeypatch):
-    from idp.pages import views
+    from idp.ui import views
 
     def broken(*args, **kwargs):
         raise RuntimeError("template exploded")

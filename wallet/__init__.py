@@ -3,10 +3,12 @@
 
 def init_app(app) -> None:
     from idp.core.extensions import csrf
+    from idp.oauth2 import interaction
 
     from . import models  # noqa: F401  (register the tables)
     from .cli import cli
     from .pages import bp as pages_bp
+    from .pages import detour_url
     from .payment_routes import bp as payments_bp
     from .payment_routes import stripe_webhook
     from .routes import bp
@@ -16,4 +18,6 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(pages_bp)  # hosted purchase pages: CSRF-protected forms
+    # An authorization request with next=purchase visits the purchase page after consent.
+    interaction.register_detour(app, "purchase", detour_url)
     app.cli.add_command(cli)

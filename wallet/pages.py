@@ -1,6 +1,7 @@
-"""Hosted purchase pages: the ``/purchase`` landing (routed in ``idp.pages.account``), the
-success page that waits for the webhook, the billing-portal button and the simulated
-checkout.  Failures are shown in the page, never as a bare error."""
+"""Hosted purchase pages: the ``/purchase`` landing (also the ``next=purchase`` detour of
+an authorization request), the success page that waits for the webhook, the
+billing-portal button and the simulated checkout.  Failures are shown in the page, never
+as a bare error."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from flask import Blueprint, current_app, redirect, request, url_for
 
 from idp.apps.services import query_client
 from idp.core.errors import IdPError, NotFound
-from idp.pages.routes import safe_return_to
-from idp.pages.views import page
-from idp.users import sessions
+from idp.ui.links import safe_return_to
+from idp.ui.views import page
+from idp.users.sessions import signed_in_only
 
 from . import billing, ledger, packages, payments, services, simulated
 from .errors import WalletError
@@ -55,10 +56,19 @@ def popup() -> dict | None:
     return {**carried, "return_to": "/purchase?" + urlencode(carried)}
 
 
-def landing(user, return_to: str):
-    """GET shows balance, packs and plans; POST starts a checkout and redirects to it.
+def detour_url(client_id: str, return_to: str) -> str:
+    """Where ``next=purchase`` sends the browser after consent (registered with
+    ``idp.oauth2.interaction``): this landing, then back to the authorization request."""
+    return url_for("wallet_pages.purchase", client_id=client_id, return_to=return_to)
+
+
+@bp.route("", methods=["GET", "POST"])
+@signed_in_only
+def purchase(user):
+    """Landing of ``next=purchase``: balance, packs and plans; POST starts a checkout.
     In the SDK's popup the return path is the popup itself, and a cancelled checkout is
     reported to the opener."""
+    return_to = _return_to()
     wallet = ledger.wallet_for(user.id)
     handoff = popup()
     if handoff is not None:
@@ -141,23 +151,10 @@ def _return_to() -> str:
     return safe_return_to(request.values.get("return_to"), "/account")
 
 
-def _signed_in():
-    """The signed-in user, or None (then the caller sends the browser to sign in and back
-    here with the whole query, which the success page needs)."""
-    found = sessions.current()
-    return found[1] if found else None
-
-
-def _to_login():
-    return redirect(url_for("pages.login", return_to=request.full_path.rstrip("?")))
-
-
 @bp.get("/success")
-def success():
+@signed_in_only
+def success(user):
     """Where Stripe returns the browser: waits (static/purchase.js) for the webhook."""
-    user = _signed_in()
-    if user is None:
-        return _to_login()
     wallet = ledger.wallet_for(user.id)
     found = billing.checkout(request.args.get("session_id"), wallet.id)
     if found is None:
@@ -173,11 +170,9 @@ def success():
 
 
 @bp.post("/portal")
-def portal():
+@signed_in_only(back_after_post=None)
+def portal(user):
     """'Manage subscription': a Stripe billing-portal session for this user."""
-    user = _signed_in()
-    if user is None:
-        return _to_login()
     wallet = ledger.wallet_for(user.id)
     try:
         url = payments.portal_url(wallet, user, _client_id(), return_to=_return_to())
@@ -191,9 +186,11 @@ def simulated_checkout(session_id: str):
     """The development stand-in for Stripe's checkout page (IDP_PAYMENTS=simulated)."""
     if payments.mode() != "simulated":
         raise NotFound()
-    user = _signed_in()
-    if user is None:
-        return _to_login()
+    return _simulated_checkout(session_id)
+
+
+@signed_in_only(back_after_post=None)
+def _simulated_checkout(user, session_id: str):
     found = billing.checkout(session_id, ledger.wallet_for(user.id).id)
     if found is None:
         raise NotFound("No such checkout.")

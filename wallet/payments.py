@@ -65,7 +65,7 @@ def portal_url(wallet: Wallet, user, client_id: str | None, return_url=None, ret
     back = (
         _app_url(return_url, client_id, "return_url")
         if return_url is not None
-        else _hosted("pages.purchase", client_id, return_to)
+        else _hosted("wallet_pages.purchase", client_id, return_to)
     )
     return stripe_gateway.portal_url(wallet, back)
 
@@ -124,7 +124,7 @@ def _return_urls(client_id, success_url, cancel_url, return_to) -> tuple[str, st
     cancel = (
         _app_url(cancel_url, client_id, "cancel_url")
         if cancel_url is not None
-        else _hosted("pages.purchase", client_id, return_to, "cancelled=1")
+        else _hosted("wallet_pages.purchase", client_id, return_to, "cancelled=1")
     )
     return success, cancel
 

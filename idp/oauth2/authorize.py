@@ -1,9 +1,11 @@
 """The authorization endpoint (RFC 6749 section 3.1, OIDC Core section 3.1.2).
 
-Decides, for a validated request, whether the browser must sign in, sign up,
-verify its address, consent, visit the purchase page, or gets its code now.
-Errors that cannot be trusted to go back to the app (unknown client, redirect
-URI mismatch) are shown on our own page (RFC 6749 section 4.1.2.1).
+Decides, for a validated request, whether the browser must sign in, sign up, verify its
+address, consent, visit a detour (``next=``), or gets its code now.  The pages are the
+UI's: sign-in, sign-up and detours are URLs the browser is sent to, the consent form is
+shown here through the renderer the pages package registers (``interaction``).  Errors
+that cannot be trusted to go back to the app (unknown client, redirect URI mismatch) are
+raised and shown on our own page (RFC 6749 section 4.1.2.1).
 """
 
 from __future__ import annotations
@@ -25,12 +27,10 @@ from idp.core.extensions import csrf
 from idp.users import services as users
 from idp.users import sessions
 
-from . import services
+from . import interaction, services
+from .errors import UntrustedAuthorizationRequest
 from .server import authorization_server, error_redirect
 from .services import Subject, epoch
-
-# Authorization-request extension: after consent, send a new user to buy credits first.
-NEXT_PURCHASE = "purchase"
 
 
 @csrf.exempt
@@ -45,26 +45,34 @@ def authorize():
             return redirect(url_for("oauth2.authorize_endpoint") + "?" + urlencode(params), 303)
         csrf.protect()
     server = authorization_server()
-    found = sessions.current()
-    subject = Subject(found[1].id, found[1].sub, found[0].auth_time, found[0].id) if found else None
+    subject = _subject()
     try:
-        try:
-            grant = server.get_consent_grant(end_user=subject)
-        except OAuth2Error as error:
-            # Parameters sent inside a request object look missing; say why instead.
-            if error.redirect_uri:
-                _refuse_request_objects(error.redirect_uri)
-            raise
-        _refuse_request_objects(grant.redirect_uri)
-        prompts = _prompts(grant)
-        return _decide(server, grant, subject, prompts)
+        grant = _validated(server, subject)
+        return _decide(server, grant, subject, _prompts(grant))
     except OAuth2Error as error:
         if error.redirect_uri:
             error.state = request.values.get("state")
             return error_redirect(error)
-        from idp.pages.views import error_page
+        raise UntrustedAuthorizationRequest.of(error) from None
 
-        return error_page(error.error, error.get_error_description(), 400)
+
+def _subject() -> Subject | None:
+    """Who this browser's SSO session signs in, if anyone."""
+    found = sessions.current()
+    return Subject(found[1].id, found[1].sub, found[0].auth_time, found[0].id) if found else None
+
+
+def _validated(server, subject: Subject | None):
+    """Authlib's validated grant for this request (client, redirect URI, scope, PKCE)."""
+    try:
+        grant = server.get_consent_grant(end_user=subject)
+    except OAuth2Error as error:
+        # Parameters sent inside a request object look missing; say why instead.
+        if error.redirect_uri:
+            _refuse_request_objects(error.redirect_uri)
+        raise
+    _refuse_request_objects(grant.redirect_uri)
+    return grant
 
 
 def _refuse_request_objects(redirect_uri: str) -> None:
@@ -81,6 +89,8 @@ def _refuse_request_objects(redirect_uri: str) -> None:
 
 
 def _prompts(grant) -> set[str]:
+    """OIDC Core section 3.1.2.1: ``prompt`` is a set of known values; ``none`` stands
+    alone."""
     prompts = set((grant.request.payload.data.get("prompt") or "").split())
     unknown = prompts - {"none", "login", "consent", "create", "select_account"}
     if unknown or ("none" in prompts and len(prompts) > 1):
@@ -89,49 +99,51 @@ def _prompts(grant) -> set[str]:
 
 
 def _decide(server, grant, subject: Subject | None, prompts: set[str]):
-    payload = grant.request.payload
-    redirect_uri = grant.redirect_uri
+    """The next step of this request: a page the browser must visit, or the answer."""
     if subject is None or "login" in prompts or "create" in prompts or _too_old(grant, subject):
-        if "none" in prompts:
-            raise LoginRequiredError(redirect_uri=redirect_uri)
-        page = "pages.signup" if "create" in prompts else "pages.login"
-        return redirect(
-            url_for(
-                page,
-                return_to=_resume_url(drop_prompts={"login", "create"}),
-                client_id=grant.client.client_id,
-                login_hint=payload.data.get("login_hint") or None,
-            )
-        )
+        return _sign_in(grant, prompts)
     user = users.get(subject.user_id)
     if not user.email_verified:
-        if "none" in prompts:
-            raise LoginRequiredError(redirect_uri=redirect_uri)
+        _no_page_allowed(grant, prompts, LoginRequiredError)
         return redirect(
             url_for("pages.verify", return_to=_resume_url(), client_id=grant.client.client_id)
         )
     scope = grant.request.scope
     if "consent" in prompts or services.needs_consent(user.id, grant.client, scope):
-        if "none" in prompts:
-            raise ConsentRequiredError(redirect_uri=redirect_uri)
+        _no_page_allowed(grant, prompts, ConsentRequiredError)
         decision = request.form.get("decision") if request.method == "POST" else None
         if decision is None:
-            from idp.pages.views import consent_page
-
-            return consent_page(grant.client, user, scope)
+            return interaction.show(
+                interaction.CONSENT, client=grant.client, user=user, scope=scope
+            )
         if decision != "allow":
             return server.create_authorization_response(grant=grant, grant_user=None)
         services.grant_consent(user.id, grant.client.client_id, scope)
-    if payload.data.get("next") == NEXT_PURCHASE and "none" not in prompts:
+    detour = interaction.detour(grant.request.payload.data.get("next"))
+    if detour is not None and "none" not in prompts:
         # The detour is a page; prompt=none (OIDC Core section 3.1.2.1) forbids any.
-        return redirect(
-            url_for(
-                "pages.purchase",
-                client_id=grant.client.client_id,
-                return_to=_resume_url(drop_params={"next"}),
-            )
-        )
+        return redirect(detour(grant.client.client_id, _resume_url(drop_params={"next"})))
     return server.create_authorization_response(grant=grant, grant_user=subject)
+
+
+def _no_page_allowed(grant, prompts: set[str], error) -> None:
+    """OIDC Core section 3.1.2.6: under ``prompt=none`` a needed page is an error."""
+    if "none" in prompts:
+        raise error(redirect_uri=grant.redirect_uri)
+
+
+def _sign_in(grant, prompts: set[str]):
+    """To the sign-in (or, for ``prompt=create``, sign-up) page, then back here."""
+    _no_page_allowed(grant, prompts, LoginRequiredError)
+    page = "pages.signup" if "create" in prompts else "pages.login"
+    return redirect(
+        url_for(
+            page,
+            return_to=_resume_url(drop_prompts={"login", "create"}),
+            client_id=grant.client.client_id,
+            login_hint=grant.request.payload.data.get("login_hint") or None,
+        )
+    )
 
 
 def _too_old(grant, subject: Subject) -> bool:

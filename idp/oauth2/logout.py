@@ -1,4 +1,8 @@
-"""OpenID Connect RP-Initiated Logout 1.0 (``end_session_endpoint``)."""
+"""OpenID Connect RP-Initiated Logout 1.0 (``end_session_endpoint``).
+
+The confirmation and signed-out pages are the UI's, shown through the renderers the
+pages package registers (``interaction``); a refused request is raised and shown on the
+hosted error page."""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ from idp.apps.services import query_client
 from idp.audit import services as audit
 from idp.users import sessions
 from keys.signer import ALG, key_cache
+
+from . import interaction
+from .errors import LogoutHintMismatch, UnregisteredLogoutRedirect
 
 
 def _id_token_client(hint: str | None) -> tuple[str | None, str | None]:
@@ -33,36 +40,34 @@ def _id_token_client(hint: str | None) -> tuple[str | None, str | None]:
 
 
 def end_session():
-    from idp.pages.views import error_page, page
-
-    values = request.values
-    hinted_client, _ = _id_token_client(values.get("id_token_hint"))
-    client_id = values.get("client_id") or hinted_client
-    if values.get("client_id") and hinted_client and values["client_id"] != hinted_client:
-        return error_page("invalid_request", "client_id does not match id_token_hint", 400)
-    client = query_client(client_id) if client_id else None
-    target = values.get("post_logout_redirect_uri")
-    if target and (client is None or target not in client.post_logout_redirect_uris):
-        # Section 3: only a registered URI of an identified client is ever followed.
-        return error_page(
-            "invalid_request", "post_logout_redirect_uri is not registered for this client", 400
-        )
-    found = sessions.current()
+    """Section 2: a GET shows the confirmation (a GET alone never signs out); its POST
+    ends this browser's session and goes back to the app, or to our signed-out page."""
+    client_id, client, target = _logout_request()
     if request.method == "GET":
-        return page(
-            "logout.html",
-            app=client,
-            user=found[1] if found else None,
-            action=request.full_path,
-            target=target,
-        )
+        found = sessions.current()
+        return interaction.show(interaction.LOGOUT, client=client, user=found[1] if found else None)
     ended = sessions.end_current()
     if ended is not None:
         audit.record(audit.LOGOUT, ended.user_id, client_id, via="rp_initiated")
     if target:
-        state = values.get("state")
+        state = request.values.get("state")
         response = redirect(add_params_to_uri(target, [("state", state)]) if state else target)
     else:
-        response = page("signed_out.html", app=client)
-    response.delete_cookie(current_app.config["IDP_SESSION_COOKIE"], path="/")
+        response = interaction.show(interaction.SIGNED_OUT, client=client)
+    sessions.forget_cookie(response)
     return response
+
+
+def _logout_request():
+    """(client_id, client, post_logout_redirect_uri) of a request we may follow: the
+    client named or hinted (section 2), and only its registered URI (section 3)."""
+    values = request.values
+    hinted_client, _ = _id_token_client(values.get("id_token_hint"))
+    client_id = values.get("client_id") or hinted_client
+    if values.get("client_id") and hinted_client and values["client_id"] != hinted_client:
+        raise LogoutHintMismatch()
+    client = query_client(client_id) if client_id else None
+    target = values.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        raise UnregisteredLogoutRedirect()
+    return client_id, client, target

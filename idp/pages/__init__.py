@@ -3,10 +3,15 @@
 
 def init_app(app) -> None:
     from idp.core.errors import register_page_renderer
+    from idp.oauth2 import interaction
+    from idp.ui.views import error_page
 
     from . import account  # noqa: F401  (registers its routes on the blueprint)
     from .routes import bp
-    from .views import error_page
+    from .views import consent_page, logout_page, signed_out_page
 
     app.register_blueprint(bp)
     register_page_renderer(app, error_page)
+    interaction.register_page(app, interaction.CONSENT, consent_page)
+    interaction.register_page(app, interaction.LOGOUT, logout_page)
+    interaction.register_page(app, interaction.SIGNED_OUT, signed_out_page)

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import functools
-
-from flask import current_app, redirect, request, url_for
+from flask import request
 
 from idp.apps import services as app_services
 from idp.apps.errors import AppNotFound
 from idp.audit import services as audit
 from idp.oauth2 import services as oauth_services
+from idp.ui.views import frame_policy, page
 from idp.users import services as users
 from idp.users import sessions
 from idp.users.errors import AccountError
+from idp.users.sessions import signed_in_only
 
-from .routes import bp, safe_return_to
-from .views import SCOPE_TEXT, frame_policy, page
-
-
-def signed_in_only(view):
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        found = sessions.current()
-        if found is None:
-            # Come back to the page (query included); a form's target only answers POST.
-            back = request.full_path.rstrip("?") if request.method == "GET" else "/account"
-            return redirect(url_for("pages.login", return_to=back))
-        return view(found[1], *args, **kwargs)
-
-    return wrapped
+from .routes import bp
+from .views import SCOPE_TEXT
 
 
 def _connected(user) -> list[dict]:
@@ -100,7 +87,7 @@ def sign_out_everywhere(user):
     sessions.end_all(user.id)
     oauth_services.revoke_refresh_tokens(user.id, reason="signed_out_everywhere")
     audit.record(audit.LOGOUT_EVERYWHERE, user.id)
-    return _signed_out(page("signed_out.html", everywhere=True))
+    return sessions.forget_cookie(page("signed_out.html", everywhere=True))
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -112,19 +99,4 @@ def logout():
     ended = sessions.end_current()
     if ended is not None:
         audit.record(audit.LOGOUT, ended.user_id)
-    return _signed_out(page("signed_out.html"))
-
-
-def _signed_out(response):
-    response.delete_cookie(current_app.config["IDP_SESSION_COOKIE"], path="/")
-    return response
-
-
-@bp.route("/purchase", methods=["GET", "POST"])
-@signed_in_only
-def purchase(user):
-    """Landing of ``next=purchase``: balance, packs and plans; POST starts a checkout.
-    The wallet package owns purchases; this is only where the page is routed."""
-    from wallet.pages import landing
-
-    return landing(user, safe_return_to(request.values.get("return_to"), "/account"))
+    return sessions.forget_cookie(page("signed_out.html"))

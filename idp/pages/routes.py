@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
 
+from idp.oauth2 import services as oauth_services
+from idp.ui.links import safe_return_to
+from idp.ui.views import page
 from idp.users import services as users
 from idp.users import sessions
 from idp.users.errors import AccountError, InvalidCode
-
-from .views import page
 
 bp = Blueprint(
     "pages",
@@ -17,20 +18,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static/idp",
 )
-
-# Where a page may send the browser afterwards: our own paths only (no open redirect).
-_RETURN_PREFIXES = ("/oauth/authorize?", "/account", "/purchase")
-
-
-def safe_return_to(value: str | None, default: str = "/account") -> str:
-    if (
-        isinstance(value, str)
-        and value.startswith(_RETURN_PREFIXES)
-        and "\\" not in value
-        and "//" not in value.split("?", 1)[0]
-    ):
-        return value
-    return default
 
 
 def _carry() -> dict:
@@ -145,8 +132,6 @@ def reset(token: str):
         user = users.reset_password(token, request.form.get("password"))
     except AccountError as exc:
         return page("reset.html", 400, token=token, error=exc.description)
-    from idp.oauth2 import services as oauth_services
-
     sessions.end_all(user.id)
     oauth_services.revoke_refresh_tokens(user.id, reason="password_reset")
     return page(

@@ -1,12 +1,12 @@
-"""Rendering helpers shared by the hosted pages: branding, framing policy, errors."""
+"""The pages the protocol endpoints show at their own URL (registered with
+``idp.oauth2.interaction``): the consent form, the logout confirmation, signed out."""
 
 from __future__ import annotations
 
-from flask import make_response, render_template, request
+from flask import request
 
-from idp.apps.services import query_client
 from idp.core import scopes as scope_names
-from idp.input_guard import is_clean
+from idp.ui.views import page
 
 # What each scope means to a person, for the consent page.
 SCOPE_TEXT = {
@@ -22,60 +22,17 @@ SCOPE_TEXT = {
 }
 
 
-def requesting_app():
-    """The active partner app this page is shown for (``client_id`` in the query), if any."""
-    client_id = request.args.get("client_id") or request.form.get("client_id")
-    return query_client(client_id) if client_id else None
-
-
-def frame_policy(response, app=None):
-    """Hosted pages may be framed only by the registered origins of the app in the request."""
-    origins = " ".join(app.allowed_origins) if app and app.allowed_origins else "'none'"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
-        f"script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors {origins}"
-    )
-    if origins == "'none'":
-        response.headers["X-Frame-Options"] = "DENY"
-    else:
-        # X-Frame-Options cannot name several origins; CSP frame-ancestors governs.
-        response.headers["X-Frame-Options"] = ""
-        del response.headers["X-Frame-Options"]
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def page(template: str, status: int = 200, **context):
-    """Render a hosted page for the app in the request (branding + framing)."""
-    app = context.pop("app", None) or requesting_app()
-    html = render_template(template, app=app, app_name=_app_name(app), **context)
-    return frame_policy(make_response(html, status), app)
-
-
-def _app_name(app) -> str | None:
-    if app is None:
-        return None
-    from idp.apps.services import get
-
-    return get(app.client_id).name
-
-
-def error_page(error: str, description: str | None, status: int = 400):
-    """The hosted error page.  It never reads the body (the error may be that the body is
-    too large, and reading it again raises again) and names the app only from a clean
-    ``client_id`` in the query (the error may be that it was not clean)."""
-    try:
-        client_id = request.args.get("client_id")
-    except UnicodeDecodeError:  # a query string that is not UTF-8: maybe this very error
-        client_id = None
-    app = query_client(client_id) if client_id and is_clean(client_id) else None
-    # Not ``error=``: base.html shows that as the page's inline form error.
-    html = render_template(
-        "error.html", app=app, app_name=_app_name(app), code=error, description=description or error
-    )
-    return frame_policy(make_response(html, status), app)
-
-
 def consent_page(client, user, scope: str):
+    """The consent form; its decision is posted back to this authorization request."""
     items = [(s, SCOPE_TEXT.get(s, s)) for s in scope_names.to_list(scope)]
     return page("consent.html", app=client, user=user, scopes=items, action=request.full_path)
+
+
+def logout_page(client, user):
+    """RP-initiated logout's confirmation, posted back to the same request."""
+    return page("logout.html", app=client, user=user, action=request.full_path)
+
+
+def signed_out_page(client):
+    """After RP-initiated logout without a ``post_logout_redirect_uri``."""
+    return page("signed_out.html", app=client)

@@ -6,12 +6,13 @@ table cannot be replayed as cookies, and "sign out everywhere" is one UPDATE.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, redirect, request, url_for
 from sqlalchemy import select, update
 
 from idp.core.db_types import utcnow
@@ -20,6 +21,8 @@ from idp.core.extensions import db
 from .models import CrossAppSession, User
 
 _TOUCH_EVERY = timedelta(minutes=5)
+# The hosted sign-in page, named by URL: this package imports no page.
+SIGN_IN_ENDPOINT = "pages.login"
 
 
 def _hash(token: str) -> str:
@@ -76,6 +79,7 @@ def _load(token: str | None):
 
 
 def end_current() -> CrossAppSession | None:
+    """End this browser's session (if any); returns it."""
     found = current()
     if found is None:
         return None
@@ -108,3 +112,31 @@ def cookie_options() -> dict:
         "path": "/",
         "max_age": current_app.config["IDP_SESSION_LIFETIME"],
     }
+
+
+def forget_cookie(response):
+    """Tell the browser to drop the session cookie (after signing it out)."""
+    response.delete_cookie(current_app.config["IDP_SESSION_COOKIE"], path="/")
+    return response
+
+
+def signed_in_only(view=None, *, back_after_post: str | None = "/account"):
+    """The sign-in guard of every page that needs someone signed in: the view is called
+    with the signed-in user first; anyone else is sent to the sign-in page, which comes
+    back to this page, query included.  A form's target (POST) comes back to
+    ``back_after_post`` instead, when given, as it may not answer GET."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            found = current()
+            if found is None:
+                back = request.full_path.rstrip("?")
+                if request.method != "GET" and back_after_post is not None:
+                    back = back_after_post
+                return redirect(url_for(SIGN_IN_ENDPOINT, return_to=back))
+            return view(found[1], *args, **kwargs)
+
+        return guarded
+
+    return decorate(view) if view is not None else decorate
