@@ -129,7 +129,6 @@ def services(tmp_path_factory):
         env.pop(name, None)
     env["IDP_ISSUER"] = "http://127.0.0.1:1"  # the CLI needs one; servers set their own
     run = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    _run([*run, "db", "upgrade"], env)
     setup = _run([sys.executable, str(Path(__file__).with_name("server_setup.py"))], env)
     data = json.loads(setup.stdout.strip().splitlines()[-1])
     yield live.Services(env=env, data=data, flask=run, repo=REPO, logs=instance)

@@ -1,6 +1,7 @@
-"""Run by the tests inside the repository's venv, against the server's database: the
-fixed signing keys (so tests can also sign tokens the real JWKS vouches for), a partner
-app, users with credits, a package, through the operator CLI.  Prints JSON."""
+"""Run by the tests inside the repository's venv, against the server's database, through
+the operator CLI: the migrations (``flask db upgrade``), the fixed signing keys (so tests
+can also sign tokens the real JWKS vouches for), partner apps, users with credits, a
+package.  Prints JSON."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def cli(runner, *args: str) -> str:
 def main() -> None:
     app = create_app()
     runner = app.test_cli_runner()
+    cli(runner, "db", "upgrade")
     with app.app_context():
         long_ago = utcnow() - timedelta(days=1)
         active = key_services.import_key(key(1), ACTIVE, long_ago)
