@@ -33,7 +33,16 @@ def real_customer(wallet: Wallet) -> str | None:
 
 
 def set_customer(wallet: Wallet, customer_id: str) -> str:
-    """Store the wallet's customer once (a conditional UPDATE, so the first writer wins)."""
+    """Store the wallet's customer once and commit: the customer exists at Stripe already,
+    whatever happens to the checkout that follows."""
+    stored = set_customer_within(wallet, customer_id)
+    db.session.commit()
+    return stored
+
+
+def set_customer_within(wallet: Wallet, customer_id: str) -> str:
+    """Store the wallet's customer once (a conditional UPDATE, so the first writer wins);
+    not committed.  Returns the customer the wallet has now."""
     db.session.execute(
         update(Wallet)
         .where(
@@ -45,7 +54,6 @@ def set_customer(wallet: Wallet, customer_id: str) -> str:
         )
         .values(stripe_customer_id=customer_id)
     )
-    db.session.commit()
     db.session.refresh(wallet)
     return wallet.stripe_customer_id
 
@@ -92,6 +100,7 @@ def checkout(session_id: object, wallet_id: int | None = None) -> CheckoutSessio
 
 
 def checkout_by_payment_intent(payment_intent_id: str | None) -> CheckoutSession | None:
+    """The checkout whose payment is ``payment_intent_id`` (a refund names only that)."""
     if not payment_intent_id:
         return None
     return db.session.scalar(
@@ -111,16 +120,19 @@ def advance_checkout(found: CheckoutSession, status: str, **stripe_ids: str | No
 
 
 def wallet_id_by_customer(customer_id: object) -> int | None:
+    """The wallet whose Stripe customer is ``customer_id``."""
     if not isinstance(customer_id, str) or not customer_id:
         return None
     return db.session.scalar(select(Wallet.id).where(Wallet.stripe_customer_id == customer_id))
 
 
 def customer_of(wallet_id: int) -> str | None:
+    """The wallet's Stripe (or simulated) customer id."""
     return db.session.scalar(select(Wallet.stripe_customer_id).where(Wallet.id == wallet_id))
 
 
 def wallet_id_of_user(user_id: int) -> int | None:
+    """The user's wallet id, if the user has one yet."""
     return db.session.scalar(select(Wallet.id).where(Wallet.user_id == user_id))
 
 
@@ -210,6 +222,7 @@ def _insert_subscription(wallet_id: int, subscription_id: str, **fields) -> Subs
 
 
 def subscriptions(wallet_id: int) -> list[Subscription]:
+    """The wallet's subscriptions, newest first."""
     return list(
         db.session.scalars(
             select(Subscription)
@@ -234,6 +247,7 @@ def refunded_so_far(charge_id: str) -> int:
 
 
 def has_entry(kind: str, stripe_ref: str | None) -> bool:
+    """Whether an entry of ``kind`` with this Stripe reference exists."""
     if not stripe_ref:
         return False
     return (
@@ -247,6 +261,7 @@ def has_entry(kind: str, stripe_ref: str | None) -> bool:
 
 
 def from_epoch(value: object) -> datetime | None:
+    """A Stripe timestamp (Unix seconds) as an aware datetime; None if it is not one."""
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return datetime.fromtimestamp(value, UTC)

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from idp.core.errors import IdPError
 from idp.users import services as users
 
-from . import ledger, packages, services
+from . import audit, holds, ledger, packages, schemas, services
 from .errors import WalletError
 from .models import PROMO_GRANT
 
@@ -34,7 +34,7 @@ def _wallet(email: str):
 @click.option("--json", "as_json", is_flag=True)
 def audit_command(as_json):
     """Recompute every balance from the ledger; exit 1 on any difference."""
-    problems = services.audit()
+    problems = audit.reconcile()
     if as_json:
         click.echo(json.dumps({"problems": problems}, indent=2))
     elif problems:
@@ -54,7 +54,7 @@ def audit_command(as_json):
 def grant_command(email, amount, reason, actor):
     """Give promotional credits."""
     try:
-        services.positive_amount(amount, "credits")
+        schemas.positive_amount(amount, "credits")
         if not reason.strip():
             raise WalletError("a reason is required", field="reason")
         entry, _ = services.grant(_wallet(email), amount, PROMO_GRANT, actor, reason=reason.strip())
@@ -80,7 +80,7 @@ def adjust_command(email, amount, reason, actor):
 @cli.command("expire-holds")
 def expire_holds_command():
     """Release every expired hold (run from cron; reads also do it lazily)."""
-    click.echo(f"released {services.expire_holds()} expired holds")
+    click.echo(f"released {holds.expire_holds()} expired holds")
 
 
 @packages_cli.command("create")
@@ -109,6 +109,7 @@ def create_package_command(package_id, name, credits, price, currency, stripe_pr
 @packages_cli.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def list_packages_command(as_json):
+    """List every package, on sale or not."""
     rows = [
         {**packages.to_dict(p), "active": p.active, "stripe_price_id": p.stripe_price_id}
         for p in packages.all_packages()

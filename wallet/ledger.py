@@ -42,6 +42,7 @@ class Change:
 
 
 def request_hash(request: dict | None) -> str | None:
+    """SHA-256 of the request as canonical JSON (a reused key with another body differs)."""
     if request is None:
         return None
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
@@ -65,6 +66,32 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
     """Apply ``change`` and append its entry (not committed).  Raises
     :class:`InsufficientCredits` when it would leave fewer available credits than zero."""
     now = utcnow()
+    balance, held = _move(wallet_id, change, now)
+    entry = LedgerEntry(
+        wallet_id=wallet_id,
+        kind=change.kind,
+        amount=change.amount,
+        held_delta=change.held_delta,
+        balance_after=balance,
+        held_after=held,
+        client_id=change.client_id,
+        service=change.service,
+        idempotency_key=change.idempotency_key,
+        request_hash=request_hash(change.request),
+        hold_id=change.hold_id,
+        stripe_ref=change.stripe_ref,
+        actor=change.actor,
+        reason=change.reason,
+        created_at=now,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _move(wallet_id: int, change: Change, now) -> tuple[int, int]:
+    """The wallet's (balance, held) after ``change``: one conditional UPDATE whose WHERE
+    holds the bounds, so concurrent writers can never take it below zero available."""
     bounds = (
         Wallet.balance + change.amount >= Wallet.held + change.held_delta,
         Wallet.held + change.held_delta >= 0,
@@ -84,26 +111,7 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
             select(Wallet.balance, Wallet.held).where(Wallet.id == wallet_id)
         ).one()
         raise InsufficientCredits(balance=current.balance, available=current.balance - current.held)
-    entry = LedgerEntry(
-        wallet_id=wallet_id,
-        kind=change.kind,
-        amount=change.amount,
-        held_delta=change.held_delta,
-        balance_after=row.balance,
-        held_after=row.held,
-        client_id=change.client_id,
-        service=change.service,
-        idempotency_key=change.idempotency_key,
-        request_hash=request_hash(change.request),
-        hold_id=change.hold_id,
-        stripe_ref=change.stripe_ref,
-        actor=change.actor,
-        reason=change.reason,
-        created_at=now,
-    )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    return row.balance, row.held
 
 
 def apply_once(
@@ -132,6 +140,7 @@ def apply_once(
 
 
 def find_existing(wallet_id: int, change: Change) -> LedgerEntry | None:
+    """The entry an earlier attempt of ``change`` wrote (by key or Stripe reference)."""
     if change.idempotency_key:
         return db.session.scalar(
             select(LedgerEntry).where(

@@ -13,7 +13,7 @@ from flask import current_app, url_for
 
 from idp.apps.services import query_client
 
-from . import packages, services, simulated, stripe_gateway
+from . import packages, schemas, simulated, stripe_gateway
 from .errors import PaymentsDisabled, WalletError
 from .models import Package, Wallet
 
@@ -77,7 +77,7 @@ def _item(package_id, amount) -> tuple[Package | None, int]:
     if package_id is not None:
         package = packages.get(package_id)
         return package, package.credits
-    return None, services.positive_amount(amount)
+    return None, schemas.positive_amount(amount)
 
 
 def _app_url(value: object, client_id: str | None, field: str) -> str:

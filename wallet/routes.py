@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, request
 from idp.core.errors import NotFound
 from idp.oauth2.bearer import Caller, current_caller, protector
 
-from . import ledger, packages, payments, schemas, services
+from . import holds, ledger, packages, payments, schemas, services
 from .errors import WalletError
 
 bp = Blueprint("wallet", __name__, url_prefix="/api/cross-app")
@@ -51,7 +51,7 @@ def _delegated(caller: Caller, scope: str) -> Caller:
 
 
 def _idempotency_key(body: dict) -> str:
-    return services.idempotency_key(
+    return schemas.idempotency_key(
         request.headers.get("Idempotency-Key") or body.get("idempotency_key")
     )
 
@@ -67,7 +67,7 @@ def credits(caller, wallet):
 @bp.post("/credit-check")
 @wallet_api("credits:read")
 def credit_check(caller, wallet):
-    required = services.positive_amount(schemas.json_body().get("required"), "required")
+    required = schemas.positive_amount(schemas.json_body().get("required"), "required")
     state = services.summary(wallet)
     return jsonify(sufficient=state["available"] >= required, **state)
 
@@ -76,8 +76,8 @@ def credit_check(caller, wallet):
 @wallet_api("credits:consume")
 def consume(caller, wallet):
     body = schemas.json_body()
-    amount = services.positive_amount(body.get("amount"))
-    service = services.service_name(body.get("service"))
+    amount = schemas.positive_amount(body.get("amount"))
+    service = schemas.service_name(body.get("service"))
     entry, replayed = services.consume(
         wallet, amount, service, _idempotency_key(body), caller.client_id, caller.actor
     )
@@ -88,17 +88,17 @@ def consume(caller, wallet):
 @wallet_api("credits:consume")
 def create_hold(caller, wallet):
     body = schemas.json_body()
-    found, replayed = services.hold(
+    found, replayed = holds.hold(
         wallet,
-        services.positive_amount(body.get("amount")),
-        body.get("ttl_seconds", 900),
-        services.service_name(body.get("service")),
+        schemas.positive_amount(body.get("amount")),
+        body.get("ttl_seconds", schemas.DEFAULT_HOLD_TTL),
+        schemas.service_name(body.get("service")),
         _idempotency_key(body),
         caller.client_id,
         caller.actor,
     )
     response = jsonify(
-        hold=services.hold_to_dict(found), replayed=replayed, **services.summary(wallet)
+        hold=schemas.hold_to_dict(found), replayed=replayed, **services.summary(wallet)
     )
     response.status_code = 200 if replayed else 201
     return response
@@ -107,41 +107,41 @@ def create_hold(caller, wallet):
 @bp.get("/credits/holds/<hold_id>")
 @wallet_api("credits:consume")
 def get_hold(caller, wallet, hold_id: str):
-    services.expire_holds(wallet.id)
-    return jsonify(hold=services.hold_to_dict(services.get_hold(hold_id, wallet, caller.client_id)))
+    holds.expire_holds(wallet.id)
+    return jsonify(hold=schemas.hold_to_dict(holds.get(hold_id, wallet, caller.client_id)))
 
 
 @bp.post("/credits/holds/<hold_id>/capture")
 @wallet_api("credits:consume")
 def capture_hold(caller, wallet, hold_id: str):
-    found = services.get_hold(hold_id, wallet, caller.client_id)
+    found = holds.get(hold_id, wallet, caller.client_id)
     # 0 captures nothing (the whole hold goes back); more than held is the service's 400.
     amount = schemas.whole_number(
-        schemas.json_body().get("amount", found.amount), "amount", 0, services.MAX_AMOUNT
+        schemas.json_body().get("amount", found.amount), "amount", 0, schemas.MAX_AMOUNT
     )
-    services.capture(found, amount, caller.actor)
-    return jsonify(hold=services.hold_to_dict(found), **services.summary(wallet))
+    holds.capture(found, amount, caller.actor)
+    return jsonify(hold=schemas.hold_to_dict(found), **services.summary(wallet))
 
 
 @bp.post("/credits/holds/<hold_id>/release")
 @wallet_api("credits:consume")
 def release_hold(caller, wallet, hold_id: str):
-    found = services.get_hold(hold_id, wallet, caller.client_id)
-    services.release(found, caller.actor)
-    return jsonify(hold=services.hold_to_dict(found), **services.summary(wallet))
+    found = holds.get(hold_id, wallet, caller.client_id)
+    holds.release(found, caller.actor)
+    return jsonify(hold=schemas.hold_to_dict(found), **services.summary(wallet))
 
 
 @bp.get("/credits/transactions")
 @wallet_api("credits:read")
 def transactions(caller, wallet):
     """The user's ledger, newest first; ``before`` is the cursor, ``client_id`` filters."""
-    limit = schemas.query_number("limit", 1, schemas.MAX_PAGE, default=50)
+    limit = schemas.query_number("limit", 1, schemas.MAX_PAGE, default=schemas.DEFAULT_PAGE)
     before = schemas.query_number("before", 1, schemas.MAX_ID)
     only = request.args.get("client_id")
     if only and only != caller.client_id:
         raise WalletError("an app may filter only by its own client_id", field="client_id")
     entries = services.transactions(wallet, client_id=only, before=before, limit=limit)
-    items = [services.entry_to_dict(e, caller.client_id) for e in entries]
+    items = [schemas.entry_to_dict(e, caller.client_id) for e in entries]
     next_cursor = items[-1]["id"] if len(items) == limit else None
     return jsonify(transactions=items, next_before=next_cursor)
 
@@ -193,7 +193,7 @@ def _entry_response(caller: Caller, wallet, entry, replayed: bool, created_statu
             "available": entry.balance_after - entry.held_after,
         }
     response = jsonify(
-        transaction=services.entry_to_dict(entry, caller.client_id), replayed=replayed, **state
+        transaction=schemas.entry_to_dict(entry, caller.client_id), replayed=replayed, **state
     )
     response.status_code = 200 if replayed else created_status
     return response

@@ -17,7 +17,7 @@ import time
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from . import billing, packages
+from . import billing, packages, webhooks
 from .errors import WalletError
 from .models import CheckoutSession, Package, Wallet
 
@@ -30,10 +30,12 @@ def _serializer() -> URLSafeSerializer:
 
 
 def start(wallet: Wallet, user, client_id, package: Package | None, credits: int, urls) -> dict:
-    """Record a simulated checkout; its page URL carries the return URLs, signed (they were
-    validated here, and must not be swapped for others on the way)."""
+    """Record a simulated checkout (and the wallet's made-up customer, in the same
+    transaction); its page URL carries the return URLs, signed (they were validated here,
+    and must not be swapped for others on the way)."""
     if not wallet.stripe_customer_id:
-        billing.set_customer(wallet, billing.SIMULATED_CUSTOMER_PREFIX + secrets.token_hex(8))
+        customer = billing.SIMULATED_CUSTOMER_PREFIX + secrets.token_hex(8)
+        billing.set_customer_within(wallet, customer)
     session_id = "cs_sim_" + secrets.token_hex(12)
     billing.record_checkout(
         session_id,
@@ -49,6 +51,7 @@ def start(wallet: Wallet, user, client_id, package: Package | None, credits: int
 
 
 def return_urls(state: object) -> dict:
+    """The return URLs signed into a simulated checkout link; a 400 if tampered with."""
     try:
         urls = _serializer().loads(state) if isinstance(state, str) else None
     except BadSignature:
@@ -70,8 +73,6 @@ def price(found: CheckoutSession) -> tuple[int, str, str]:
 
 def pay(found: CheckoutSession, user) -> None:
     """Deliver what Stripe would after a successful card payment, through the webhook."""
-    from . import webhooks
-
     secret = current_app.config["IDP_STRIPE_WEBHOOK_SECRET"]
     for event in events(found, user):
         payload = json.dumps(event)
@@ -89,39 +90,51 @@ def events(found: CheckoutSession, user) -> list[dict]:
     """Stripe-format events for a paid checkout: the session completed and, for a plan,
     its subscription and first invoice (which is what grants a plan's credits)."""
     amount, currency, _ = price(found)
-    wallet_customer = billing.customer_of(found.wallet_id)
+    customer = billing.customer_of(found.wallet_id)
+    metadata = _metadata(found, user)
+    tag = found.id.removeprefix("cs_sim_")
+    session = _session(found, user, customer, metadata, tag, (amount, currency))
+    made = [_event(f"evt_sim_{tag}_checkout", "checkout.session.completed", session)]
+    if found.mode == "subscription":
+        made += _plan_events(found, tag, customer, metadata, amount, currency)
+    return made
+
+
+def _metadata(found: CheckoutSession, user) -> dict:
+    """What :func:`wallet.stripe_gateway.create_checkout` puts on a real session."""
     metadata = {"user_sub": user.sub, "credits": str(found.credits)}
     if found.client_id:
         metadata["client_id"] = found.client_id
     if found.package_id:
         metadata["package_id"] = found.package_id
-    tag = found.id.removeprefix("cs_sim_")
-    session = {
+    return metadata
+
+
+def _session(found: CheckoutSession, user, customer, metadata: dict, tag: str, total) -> dict:
+    """The completed, paid Checkout Session; ``total`` is (amount, currency)."""
+    plan = found.mode == "subscription"
+    return {
         "id": found.id,
         "object": "checkout.session",
         "mode": found.mode,
         "status": "complete",
         "payment_status": "paid",
-        "customer": wallet_customer,
+        "customer": customer,
         "client_reference_id": user.sub,
         "metadata": metadata,
-        "amount_total": amount,
-        "currency": currency,
-        "payment_intent": None if found.mode == "subscription" else f"pi_sim_{tag}",
-        "subscription": f"sub_sim_{tag}" if found.mode == "subscription" else None,
-        "invoice": f"in_sim_{tag}" if found.mode == "subscription" else None,
+        "amount_total": total[0],
+        "currency": total[1],
+        "payment_intent": None if plan else f"pi_sim_{tag}",
+        "subscription": f"sub_sim_{tag}" if plan else None,
+        "invoice": f"in_sim_{tag}" if plan else None,
         "livemode": False,
     }
-    made = [_event(f"evt_sim_{tag}_checkout", "checkout.session.completed", session)]
-    if found.mode == "subscription":
-        made += _plan_events(found, tag, wallet_customer, metadata, amount, currency)
-    return made
 
 
 def _plan_events(found, tag, customer, metadata, amount, currency) -> list[dict]:
     package = packages.get(found.package_id, active_only=False)
-    now = int(time.time())
     price_id = package.stripe_price_id or f"price_sim_{package.id}"
+    period_end = int(time.time()) + _PERIOD.get(package.interval, 0)
     subscription = {
         "id": f"sub_sim_{tag}",
         "object": "subscription",
@@ -131,35 +144,33 @@ def _plan_events(found, tag, customer, metadata, amount, currency) -> list[dict]
         "metadata": metadata,
         "items": {
             "object": "list",
-            "data": [
-                {
-                    "price": {"id": price_id},
-                    "current_period_end": now + _PERIOD.get(package.interval, 0),
-                }
-            ],
+            "data": [{"price": {"id": price_id}, "current_period_end": period_end}],
         },
     }
-    invoice = {
-        "id": f"in_sim_{tag}",
+    invoice = _invoice(f"in_sim_{tag}", subscription, price_id, amount, currency)
+    return [
+        _event(f"evt_sim_{tag}_subscription", "customer.subscription.created", subscription),
+        _event(f"evt_sim_{tag}_invoice", "invoice.paid", invoice),
+    ]
+
+
+def _invoice(invoice_id: str, subscription: dict, price_id: str, amount, currency) -> dict:
+    """The paid first invoice of ``subscription``, in the 2025+ shape (``parent``)."""
+    details = {"subscription": subscription["id"], "metadata": subscription["metadata"]}
+    return {
+        "id": invoice_id,
         "object": "invoice",
-        "customer": customer,
+        "customer": subscription["customer"],
         "status": "paid",
         "billing_reason": "subscription_create",
         "amount_paid": amount,
         "currency": currency,
-        "parent": {
-            "type": "subscription_details",
-            "subscription_details": {"subscription": subscription["id"], "metadata": metadata},
-        },
+        "parent": {"type": "subscription_details", "subscription_details": details},
         "lines": {
             "object": "list",
             "data": [{"amount": amount, "pricing": {"price_details": {"price": price_id}}}],
         },
     }
-    return [
-        _event(f"evt_sim_{tag}_subscription", "customer.subscription.created", subscription),
-        _event(f"evt_sim_{tag}_invoice", "invoice.paid", invoice),
-    ]
 
 
 def _event(event_id: str, event_type: str, obj: dict) -> dict:

@@ -19,8 +19,6 @@ from .errors import PaymentProviderError, WalletError
 from .models import Package, Wallet
 
 log = logging.getLogger("idp.wallet.stripe")
-# Seconds before a Stripe call is abandoned: a purchase click must not hang a worker.
-_TIMEOUT = 20
 
 
 def _client() -> stripe.StripeClient:
@@ -33,7 +31,8 @@ def _client() -> stripe.StripeClient:
             cfg["IDP_STRIPE_SECRET_KEY"],
             base_addresses={"api": base} if base else None,
             max_network_retries=2,  # safe: every POST carries an idempotency key
-            http_client=stripe.RequestsClient(timeout=_TIMEOUT),
+            # A purchase click must not hang a worker on a slow provider.
+            http_client=stripe.RequestsClient(timeout=cfg["IDP_STRIPE_TIMEOUT_SECONDS"]),
         )
         current_app.extensions["idp_stripe"] = client
     return client
@@ -104,13 +103,31 @@ def create_checkout(
     urls: tuple[str, str],
 ) -> dict:
     """Start a Checkout Session (``payment`` for credits, ``subscription`` for a plan),
-    record it in ``checkout_sessions`` and return its id and URL.
-
-    ``metadata`` goes on the session and on the PaymentIntent / Subscription it creates,
-    so every later event names the user, the app and what was bought."""
+    record it in ``checkout_sessions`` and return its id and URL."""
     plan = package is not None and package.interval is not None
     if plan and not package.stripe_price_id:
         raise WalletError("This plan has no Stripe price yet.", field="package_id")
+    params = _checkout_params(wallet, user, client_id, package, credits, urls)
+    with _calling("checkout.sessions.create"):
+        session = _client().v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": "idp-checkout-" + secrets.token_hex(16)}
+        )
+    billing.record_checkout(
+        session.id,
+        wallet.id,
+        package_id=package.id if package else None,
+        client_id=client_id,
+        credits=credits,
+        mode=params["mode"],
+    )
+    return {"id": session.id, "url": session.url}
+
+
+def _checkout_params(wallet, user, client_id, package, credits, urls) -> dict:
+    """The session to create.  ``metadata`` goes on the session and on the PaymentIntent /
+    Subscription it creates, so every later event names the user, the app and what was
+    bought."""
+    plan = package is not None and package.interval is not None
     metadata = {"user_sub": user.sub, "credits": str(credits)}
     if client_id:
         metadata["client_id"] = client_id
@@ -126,19 +143,7 @@ def create_checkout(
         "cancel_url": urls[1],
     }
     params["subscription_data" if plan else "payment_intent_data"] = {"metadata": metadata}
-    with _calling("checkout.sessions.create"):
-        session = _client().v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": "idp-checkout-" + secrets.token_hex(16)}
-        )
-    billing.record_checkout(
-        session.id,
-        wallet.id,
-        package_id=package.id if package else None,
-        client_id=client_id,
-        credits=credits,
-        mode=params["mode"],
-    )
-    return {"id": session.id, "url": session.url}
+    return params
 
 
 def portal_url(wallet: Wallet, return_url: str) -> str:

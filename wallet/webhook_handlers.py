@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from idp.users import services as users
 
-from . import billing, packages, services
+from . import billing, packages, schemas, services
 from .errors import PackageNotFound
 from .models import PURCHASE, SUBSCRIPTION_GRANT, CheckoutSession, Package
 
@@ -43,15 +43,7 @@ def checkout_settled(event: dict, session: dict) -> str:
         invoice_id=_id(session.get("invoice")),
     )
     if found.mode == "subscription":
-        subscription_id = _id(session.get("subscription"))
-        if subscription_id:
-            billing.record_subscription_within(
-                found.wallet_id,
-                subscription_id,
-                package_id=found.package_id,
-                client_id=found.client_id,
-                status="active" if paid else "incomplete",
-            )
+        _record_plan(found, _id(session.get("subscription")), paid)
         return "subscription_recorded"
     if not paid:
         return "awaiting_payment"
@@ -67,6 +59,18 @@ def checkout_settled(event: dict, session: dict) -> str:
     return "granted" if entry else "already_granted"
 
 
+def _record_plan(found: CheckoutSession, subscription_id: str | None, paid: bool) -> None:
+    """The subscription a plan's checkout started (its events may not have come yet)."""
+    if subscription_id:
+        billing.record_subscription_within(
+            found.wallet_id,
+            subscription_id,
+            package_id=found.package_id,
+            client_id=found.client_id,
+            status="active" if paid else "incomplete",
+        )
+
+
 def checkout_failed(event: dict, session: dict) -> str:
     """``async_payment_failed``: the bank declined after the checkout completed."""
     found = billing.checkout(session.get("id"))
@@ -77,6 +81,7 @@ def checkout_failed(event: dict, session: dict) -> str:
 
 
 def checkout_expired(event: dict, session: dict) -> str:
+    """``checkout.session.expired``: the customer never paid."""
     found = billing.checkout(session.get("id"))
     if found is None:
         return "ignored_unknown_checkout"
@@ -150,7 +155,12 @@ def charge_refunded(event: dict, charge: dict) -> str:
         return "ignored_malformed"
     if not isinstance(refunded, int) or refunded <= 0:
         return "ignored_not_refunded"
-    refunded = min(refunded, amount)
+    return _claw_back(found, charge, min(refunded, amount))
+
+
+def _claw_back(found: CheckoutSession, charge: dict, refunded: int) -> str:
+    """Take what the refunded share owes beyond what earlier refunds of the charge took."""
+    charge_id, amount = charge["id"], charge["amount"]
     services.lock_wallet(found.wallet_id)  # one refund state of a wallet at a time
     before = billing.refunded_so_far(charge_id)
     if refunded <= before:
@@ -276,4 +286,4 @@ def _positive_int(value: object) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if 0 < number <= services.MAX_AMOUNT else None
+    return number if 0 < number <= schemas.MAX_AMOUNT else None

@@ -129,4 +129,7 @@ DEFAULTS: dict[str, object] = {
     "IDP_CREDIT_CURRENCY": "usd",
     # Log level of the `idp` logger.
     "IDP_LOG_LEVEL": "INFO",
+    # Seconds before one request to Stripe's API (customers, Checkout, billing portal) is
+    # abandoned; a failed request is retried twice, then the caller gets a 502.
+    "IDP_STRIPE_TIMEOUT_SECONDS": 20,
 }

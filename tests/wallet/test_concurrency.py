@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from idp.core.extensions import db
-from wallet import services
+from wallet import audit
 from wallet.models import LedgerEntry
 
 from .actions import API, entries, fund, stored
@@ -61,7 +61,7 @@ def assert_overdraw_refused(app, shop_credits, user, threads, funds, amount):
     assert sorted(e.balance_after for e in consumed) == [
         funds % amount + amount * n for n in range(succeeded)
     ]
-    assert services.audit() == []
+    assert audit.reconcile() == []
 
 
 def assert_single_spend(app, shop_credits, user, threads):
@@ -74,7 +74,7 @@ def assert_single_spend(app, shop_credits, user, threads):
     count = select(func.count()).where(LedgerEntry.idempotency_key == "same-key")
     assert db.session.scalar(count) == 1
     assert stored(user) == (970, 0)
-    assert services.audit() == []
+    assert audit.reconcile() == []
 
 
 @on_postgres
@@ -105,7 +105,7 @@ def test_concurrent_holds_and_consumes_never_overdraw(committed_db, app, shop_cr
     consumed = len(entries(user, "consume"))
     assert (balance, held) == (1000 - 30 * consumed, 30 * len(entries(user, "hold")))
     assert balance - held == 10
-    assert services.audit() == []
+    assert audit.reconcile() == []
 
 
 def test_sqlite_serialises_concurrent_consumes(committed_db, app, shop_credits, user):

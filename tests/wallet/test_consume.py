@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import make_user
-from wallet.services import MAX_AMOUNT
+from wallet.schemas import MAX_AMOUNT
 
 from .actions import API, Credits, entries, entry_count, fund, stored, user_token
 

@@ -6,9 +6,9 @@ import pytest
 
 from idp.core.extensions import db
 from tests.helpers import make_user
-from wallet import ledger, services
+from wallet import holds, ledger
 from wallet.models import Hold
-from wallet.services import MAX_HOLD_TTL
+from wallet.schemas import MAX_HOLD_TTL
 
 from .actions import Credits, backdate, entries, fund, stored, user_token
 
@@ -215,7 +215,7 @@ def test_expire_holds_cli_releases_every_expired_hold(runner, shop_credits, user
     fund(bob, 100)
     expired = shop_credits.hold_id(40)
     kept = shop_credits.hold_id(10)
-    bobs, _ = services.hold(ledger.wallet_for(bob.id), 30, 60, "render", "b1", "shop", "test")
+    bobs, _ = holds.hold(ledger.wallet_for(bob.id), 30, 60, "render", "b1", "shop", "test")
     backdate(expired)
     backdate(bobs.id)
     result = runner.invoke(args=["wallet", "expire-holds"])

@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import make_user
-from wallet import ledger, services
+from wallet import audit, ledger, services
 from wallet.models import PROMO_GRANT, PURCHASE
 
 from .actions import backdate, entries, fund, stored
 
 EMAIL = "ada@example.com"
-# PostgreSQL's SUM(bigint) is numeric: services.audit() puts Decimals in its report and
+# PostgreSQL's SUM(bigint) is numeric: audit.reconcile() puts Decimals in its report and
 # `flask wallet audit` crashes in json.dumps (TypeError) instead of printing a mismatch.
 
 
@@ -87,7 +87,7 @@ def history(runner, shop_credits, blog_credits, user):
 
 
 def test_audit_is_clean_after_a_mix_of_operations(runner, history):
-    assert services.audit() == []
+    assert audit.reconcile() == []
     result = flask_wallet(runner, "audit")
     assert result.exit_code == 0, result.output
     assert "every wallet matches its ledger" in result.output
@@ -198,7 +198,7 @@ def test_adjust_writes_an_entry(runner, user, amount, balance):
         "admin:cli",
     )
     assert stored(user) == (balance, 0)
-    assert services.audit() == []
+    assert audit.reconcile() == []
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from idp.apps import services as app_services
 from idp.users import services as users
 from tests.helpers import bearer, make_user
-from wallet import ledger, services
+from wallet import holds, ledger
 
 from .actions import API, WALLET_SCOPES, Credits, app_token, delegated, fund, new_key, user_token
 
@@ -44,7 +44,7 @@ def without(scope: str) -> str:
 def caller_hold(user, client_id: str) -> str:
     """A funded wallet with an active hold of ``client_id``'s; returns the hold id."""
     wallet = fund(user, 100)
-    found, _ = services.hold(wallet, 10, 60, "render", new_key(), client_id, "test")
+    found, _ = holds.hold(wallet, 10, 60, "render", new_key(), client_id, "test")
     return found.id
 
 

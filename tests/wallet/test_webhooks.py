@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from wallet import billing, services
+from wallet import audit, billing, holds, services
 from wallet.models import CONSUME, PURCHASE, REFUND, SUBSCRIPTION_GRANT
 
 from .payment_fixtures import (
@@ -46,7 +46,7 @@ def audit_stays_clean(app, runner):
     yield
     result = runner.invoke(args=["wallet", "audit"])
     assert result.exit_code == 0, result.output
-    assert services.audit() == []
+    assert audit.reconcile() == []
 
 
 @pytest.fixture
@@ -524,7 +524,7 @@ def test_refund_after_credits_were_spent_records_the_shortfall(client, user, bou
 
 def test_refund_spares_held_credits(client, user, bought):
     deliver(client, completed())
-    services.hold(wallet_of(user), 70, 60, "render", "h1", "store", "user:test")
+    holds.hold(wallet_of(user), 70, 60, "render", "h1", "store", "user:test")
     deliver(client, refunded(1000))
     wallet = wallet_of(user)
     assert (wallet.balance, wallet.held) == (70, 70)
