@@ -85,6 +85,17 @@ describe('sign-in', () => {
     expect(await result(app.page, 'signup')).toMatchObject({ ok: true, value: { email, name: 'Newcomer' } });
   });
 
+  it('a callback page behind COOP (window.opener severed) hands over through the BroadcastChannel', async () => {
+    const app = await freshApp('?coop=1');
+    const popup = await clickForPopup(app.page, 'login');
+    const said: string[] = [];
+    popup.on('console', (message) => said.push(message.text()));
+    await signIn(popup, env.users.bob!);
+    const outcome = await result(app.page, 'login');
+    expect(outcome).toMatchObject({ ok: true, value: { email: env.users.bob } });
+    expect(said).toContain('callback opener: severed');
+  });
+
   it('closing the popup rejects with popup_closed', async () => {
     const app = await freshApp();
     const popup = await clickForPopup(app.page, 'login');
@@ -235,6 +246,7 @@ describe('credits', () => {
     await popupLogin(app, env.users.fay!);
     await app.page.click('#consume');
     const outcome = await result(app.page, 'consume');
+    expect(outcome.code ?? 'ok', outcome.message).toBe('ok');
     expect(outcome).toMatchObject({ ok: true, value: { available: 95, replayed: false, transaction: { amount: -5, service: 'browser-test' } } });
     await expect.poll(() => app.page.textContent('#balance')).toBe('balance 95');
     const insufficient = await app.page.evaluate(() =>

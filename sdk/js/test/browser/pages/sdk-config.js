@@ -10,7 +10,7 @@ export function makeAuth() {
   return new CrossAppAuthSDK({
     appId: config.clientId,
     issuer: config.issuer,
-    redirectUrl: `${window.location.origin}/callback.html`,
+    redirectUrl: `${window.location.origin}${query.has('coop') ? '/coop' : ''}/callback.html`,
     scopes: 'openid profile email offline_access credits:read credits:consume credits:purchase',
     storage: query.get('storage') || sessionStorage.getItem('test-storage') || 'memory',
     popupFallback: query.get('fallback') || 'redirect',
