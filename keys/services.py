@@ -24,6 +24,7 @@ from .errors import RotationNotReady
 from .models import ACTIVE, NEXT, RETIRED, SigningKey
 
 log = logging.getLogger("idp.keys")
+ALG = "RS256"  # the one signing algorithm: of every key, token, and verifier's check
 
 
 def _kek() -> bytes:
@@ -35,10 +36,10 @@ def _new_key(status: str, now: datetime, private=None) -> SigningKey:
     private = private or crypto.generate_rsa(current_app.config["IDP_KEY_SIZE"])
     jwk = RSAKey.import_key(private)
     kid = jwk.thumbprint()  # RFC 7638: stable, derived from the public key
-    public = {**jwk.as_dict(private=False), "kid": kid, "alg": "RS256", "use": "sig"}
+    public = {**jwk.as_dict(private=False), "kid": kid, "alg": ALG, "use": "sig"}
     return SigningKey(
         kid=kid,
-        alg="RS256",
+        alg=ALG,
         status=status,
         private_key=crypto.seal(_kek(), kid, private),
         public_jwk=public,
@@ -161,7 +162,7 @@ def active_kid() -> str | None:
 def load_private(key: SigningKey) -> RSAKey:
     """The decrypted private key as a joserfc key carrying its kid."""
     private = crypto.unseal(_kek(), key.kid, key.private_key)
-    return RSAKey.import_key(private, {"kid": key.kid, "alg": "RS256", "use": "sig"})
+    return RSAKey.import_key(private, {"kid": key.kid, "alg": ALG, "use": "sig"})
 
 
 def published(now: datetime | None = None) -> list[SigningKey]:

@@ -19,7 +19,7 @@ from joserfc.jwk import KeySet, RSAKey
 from . import services
 from .errors import RotationNotReady
 
-ALG = "RS256"
+ALG = services.ALG
 # An unknown kid may be a key another node has just published: look again, but at
 # most this often, so garbage kids cannot turn into a database query each.
 _UNKNOWN_KID_RELOAD_SECONDS = 1.0

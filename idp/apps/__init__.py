@@ -5,7 +5,6 @@ from .services import ClientCache
 
 def init_app(app) -> None:
     from idp.core.config import ConfigError
-    from idp.core.extensions import csrf
 
     from .schemas import MAX_REUSE_GRACE
 
@@ -17,9 +16,7 @@ def init_app(app) -> None:
 
     from . import models  # noqa: F401  (register the table)
     from .cli import cli
-    from .routes import bp
 
+    # The admin API over the registry needs bearer tokens: idp.crossapp registers it.
     app.extensions["idp_clients"] = ClientCache(app.config["IDP_CLIENT_CACHE_SECONDS"])
-    csrf.exempt(bp)  # bearer-token JSON API: no cookies, so no CSRF
-    app.register_blueprint(bp)
     app.cli.add_command(cli)

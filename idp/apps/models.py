@@ -8,10 +8,23 @@ from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.db_types import UTCDateTime
+from idp.core.defaults import DEFAULTS
 from idp.core.extensions import db
 
 CONFIDENTIAL, PUBLIC = "confidential", "public"
 ACTIVE, DISABLED = "active", "disabled"
+
+# What a registered app may use, named once: the grants, endpoints and discovery
+# metadata (idp.oauth2) read these.
+#: RFC 6749 section 2.3.1: how a confidential app authenticates (one method a request).
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+#: RFC 7591 section 2: a public app does not authenticate.
+NO_AUTH = "none"
+#: RFC 6749 section 3.1.1: the authorization code flow only.
+RESPONSE_TYPES = ("code",)
+#: RFC 6749 sections 4.1, 6 (any app) and 4.4 (confidential apps only).
+USER_GRANT_TYPES = ("authorization_code", "refresh_token")
+CLIENT_CREDENTIALS = "client_credentials"
 
 
 class AppIntegration(db.Model):
@@ -31,8 +44,12 @@ class AppIntegration(db.Model):
     audience: Mapped[str] = mapped_column(String(255))
     access_token_lifetime: Mapped[int] = mapped_column(Integer)
     # Refresh tokens: each rotation extends the idle lifetime, never past the absolute one.
-    refresh_token_idle_lifetime: Mapped[int] = mapped_column(Integer, server_default="1209600")
-    refresh_token_absolute_lifetime: Mapped[int] = mapped_column(Integer, server_default="7776000")
+    refresh_token_idle_lifetime: Mapped[int] = mapped_column(
+        Integer, server_default=str(DEFAULTS["IDP_REFRESH_IDLE_LIFETIME"])
+    )
+    refresh_token_absolute_lifetime: Mapped[int] = mapped_column(
+        Integer, server_default=str(DEFAULTS["IDP_REFRESH_ABSOLUTE_LIFETIME"])
+    )
     # Seconds during which a rotated refresh token presented again supersedes its
     # successor instead of revoking the family: 0 (any reuse revokes) unless the app's
     # tabs may race (RFC 9700 section 4.14.2).

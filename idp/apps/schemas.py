@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from idp.core import scopes as scope_names
+from idp.core.defaults import DEFAULTS
 
 from .errors import InvalidRedirectURI, RegistryError
 from .models import CONFIDENTIAL, PUBLIC
@@ -49,10 +50,10 @@ class Policy:
     max_lifetime: int
     default_lifetime: int
     reserved_audiences: frozenset[str]
-    refresh_idle_default: int = 14 * 86400
-    refresh_absolute_default: int = 90 * 86400
+    refresh_idle_default: int = DEFAULTS["IDP_REFRESH_IDLE_LIFETIME"]
+    refresh_absolute_default: int = DEFAULTS["IDP_REFRESH_ABSOLUTE_LIFETIME"]
     max_refresh_lifetime: int = 365 * 86400
-    refresh_grace_default: int = 0
+    refresh_grace_default: int = DEFAULTS["IDP_REFRESH_REUSE_GRACE_SECONDS"]
 
 
 def validate_new(data: object, policy: Policy) -> dict:

@@ -20,7 +20,17 @@ from idp.core.extensions import db
 
 from . import schemas
 from .errors import AppNotFound, ClientIdInUse
-from .models import ACTIVE, CONFIDENTIAL, DISABLED, AppIntegration
+from .models import (
+    ACTIVE,
+    CLIENT_CREDENTIALS,
+    CONFIDENTIAL,
+    DISABLED,
+    NO_AUTH,
+    RESPONSE_TYPES,
+    SECRET_AUTH_METHODS,
+    USER_GRANT_TYPES,
+    AppIntegration,
+)
 
 
 def _hash_secret(secret: str) -> str:
@@ -208,16 +218,16 @@ class Client(ClientMixin):
 
     def check_endpoint_auth_method(self, method, endpoint):
         if self.is_confidential:
-            return method in ("client_secret_basic", "client_secret_post")
-        return method == "none"
+            return method in SECRET_AUTH_METHODS
+        return method == NO_AUTH
 
     def check_response_type(self, response_type):
-        return response_type == "code"
+        return response_type in RESPONSE_TYPES
 
     def check_grant_type(self, grant_type):
-        if grant_type == "client_credentials":
+        if grant_type == CLIENT_CREDENTIALS:
             return self.is_confidential
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in USER_GRANT_TYPES
 
 
 class ClientCache:

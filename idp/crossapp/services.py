@@ -138,3 +138,9 @@ def set_roles(user_id: int, client_id: str, roles: object) -> list[str]:
         db.session.rollback()
         return set_roles(user_id, client_id, roles)
     return roles_for(user_id, client_id)
+
+
+def role_claims(client, subject) -> dict:
+    """Token claims hook (``idp.oauth2.tokens``): the user's roles in this app only."""
+    roles = roles_for(subject.user_id, client.client_id)
+    return {"roles": roles} if roles else {}

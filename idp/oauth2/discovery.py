@@ -1,6 +1,7 @@
 """Authorization server metadata (RFC 8414) and OpenID Provider metadata (OIDC Discovery).
 
-Only what is implemented is advertised.
+Only what is implemented is advertised: every list is derived from the constants the
+grants and endpoints enforce (``constants.py``), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -9,11 +10,32 @@ from flask import current_app
 
 from idp.core import scopes as scope_names
 
-_CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
+from . import constants
+
+# OIDC Core section 5.1 (and the ID token claims of section 2) that we issue.
+_CLAIMS = (
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "azp",
+    "at_hash",
+    "name",
+    "email",
+    "email_verified",
+    "updated_at",
+)
 
 
 def metadata() -> dict:
-    issuer = current_app.config["IDP_ISSUER"]
+    """RFC 8414 section 2 / OIDC Discovery section 3, for this server's issuer."""
+    return {**_endpoints(current_app.config["IDP_ISSUER"]), **_capabilities()}
+
+
+def _endpoints(issuer: str) -> dict:
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
@@ -23,35 +45,27 @@ def metadata() -> dict:
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "end_session_endpoint": f"{issuer}/oauth/logout",
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+    }
+
+
+def _capabilities() -> dict:
+    algs = list(constants.SIGNING_ALGS)
+    return {
+        "grant_types_supported": list(constants.GRANT_TYPES),
+        "response_types_supported": list(constants.RESPONSE_TYPES),
+        "response_modes_supported": list(constants.RESPONSE_MODES),
         "scopes_supported": sorted(scope_names.SUPPORTED),
-        "claims_supported": [
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "azp",
-            "at_hash",
-            "name",
-            "email",
-            "email_verified",
-            "updated_at",
-        ],
+        "claims_supported": list(_CLAIMS),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login", "consent", "create"],
-        "token_endpoint_auth_methods_supported": [*_CLIENT_AUTH, "none"],
-        "introspection_endpoint_auth_methods_supported": _CLIENT_AUTH,
-        "revocation_endpoint_auth_methods_supported": [*_CLIENT_AUTH, "none"],
+        "id_token_signing_alg_values_supported": algs,
+        "code_challenge_methods_supported": list(constants.CODE_CHALLENGE_METHODS),
+        "prompt_values_supported": list(constants.PROMPT_VALUES),
+        "token_endpoint_auth_methods_supported": list(constants.ANY_CLIENT_AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(constants.CONFIDENTIAL_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(constants.ANY_CLIENT_AUTH_METHODS),
         "authorization_response_iss_parameter_supported": True,
         # OIDC Discovery: request_uri_parameter_supported defaults to true when absent.
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "access_token_signing_alg_values_supported": ["RS256"],
+        "access_token_signing_alg_values_supported": algs,
     }

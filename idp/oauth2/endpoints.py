@@ -15,11 +15,10 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from flask import current_app
 
 from . import denylist, services
+from .constants import ANY_CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
 from .descriptions import printable
 from .models import RefreshToken
 from .verification import TokenRejected, verify_access_token
-
-_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 class _UnsupportedTokenType(OAuth2Error):
@@ -83,7 +82,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     for them; any other token, like an invalid one, is ``{"active": false}``
     (section 2.2) so introspection cannot probe other apps' tokens."""
 
-    CLIENT_AUTH_METHODS = _AUTH_METHODS
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def check_params(self, request, client):
         # The hint only narrows the search (section 2.1); an unknown one is ignored.
@@ -140,7 +139,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
 class RevocationEndpoint(_RevocationEndpoint):
     """RFC 7009.  An unknown or already-invalid token answers 200 (section 2.2)."""
 
-    CLIENT_AUTH_METHODS = [*_AUTH_METHODS, "none"]
+    CLIENT_AUTH_METHODS = list(ANY_CLIENT_AUTH_METHODS)
 
     def check_params(self, request, client):
         if "token" not in request.form:

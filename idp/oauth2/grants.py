@@ -16,6 +16,7 @@ from idp.users import services as users
 
 from . import oidc
 from . import services as oauth_services
+from .constants import ANY_CLIENT_AUTH_METHODS, CODE_CHALLENGE_METHODS, CONFIDENTIAL_AUTH_METHODS
 from .descriptions import printable
 from .services import Subject
 
@@ -28,7 +29,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     person (``openid``, ``profile``...) are refused: no user takes part in this grant.
     """
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def validate_requested_scope(self):
         requested = scope_names.to_list(self.request.payload.scope)
@@ -57,8 +58,8 @@ class PKCE(CodeChallenge):
     endpoint, where the error can go back to the app.
     """
 
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = CODE_CHALLENGE_METHODS[0]
+    SUPPORTED_CODE_CHALLENGE_METHOD = list(CODE_CHALLENGE_METHODS)
     # The verifier is checked before the code is claimed, not after the token request
     # is validated as Authlib does: see AuthorizationCodeGrant.query_authorization_code.
     BEFORE_CLAIM = "before_claim_authorization_code"
@@ -82,7 +83,7 @@ class PKCE(CodeChallenge):
                     "PKCE is required: send code_challenge with code_challenge_method=S256"
                 )
             return
-        if method != "S256":
+        if method not in CODE_CHALLENGE_METHODS:
             raise InvalidRequestError("code_challenge_method must be S256 (plain is refused)")
         super().validate_code_challenge(grant, redirect_uri)
 
@@ -90,7 +91,7 @@ class PKCE(CodeChallenge):
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """RFC 6749 section 4.1 with one-time, hashed, client- and redirect-bound codes."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(ANY_CLIENT_AUTH_METHODS)
     AUTHORIZATION_CODE_LENGTH = 43
 
     def validate_authorization_redirect_uri(self, request, client):
@@ -175,7 +176,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     """RFC 6749 section 6 with rotation on every use, one live token per family and
     reuse detection (RFC 9700 section 4.14.2)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(ANY_CLIENT_AUTH_METHODS)
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def _validate_request_token(self, client):

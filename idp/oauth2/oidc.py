@@ -9,7 +9,8 @@ from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 
 from idp.core import scopes as scope_names
-from keys.signer import key_cache
+from idp.users import services as users
+from keys.signer import ALG, key_cache
 
 from .services import epoch
 
@@ -30,8 +31,6 @@ def user_info(user, scope: str) -> UserInfo:
 
 def id_token(token: dict, request) -> str:
     """OIDC Core section 2 / 3.1.3.6: signed with the active key, naming its ``kid``."""
-    from idp.users import services as users
-
     now = int(time.time())
     client, subject = request.client, request.user
     claims = {
@@ -42,7 +41,7 @@ def id_token(token: dict, request) -> str:
         "iat": now,
         "exp": now + current_app.config["IDP_ID_TOKEN_LIFETIME"],
         "auth_time": epoch(subject.auth_time),
-        "at_hash": create_half_hash(token["access_token"], "RS256").decode(),
+        "at_hash": create_half_hash(token["access_token"], ALG).decode(),
     }
     code = getattr(request, "authorization_code", None)
     if code is not None and code.nonce:

@@ -9,7 +9,7 @@ from idp.core.extensions import csrf
 
 from . import discovery, logout, oidc
 from .authorize import authorize
-from .bearer import current_token, protector
+from .bearer import current_caller, protector
 from .server import authorization_server
 
 bp = Blueprint("oauth2", __name__)
@@ -42,9 +42,8 @@ def revoke():
 @require_api("openid")
 def userinfo():
     """OIDC Core section 5.3: claims for the token's scopes."""
-    from idp.crossapp.routes import token_user
-
-    return jsonify(oidc.user_info(token_user(), current_token.get("scope", "")))
+    caller = current_caller()
+    return jsonify(oidc.user_info(caller.person(), caller.claims.get("scope", "")))
 
 
 @bp.get("/.well-known/oauth-authorization-server")

@@ -11,7 +11,18 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import current_app
 
 from idp.core import scopes as scope_names
-from keys.signer import key_cache
+from keys.signer import ALG, key_cache
+
+from .services import epoch
+
+_CLAIMS_HOOKS = "idp_token_claims"
+
+
+def register_claims_hook(app, hook) -> None:
+    """Add claims to the access tokens issued for a person: ``hook(client, subject)``
+    returns a dict (``idp.crossapp`` adds the user's roles in that app, RFC 9068
+    section 7.2.1.1).  Packages above this one plug in here instead of being imported."""
+    app.extensions.setdefault(_CLAIMS_HOOKS, []).append(hook)
 
 
 def audiences(client, scope: str | None) -> list[str]:
@@ -43,7 +54,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def __init__(self, issuer: str) -> None:
         super().__init__(
             issuer,
-            alg="RS256",
+            alg=ALG,
             expires_generator=self.lifetime,
             refresh_token_generator=self.refresh_token,
         )
@@ -58,17 +69,12 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return secrets.token_urlsafe(32)
 
     def get_extra_claims(self, client, grant_type, user, scope):
-        """For a person: when they signed in, and their roles in this app only."""
+        """For a person: when they signed in, and what the registered hooks add."""
         if user is None:
             return {}
-        from idp.crossapp.services import roles_for
-
-        from .services import epoch
-
         claims = {"auth_time": epoch(user.auth_time)}
-        roles = roles_for(user.user_id, client.client_id)
-        if roles:
-            claims["roles"] = roles
+        for hook in current_app.extensions.get(_CLAIMS_HOOKS, ()):
+            claims.update(hook(client, user))
         return claims
 
     def access_token_generator(self, client, grant_type, user, scope):

@@ -1,37 +1,19 @@
 """Admin JSON API over the registry (the seed's ``/api/cross-app/register`` and friends).
 
 Guarded by an ``admin``-scoped access token whose audience is this server's admin
-API; only first-party confidential apps can obtain one.
+API; only first-party confidential apps can obtain one.  It lives above the registry
+(``idp.apps``), which knows nothing of tokens.
 """
 
 from __future__ import annotations
 
-import functools
-
-from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, jsonify, request
 
-from idp.core.scopes import ADMIN_SCOPE
-from idp.oauth2.bearer import current_token, protector
-
-from . import services
-from .errors import RegistryError
+from idp.apps import services
+from idp.apps.errors import RegistryError
+from idp.oauth2.bearer import require_admin
 
 bp = Blueprint("apps_admin", __name__, url_prefix="/api/cross-app")
-_require = protector("IDP_ADMIN_AUDIENCE")
-
-
-def require_admin(view):
-    @_require("admin")
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        caller = services.query_client(current_token["client_id"])
-        if caller is None or not caller.first_party or ADMIN_SCOPE not in caller.allowed_scopes:
-            # The admin app was disabled, or lost the admin scope, after this token was issued.
-            raise InvalidTokenError(description="the client behind this token is not active")
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _json_body() -> dict:
