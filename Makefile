@@ -59,9 +59,11 @@ FUZZ_EXAMPLES ?= 500
 fuzz: install
 	$(BIN)/python -m fuzz.run --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
+## ruff, and the direction of dependencies between the server's packages (.importlinter)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 ## Benchmarks (not tests): print figures, run on demand (see bench/README.md).
 ## wrk comes from Debian; pass options with BENCH_ARGS="--duration 30 --workers 3" (token

@@ -20,7 +20,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         cli,
         cors,
         crossapp,
-        input_guard,
         oauth2,
         openapi,
         pages,
@@ -29,7 +28,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         users,
     )
     from .core import config as config_module
-    from .core import handlers, mail, redis_client
+    from .core import handlers, input_guard, mail, redis_client
     from .core.extensions import csrf, db, migrate
     from .core.http import IdPRequest
 

@@ -20,7 +20,7 @@ from idp.apps.models import ACTIVE, AppIntegration
 from idp.apps.services import query_client
 from idp.core.errors import OriginNotAllowed
 from idp.core.extensions import db
-from idp.input_guard import is_clean
+from idp.core.input_guard import is_clean
 from idp.oauth2.tokens import unverified_claims
 
 PUBLIC_PATHS = ("/.well-known/", "/openapi.json")

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from flask import current_app, request
 
-from .core.errors import IdPError
+from .errors import IdPError
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 # A name we echo in the description; anything longer or odder is described, not quoted.
