@@ -2,6 +2,7 @@
 
 
 def init_app(app) -> None:
+    from idp import ui
     from idp.core.extensions import csrf
     from idp.oauth2 import interaction
 
@@ -17,6 +18,7 @@ def init_app(app) -> None:
     csrf.exempt(stripe_webhook)  # authenticated by Stripe's signature instead
     app.register_blueprint(bp)
     app.register_blueprint(payments_bp)
+    ui.init_app(app)  # the templates the purchase pages extend
     app.register_blueprint(pages_bp)  # hosted purchase pages: CSRF-protected forms
     # An authorization request with next=purchase visits the purchase page after consent.
     interaction.register_detour(app, "purchase", detour_url)

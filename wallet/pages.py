@@ -19,7 +19,7 @@ from idp.users.sessions import signed_in_only
 from . import billing, ledger, packages, payments, services, simulated
 from .errors import WalletError
 
-bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase")
+bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase", template_folder="templates")
 
 # The SDK's correlation id for a purchase popup (echoed back in its message).
 _STATE_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")

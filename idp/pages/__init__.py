@@ -2,6 +2,8 @@
 
 
 def init_app(app) -> None:
+    """The pages blueprint, the error page and the pages the protocol endpoints show."""
+    from idp import ui
     from idp.core.errors import register_page_renderer
     from idp.oauth2 import interaction
     from idp.ui.views import error_page
@@ -10,6 +12,7 @@ def init_app(app) -> None:
     from .routes import bp
     from .views import consent_page, logout_page, signed_out_page
 
+    ui.init_app(app)
     app.register_blueprint(bp)
     register_page_renderer(app, error_page)
     interaction.register_page(app, interaction.CONSENT, consent_page)

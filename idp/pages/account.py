@@ -45,12 +45,14 @@ def _account(user, status=200, **context):
 @bp.get("/account")
 @signed_in_only
 def account(user):
+    """The account page."""
     return _account(user)
 
 
 @bp.post("/account/profile")
 @signed_in_only
 def update_profile(user):
+    """Save the display name."""
     try:
         users.update_profile(user, request.form.get("display_name", ""))
     except AccountError as exc:
@@ -61,6 +63,7 @@ def update_profile(user):
 @bp.post("/account/password")
 @signed_in_only
 def change_password(user):
+    """Change the password (the current one proves it is the owner)."""
     try:
         users.change_password(
             user, request.form.get("current_password"), request.form.get("new_password")
@@ -77,6 +80,7 @@ def change_password(user):
 @bp.post("/account/apps/<client_id>/revoke")
 @signed_in_only
 def revoke_app(user, client_id: str):
+    """Withdraw an app's consent: it must ask again."""
     oauth_services.revoke_consent(user.id, client_id)
     return _account(user, notice="Access removed. The app must ask you again.")
 
@@ -84,6 +88,7 @@ def revoke_app(user, client_id: str):
 @bp.post("/account/sign-out-everywhere")
 @signed_in_only
 def sign_out_everywhere(user):
+    """End every session and refresh token of the account."""
     sessions.end_all(user.id)
     oauth_services.revoke_refresh_tokens(user.id, reason="signed_out_everywhere")
     audit.record(audit.LOGOUT_EVERYWHERE, user.id)

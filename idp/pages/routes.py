@@ -41,6 +41,7 @@ def signed_in(user, target: str):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Sign in with email and password; an unverified address is sent to verify first."""
     carry = _carry()
     email = request.values.get("email") or request.args.get("login_hint") or ""
     if request.method == "GET":
@@ -59,6 +60,7 @@ def login():
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
+    """Create an account; the mailed code, not this form, signs the browser in."""
     carry = _carry()
     if request.method == "GET":
         return page("signup.html", email=request.args.get("login_hint", ""), **carry)
@@ -108,6 +110,7 @@ def verify():
 
 @bp.route("/forgot", methods=["GET", "POST"])
 def forgot():
+    """Ask for a password-reset link (the same answer whether or not the address is known)."""
     carry = _carry()
     if request.method == "GET":
         return page("forgot.html", **carry)
@@ -122,6 +125,7 @@ def _reset_link(token: str) -> str:
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
+    """Set a new password from a mailed link; every session and refresh token ends."""
     try:
         users.reset_target(token)
     except AccountError as exc:
