@@ -2,11 +2,16 @@
 
 
 def init_app(app) -> None:
+    from idp.users.access import register_access_ender
+
     from . import (
         models,  # noqa: F401  (register the tables)
         server,
+        services,
     )
     from .routes import bp
 
+    # Ending a user's access everywhere ends their apps' offline access too.
+    register_access_ender(app, services.revoke_user_grants)
     server.init_app(app)
     app.register_blueprint(bp)

@@ -1,45 +1,35 @@
-"""Authorization codes, refresh-token families and consents: every query on them."""
+"""Authorization codes and consents: every query on them.  Refresh tokens are in
+``refresh_tokens.py``; this module is the package's public face for all three."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import delete, select, update
 
 from idp.audit import services as audit
 from idp.core import scopes as scope_names
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
-from idp.users import services as users
 
-from . import denylist, families
-from .families import Rotation
-from .models import AuthorizationCode, Consent, RefreshToken
-
-# A superseded refresh token presented again (tabs racing, or a replay that lost): not
-# reuse of a rotated token, so the family lives on, but worth an operator's look.
-REFRESH_SUPERSEDED = "refresh_token.superseded_presented"
-
-
-def token_hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Subject:
-    """The person a grant acts for, with how and when they authenticated."""
-
-    user_id: int
-    sub: str
-    auth_time: datetime
-    session_id: int | None = None
-
-    def get_user_id(self) -> str:  # Authlib hook
-        return self.sub
+from . import denylist
+from .models import AuthorizationCode, Consent
+from .refresh_tokens import (  # noqa: F401  (the package's public services)
+    REFRESH_SUPERSEDED,
+    complete_rotation,
+    find_refresh_token,
+    refresh_token_live,
+    refresh_token_subject,
+    revoke_family,
+    revoke_refresh_token,
+    revoke_refresh_tokens,
+    revoke_user_grants,
+    save_refresh_token,
+    use_refresh_token,
+)
+from .subject import Subject, epoch, token_hash  # noqa: F401  (shared by every grant)
 
 
 # -- authorization codes -------------------------------------------------------------------
@@ -126,142 +116,35 @@ def record_code_tokens(row: AuthorizationCode, jti: str, exp: int) -> None:
         _revoke_code_tokens(row)
 
 
-# -- refresh tokens ----------------------------------------------------------------------------
-def _lifetimes(client) -> tuple[timedelta, timedelta]:
-    return (
-        timedelta(seconds=client.refresh_token_idle_lifetime),
-        timedelta(seconds=client.refresh_token_absolute_lifetime),
-    )
-
-
-def save_refresh_token(
-    value: str,
-    client,
-    subject: Subject,
-    scope: str,
-    family_id: str,
-    family_expires_at: datetime | None = None,
-    access: tuple[str, int] | None = None,
-) -> RefreshToken:
-    """Store the first token of a family; ``access`` is the (jti, exp) of the access
-    token issued with it, denied if the family is ever revoked."""
-    now = utcnow()
-    idle, absolute = _lifetimes(client)
-    family_expires_at = family_expires_at or now + absolute
-    jti, exp = access or (None, None)
-    row = RefreshToken(
-        token_hash=token_hash(value),
-        family_id=family_id,
-        client_id=client.client_id,
-        user_id=subject.user_id,
-        session_id=subject.session_id,
-        scope=scope,
-        auth_time=subject.auth_time,
-        created_at=now,
-        expires_at=min(now + idle, family_expires_at),
-        family_expires_at=family_expires_at,
-        access_jti=jti,
-        access_exp=exp,
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row
-
-
-def use_refresh_token(value: object, client) -> Rotation | None:
-    """Claim a refresh token for rotation (RFC 9700 section 4.14.2).
-
-    A family has at most one live token.  A rotated token presented again is reuse:
-    the whole family is revoked (its access tokens denied) and the event audited, even
-    once the rotated token's own idle lifetime has passed.  Only within the app's
-    ``refresh_reuse_grace_seconds`` of the first use (tabs racing; 0 by default) does
-    a reuse instead supersede the successor, which then answers ``invalid_grant``.
-    """
-    if not isinstance(value, str) or len(value) > 256:
-        return None
-    row = find_refresh_token(value)
-    if row is None or row.client_id != client.client_id:
-        return None
-    now = utcnow()
-    if row.family_expires_at <= now:
-        return None
-    if row.revoked_at is not None:
-        if row.revoke_reason == families.SUPERSEDED:
-            audit.record(REFRESH_SUPERSEDED, row.user_id, row.client_id, family=row.family_id)
-        return None
-    if row.used_at is None and row.expires_at <= now:
-        return None  # idle-expired before it was ever used: nothing leaked
-    rotation = families.rotate(row, client, now)
-    if rotation is None:
-        db.session.refresh(row)
-        if row.revoked_at is not None:
-            return None  # revoked meanwhile: nothing left to detect
-        grace = timedelta(seconds=client.refresh_reuse_grace_seconds)
-        if grace and now - row.used_at <= grace:
-            rotation = families.supersede(row, client, now)
-    if rotation is None:
-        revoke_family(row.family_id, "reuse_detected")
-        audit.record(audit.REFRESH_REUSE, row.user_id, row.client_id, family=row.family_id)
-    return rotation
-
-
-def complete_rotation(rotation: Rotation, value: str | None, jti: str, exp: int) -> bool:
-    """Record what a rotation issued; False if the family was revoked meanwhile, in
-    which case the access token is already denied and nothing may be handed out."""
-    return families.complete(rotation, value, jti, exp)
-
-
-def revoke_family(family_id: str, reason: str) -> None:
-    """Revoke a grant: every refresh token of the family and the access tokens it minted."""
-    families.revoke(family_id, reason)
-
-
-def revoke_refresh_tokens(
-    user_id: int, client_id: str | None = None, reason: str = "revoked"
-) -> None:
-    """Revoke a user's refresh tokens, for one app or all of them."""
-    query = update(RefreshToken).where(
-        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
-    )
-    if client_id:
-        query = query.where(RefreshToken.client_id == client_id)
-    db.session.execute(query.values(revoked_at=utcnow(), revoke_reason=reason))
-    db.session.commit()
-
-
-def find_refresh_token(value: str) -> RefreshToken | None:
-    return db.session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))
-    )
-
-
-def refresh_token_live(row: RefreshToken) -> bool:
-    """Not rotated, revoked or expired, and its user may still sign in (RFC 7662 "active")."""
-    now = utcnow()
-    if row.used_at or row.revoked_at or row.expires_at <= now or row.family_expires_at <= now:
-        return False
-    user = users.get(row.user_id)
-    return user is not None and not user.disabled
-
-
-def refresh_token_subject(row: RefreshToken) -> str:
-    return users.get(row.user_id).sub
-
-
-def revoke_refresh_token(row: RefreshToken) -> None:
-    """RFC 7009 section 2.1: revoking a refresh token revokes its whole grant (family)."""
-    revoke_family(row.family_id, "client_revoked")
-
-
 # -- consent ---------------------------------------------------------------------------------
-def granted_scopes(user_id: int, client_id: str) -> set[str]:
+def _consent(user_id: int, client_id: str) -> Consent | None:
+    """The consent row, read once per request: the authorization view asks whether
+    consent is needed, then records the decision, and the second step reuses the row the
+    first one read (kept on the request, not ``g``, which may outlive it)."""
+    cache = getattr(request, "idp_consents", {}) if has_request_context() else {}
+    key = (user_id, client_id)
+    if key in cache and (cache[key] is None or cache[key] in db.session):
+        return cache[key]
     row = db.session.scalar(
         select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
     )
+    _remember(key, row)
+    return row
+
+
+def _remember(key: tuple[int, str], row: Consent | None) -> None:
+    if has_request_context():
+        request.idp_consents = {**getattr(request, "idp_consents", {}), key: row}
+
+
+def granted_scopes(user_id: int, client_id: str) -> set[str]:
+    """The scopes the user has granted the app (none when it never asked)."""
+    row = _consent(user_id, client_id)
     return set(row.scopes) if row else set()
 
 
 def needs_consent(user_id: int, client, scope: str) -> bool:
+    """Whether the user must be asked: first-party apps never ask (OIDC Core 3.1.2.4)."""
     if client.first_party:
         return False
     return not set(scope_names.to_list(scope)) <= granted_scopes(user_id, client.client_id)
@@ -270,16 +153,14 @@ def needs_consent(user_id: int, client, scope: str) -> bool:
 def grant_consent(user_id: int, client_id: str, scope: str) -> None:
     """Remember the scopes (added to any granted before)."""
     now = utcnow()
-    row = db.session.scalar(
-        select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
-    )
+    row = _consent(user_id, client_id)
     scopes = scope_names.to_list(scope)
     if row is None:
-        db.session.add(
-            Consent(
-                user_id=user_id, client_id=client_id, scopes=scopes, granted_at=now, updated_at=now
-            )
+        row = Consent(
+            user_id=user_id, client_id=client_id, scopes=scopes, granted_at=now, updated_at=now
         )
+        db.session.add(row)
+        _remember((user_id, client_id), row)
     else:
         row.scopes = sorted(set(row.scopes) | set(scopes))
         row.updated_at = now
@@ -293,20 +174,18 @@ def revoke_consent(user_id: int, client_id: str) -> None:
         delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
     )
     db.session.commit()
+    _remember((user_id, client_id), None)
     revoke_refresh_tokens(user_id, client_id, "consent_revoked")
     audit.record(audit.CONSENT_REVOKED, user_id, client_id)
 
 
 def consents(user_id: int) -> list[Consent]:
+    """Every app the user granted something, oldest first."""
     return list(
         db.session.scalars(
             select(Consent).where(Consent.user_id == user_id).order_by(Consent.granted_at)
         )
     )
-
-
-def epoch(value: datetime) -> int:
-    return int(value.astimezone(UTC).timestamp())
 
 
 def nonce_used(client_id: str, nonce: str) -> bool:

@@ -8,9 +8,9 @@ import click
 from flask.cli import AppGroup
 
 from idp.core.errors import IdPError
-from idp.oauth2 import services as oauth_services
 
-from . import services, sessions
+from . import services
+from .access import end_all_access
 
 cli = AppGroup("users", help="Manage user accounts.")
 
@@ -75,8 +75,7 @@ def _toggle(disabled: bool):
         except IdPError as exc:
             _fail(exc, as_json)
         if disabled:  # a disabled account loses its sessions and offline access at once
-            sessions.end_all(user.id)
-            oauth_services.revoke_refresh_tokens(user.id, reason="account_disabled")
+            end_all_access(user.id, "account_disabled")
         _out(services.to_dict(user), as_json)
 
     command.__doc__ = (

@@ -1,111 +1,47 @@
-"""Accounts: sign-up, sign-in, email verification, password reset, profile.
+"""Accounts: sign-up, sign-in, email verification, profile, operators.
 
-Every query on the user tables lives here.  Public flows never say whether an
-address has an account: sign-up and reset answer the same either way, and a
-sign-in with an unknown address spends as long as one with a wrong password.
+Every query on the user tables lives in this package's services (``accounts.py`` the
+basics, ``resets.py`` password resets); this module is their public face.  Public flows
+never say whether an address has an account: sign-up and reset answer the same either
+way, and a sign-in with an unknown address spends as long as one with a wrong password.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from idp.audit import services as audit
 from idp.core import mail, outbox
 from idp.core.db_types import utcnow
+from idp.core.errors import NotFound
 from idp.core.extensions import db
 
 from . import passwords, sessions
-from .errors import (
-    EmailTaken,
-    InvalidCode,
-    InvalidCredentials,
-    InvalidEmail,
-    InvalidName,
-    InvalidResetToken,
-    WeakPassword,
+from .accounts import (  # noqa: F401  (the package's public services)
+    awaiting_verification,
+    by_email,
+    by_sub,
+    check_password,
+    create,
+    get,
+    normalise_email,
+    set_password,
 )
-from .models import ADMIN, CUSTOMER, EmailVerification, PasswordReset, User
-
-# No separators or quotes: a comma or angle bracket in the To header adds recipients.
-_ADDRESS_CHAR = r"[^@\s,;:<>()\[\]\\\"]"
-_EMAIL_RE = re.compile(rf"^{_ADDRESS_CHAR}{{1,64}}@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$")
-RESET_KIND = "password_reset"  # outbox kind: a /forgot request, mailed if it has an account
-
-
-def normalise_email(email: object) -> str:
-    if not isinstance(email, str) or len(email) > 254 or not _EMAIL_RE.match(email.strip()):
-        raise InvalidEmail()
-    return email.strip().lower()
-
-
-def check_password(password: object, email: str = "") -> str:
-    minimum = current_app.config["IDP_PASSWORD_MIN_LENGTH"]
-    if not isinstance(password, str) or len(password) < minimum:
-        raise WeakPassword(f"Use at least {minimum} characters.")
-    if len(password) > 1024:
-        raise WeakPassword("Use at most 1024 characters.")
-    if email and password.lower() == email.lower():
-        raise WeakPassword("Your password must not be your email address.")
-    return password
-
-
-def by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def awaiting_verification(email: str) -> User | None:
-    """The account at ``email`` if it still has to prove its address, else None."""
-    user = by_email(email)
-    return user if user and not user.email_verified and not user.disabled else None
-
-
-def by_sub(sub: str) -> User | None:
-    return db.session.scalar(select(User).where(User.sub == sub))
-
-
-def get(user_id: int) -> User | None:
-    return db.session.get(User, user_id)
-
-
-def create(
-    email: str,
-    password: str,
-    display_name: str = "",
-    *,
-    verified: bool = False,
-    admin: bool = False,
-) -> User:
-    """Create an account; raises :class:`EmailTaken` (callers decide whether to say so)."""
-    email = normalise_email(email)
-    check_password(password, email)
-    now = utcnow()
-    user = User(
-        sub=secrets.token_urlsafe(16),
-        email=email,
-        email_verified=verified,
-        password_hash=passwords.hash_password(password),
-        display_name=(display_name or "").strip()[:100],
-        user_type=ADMIN if admin else CUSTOMER,
-        disabled=False,
-        created_at=now,
-        password_changed_at=now,
-        updated_at=now,
-    )
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise EmailTaken() from None
-    return user
+from .errors import EmailTaken, InvalidCode, InvalidCredentials, InvalidEmail, InvalidName
+from .models import EmailVerification, User
+from .resets import (  # noqa: F401  (the package's public services)
+    RESET_KIND,
+    deliver_reset,
+    request_reset,
+    reset_password,
+    reset_target,
+)
 
 
 def sign_up(email: str, password: str, display_name: str = "") -> User | None:
@@ -125,15 +61,7 @@ def sign_up(email: str, password: str, display_name: str = "") -> User | None:
     except EmailTaken:
         user = awaiting_verification(email)
         if user is None:
-            passwords.burn(password)
-            mail.send(
-                email,
-                "Someone tried to sign up with your address",
-                "Somebody (maybe you) tried to create an account with this address, "
-                "which already has one. Sign in instead, or reset your password if you "
-                "forgot it. If it was not you, ignore this message.",
-            )
-            outbox.commit()
+            _tell_owner(email, password)
             return None
         _replace_unverified(user, password, display_name)
         replaced = {"replaced": "unverified"}
@@ -142,8 +70,21 @@ def sign_up(email: str, password: str, display_name: str = "") -> User | None:
     return user
 
 
+def _tell_owner(email: str, password: str) -> None:
+    """A sign-up with a taken address: as slow as a real one, and its owner is told."""
+    passwords.burn(password)
+    mail.send(
+        email,
+        "Someone tried to sign up with your address",
+        "Somebody (maybe you) tried to create an account with this address, "
+        "which already has one. Sign in instead, or reset your password if you "
+        "forgot it. If it was not you, ignore this message.",
+    )
+    outbox.commit()
+
+
 def _replace_unverified(user: User, password: str, display_name: str) -> None:
-    _set_password(user, password)
+    set_password(user, password)
     user.display_name = (display_name or "").strip()[:100]
     user.updated_at = utcnow()
     db.session.commit()
@@ -238,115 +179,18 @@ def verify_email(user: User, code: object) -> None:
     audit.record(audit.EMAIL_VERIFIED, user.id)
 
 
-# -- password reset -----------------------------------------------------------------------
-def request_reset(email: object, link_for) -> None:
-    """Queue a reset request for any well-formed address: the same row, the same work,
-    whether or not it has an account (so neither the answer nor its timing tells).  The
-    outbox worker looks the address up and mails the link only if there is an account
-    (:func:`deliver_reset`)."""
-    try:
-        email = normalise_email(email)
-    except InvalidEmail:
-        return
-    # The token and its link are made here: only a request knows how to build the URL.
-    token = secrets.token_urlsafe(32)
-    outbox.enqueue(
-        RESET_KIND,
-        email,
-        {
-            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "link": link_for(token),
-            "requested_at": utcnow().isoformat(),
-        },
-    )
-    outbox.commit()
-
-
-def deliver_reset(message: outbox.OutboxMessage) -> None:
-    """Outbox handler of :data:`RESET_KIND`: store the link and queue its mail when the
-    address has an enabled account; nothing otherwise.  Idempotent (a retried message
-    finds its link stored), and it commits with the message's "sent" mark."""
-    user = by_email(message.recipient)
-    token_hash = message.payload["token_hash"]
-    if user is None or user.disabled:
-        return
-    if db.session.scalar(select(PasswordReset.id).where(PasswordReset.token_hash == token_hash)):
-        return
-    ttl = current_app.config["IDP_RESET_TTL"]
-    requested = datetime.fromisoformat(message.payload["requested_at"])
-    db.session.add(
-        PasswordReset(
-            token_hash=token_hash,
-            user_id=user.id,
-            created_at=requested,
-            expires_at=requested + timedelta(seconds=ttl),
-        )
-    )
-    audit.record(audit.PASSWORD_RESET_REQUESTED, user.id, commit=False)
-    mail.send(
-        user.email,
-        "Reset your password",
-        f"Open this link to choose a new password (valid {ttl // 60} minutes, once):\n\n"
-        f"{message.payload['link']}\n\nIf you did not ask for this, ignore this message.",
-    )
-
-
-def reset_target(token: object) -> PasswordReset:
-    if not isinstance(token, str) or len(token) > 128:
-        raise InvalidResetToken()
-    reset = db.session.scalar(
-        select(PasswordReset).where(
-            PasswordReset.token_hash == hashlib.sha256(token.encode()).hexdigest()
-        )
-    )
-    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
-        raise InvalidResetToken()
-    return reset
-
-
-def reset_password(token: object, new_password: object) -> User:
-    """Use a reset link once: set the password (which also proves the address)."""
-    reset = reset_target(token)
-    user = get(reset.user_id)
-    check_password(new_password, user.email)
-    now = utcnow()
-    claimed = db.session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
-    if claimed.rowcount != 1:
-        db.session.rollback()
-        raise InvalidResetToken()
-    # Links mailed earlier die with this one: they must not reset the new password.
-    db.session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
-    _set_password(user, new_password)
-    if not user.email_verified:  # the link proved the address: a claim changes
-        user.email_verified, user.updated_at = True, now
-    db.session.commit()
-    audit.record(audit.PASSWORD_CHANGED, user.id, via="reset")
-    return user
-
-
 def change_password(user: User, current: object, new_password: object) -> None:
+    """Replace the password, given the current one (:class:`InvalidCredentials` else)."""
     if not isinstance(current, str) or not passwords.verify(user.password_hash, current):
         raise InvalidCredentials("Your current password is incorrect.")
     check_password(new_password, user.email)
-    _set_password(user, new_password)
+    set_password(user, new_password)
     db.session.commit()
     audit.record(audit.PASSWORD_CHANGED, user.id, via="account")
 
 
-def _set_password(user: User, password: str) -> None:
-    user.password_hash = passwords.hash_password(password)
-    user.password_changed_at = utcnow()
-
-
 def update_profile(user: User, display_name: object) -> None:
+    """Set the display name (at most 100 characters)."""
     if not isinstance(display_name, str) or len(display_name.strip()) > 100:
         raise InvalidName()
     user.display_name = display_name.strip()
@@ -356,14 +200,15 @@ def update_profile(user: User, display_name: object) -> None:
 
 # -- operators ----------------------------------------------------------------------------
 def list_users(limit: int = 100) -> list[User]:
+    """The first ``limit`` accounts, oldest first."""
     return list(db.session.scalars(select(User).order_by(User.id).limit(limit)))
 
 
 def set_disabled(email: str, disabled: bool) -> User:
+    """Disable or re-enable the account at ``email`` (ending its access is the caller's:
+    ``idp.users.access.end_all_access``)."""
     user = by_email(normalise_email(email))
     if user is None:
-        from idp.core.errors import NotFound
-
         raise NotFound("No account has that email address.")
     user.disabled = disabled
     db.session.commit()
@@ -371,6 +216,7 @@ def set_disabled(email: str, disabled: bool) -> User:
 
 
 def to_dict(user: User) -> dict:
+    """The operator's view of an account (never the password hash)."""
     return {
         "sub": user.sub,
         "email": user.email,

@@ -1,0 +1,32 @@
+"""What every grant's records share: the person a grant acts for, how its one-time
+secrets are stored, and how its times are written into tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def token_hash(value: str) -> str:
+    """Codes and refresh tokens are stored only as their SHA-256 (256-bit random values:
+    a slow hash would add nothing)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def epoch(value: datetime) -> int:
+    """A stored time as an RFC 7519 NumericDate."""
+    return int(value.astimezone(UTC).timestamp())
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person a grant acts for, with how and when they authenticated."""
+
+    user_id: int
+    sub: str
+    auth_time: datetime
+    session_id: int | None = None
+
+    def get_user_id(self) -> str:  # Authlib hook
+        return self.sub
