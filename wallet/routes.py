@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, request
 from idp.core.errors import NotFound
 from idp.oauth2.bearer import Caller, current_caller, protector
 
-from . import holds, ledger, packages, payments, schemas, services
+from . import holds, ledger, packages, payments, schemas, services, subscriptions
 from .errors import WalletError
 
 bp = Blueprint("wallet", __name__, url_prefix="/api/cross-app")
@@ -203,6 +203,4 @@ def _entry_response(caller: Caller, wallet, entry, replayed: bool, created_statu
 @wallet_api("credits:read")
 def subscription(caller, wallet):
     """The user's current subscription plan (or null) and the history of them."""
-    from . import subscriptions
-
     return jsonify(subscriptions.overview(wallet.id))

@@ -12,14 +12,15 @@ Order rules (Stripe does not guarantee delivery order):
 * a refund applies each cumulative ``amount_refunded`` of a charge once; an older state
   arriving late finds a larger one applied and does nothing.
 
-Payloads are read in the shapes of both current (2025+) and older Stripe API versions.
+Payloads are read through ``stripe_payloads``, in the shapes of current and older API versions.
 """
 
 from __future__ import annotations
 
 from idp.users import services as users
 
-from . import billing, packages, schemas, services
+from . import billing, packages, services
+from . import stripe_payloads as payload
 from .errors import PackageNotFound
 from .models import PURCHASE, SUBSCRIPTION_GRANT, CheckoutSession, Package
 
@@ -39,11 +40,11 @@ def checkout_settled(event: dict, session: dict) -> str:
     billing.advance_checkout(
         found,
         "complete" if paid else "pending",
-        payment_intent_id=_id(session.get("payment_intent")),
-        invoice_id=_id(session.get("invoice")),
+        payment_intent_id=payload.ref(session.get("payment_intent")),
+        invoice_id=payload.ref(session.get("invoice")),
     )
     if found.mode == "subscription":
-        _record_plan(found, _id(session.get("subscription")), paid)
+        _record_plan(found, payload.ref(session.get("subscription")), paid)
         return "subscription_recorded"
     if not paid:
         return "awaiting_payment"
@@ -93,16 +94,16 @@ def invoice_paid(event: dict, invoice: dict) -> str:
     """A plan's period is paid: grant its credits once per invoice (kind
     ``subscription_grant``).  The billed price names the plan, so a plan changed in the
     billing portal grants the new plan's credits; the metadata we set is the fallback."""
-    if _invoice_subscription(invoice) is None or not isinstance(invoice.get("id"), str):
+    if payload.invoice_subscription(invoice) is None or not isinstance(invoice.get("id"), str):
         return "ignored_not_subscription"
     if invoice.get("billing_reason", "subscription_cycle") not in _GRANTING_REASONS:
         return "ignored_billing_reason"
-    meta = _invoice_metadata(invoice)
+    meta = payload.invoice_metadata(invoice)
     wallet_id = _wallet_id(invoice.get("customer"), meta)
     if wallet_id is None:
         return "ignored_unknown_customer"
-    plan = _plan(_invoice_prices(invoice), meta)
-    credits = plan.credits if plan else _positive_int(meta.get("credits"))
+    plan = _plan(payload.invoice_prices(invoice), meta)
+    credits = plan.credits if plan else payload.positive_int(meta.get("credits"))
     if not credits:
         return "ignored_unknown_plan"
     entry = services.grant_within(
@@ -110,7 +111,7 @@ def invoice_paid(event: dict, invoice: dict) -> str:
         credits,
         SUBSCRIPTION_GRANT,
         stripe_ref=invoice["id"],
-        client_id=_short(meta.get("client_id"), 64),
+        client_id=payload.short(meta.get("client_id"), 64),
         reason=f"plan {plan.id if plan else meta.get('package_id')} (invoice {invoice['id']})",
     )
     return "granted" if entry else "already_granted"
@@ -119,21 +120,21 @@ def invoice_paid(event: dict, invoice: dict) -> str:
 def subscription_changed(event: dict, sub: dict) -> str:
     """``customer.subscription.created/updated/deleted``: upsert status, period end and
     ``cancel_at_period_end``, unless a newer event was applied already."""
-    meta = _metadata(sub)
+    meta = payload.metadata(sub)
     wallet_id = _wallet_id(sub.get("customer"), meta)
     if wallet_id is None or not isinstance(sub.get("id"), str):
         return "ignored_unknown_customer"
     deleted = event["type"] == "customer.subscription.deleted"
-    plan = _plan(_subscription_prices(sub), meta)
+    plan = _plan(payload.subscription_prices(sub), meta)
     applied = billing.apply_subscription_event(
         wallet_id,
         sub["id"],
         event["created"],
-        status="canceled" if deleted else (_short(sub.get("status"), 32) or "incomplete"),
-        current_period_end=billing.from_epoch(_period_end(sub)),
+        status="canceled" if deleted else (payload.short(sub.get("status"), 32) or "incomplete"),
+        current_period_end=billing.from_epoch(payload.period_end(sub)),
         cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
         package_id=plan.id if plan else None,
-        client_id=_short(meta.get("client_id"), 64),
+        client_id=payload.short(meta.get("client_id"), 64),
     )
     return "applied" if applied else "ignored_stale"
 
@@ -146,7 +147,7 @@ def charge_refunded(event: dict, charge: dict) -> str:
     their shares and a retry takes nothing.  Credits already spent are not recovered:
     ``claw_back_within`` takes what is available, records the shortfall in the entry's
     reason, and the balance never goes negative."""
-    found = billing.checkout_by_payment_intent(_id(charge.get("payment_intent")))
+    found = billing.checkout_by_payment_intent(payload.ref(charge.get("payment_intent")))
     charge_id, amount = charge.get("id"), charge.get("amount")
     refunded = charge.get("amount_refunded")
     if found is None or found.mode != "payment" or not billing.has_entry(PURCHASE, found.id):
@@ -185,16 +186,16 @@ def _checkout(session: dict) -> CheckoutSession | None:
     found = billing.checkout(session.get("id"))
     if found is not None:
         return found
-    meta = _metadata(session)
+    meta = payload.metadata(session)
     wallet_id = _wallet_id(session.get("customer"), meta)
-    credits = _positive_int(meta.get("credits"))
+    credits = payload.positive_int(meta.get("credits"))
     if wallet_id is None or not credits or session.get("mode") not in ("payment", "subscription"):
         return None
     return billing.record_checkout_within(
         session["id"],
         wallet_id,
-        package_id=_short(meta.get("package_id"), 64),
-        client_id=_short(meta.get("client_id"), 64),
+        package_id=payload.short(meta.get("package_id"), 64),
+        client_id=payload.short(meta.get("client_id"), 64),
         credits=credits,
         mode=session["mode"],
     )
@@ -203,7 +204,7 @@ def _checkout(session: dict) -> CheckoutSession | None:
 def _wallet_id(customer: object, meta: dict) -> int | None:
     """By Stripe customer (stored when the first checkout started), else by the user's
     ``sub`` in the metadata."""
-    found = billing.wallet_id_by_customer(_id(customer))
+    found = billing.wallet_id_by_customer(payload.ref(customer))
     if found is not None:
         return found
     sub = meta.get("user_sub")
@@ -221,69 +222,3 @@ def _plan(prices: list[str], meta: dict) -> Package | None:
     except PackageNotFound:
         return None
     return found if found.interval else None
-
-
-def _invoice_subscription(invoice: dict) -> str | None:
-    details = (_dict(invoice.get("parent")).get("subscription_details")) or {}
-    return _id(_dict(details).get("subscription")) or _id(invoice.get("subscription"))
-
-
-def _invoice_metadata(invoice: dict) -> dict:
-    details = _dict(_dict(invoice.get("parent")).get("subscription_details"))
-    legacy = _dict(invoice.get("subscription_details"))
-    return _metadata(details) or _metadata(legacy)
-
-
-def _invoice_prices(invoice: dict) -> list[str]:
-    prices = []
-    for line in _dict(invoice.get("lines")).get("data") or []:
-        line = _dict(line)
-        details = _dict(_dict(line.get("pricing")).get("price_details"))
-        price = _id(details.get("price")) or _id(line.get("price")) or _id(line.get("plan"))
-        if price:
-            prices.append(price)
-    return prices
-
-
-def _subscription_prices(sub: dict) -> list[str]:
-    items = _dict(sub.get("items")).get("data") or []
-    prices = [_id(_dict(item).get("price")) for item in items]
-    return [p for p in [*prices, _id(sub.get("plan"))] if p]
-
-
-def _period_end(sub: dict) -> int | None:
-    """Top level before API version 2025-03-31; on the subscription items since."""
-    if isinstance(sub.get("current_period_end"), int):
-        return sub["current_period_end"]
-    ends = [
-        _dict(item).get("current_period_end") for item in _dict(sub.get("items")).get("data") or []
-    ]
-    ends = [e for e in ends if isinstance(e, int) and not isinstance(e, bool)]
-    return max(ends, default=None)
-
-
-def _id(value: object) -> str | None:
-    """A Stripe reference, expanded (an object) or not (its id)."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) and 0 < len(value) <= 255 else None
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _metadata(obj: dict) -> dict:
-    return _dict(obj.get("metadata"))
-
-
-def _short(value: object, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
-
-
-def _positive_int(value: object) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= schemas.MAX_AMOUNT else None
