@@ -9,10 +9,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run browser test fuzz lint bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test]" -e "./sdk/python[flask,fastapi,test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,6 +51,8 @@ test: install browser
 	    || { echo "coverage of $$pkg/ is below its gate of $$min%" >&2; exit 1; }; \
 	done
 	$(BIN)/python -m fuzz.run --max-examples $(FUZZ_TEST_EXAMPLES)
+	$(BIN)/python -m pytest sdk/python/tests
+	cd sdk/js && npm ci --no-audit --no-fund && npm run build && npm test && npm run test:browser
 
 ## schemathesis over every operation of /openapi.json against gunicorn on PostgreSQL +
 ## Redis (fuzz/run.py); `make test` runs it with FUZZ_TEST_EXAMPLES per operation.
@@ -72,6 +74,7 @@ bench: install
 	command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	$(BIN)/python bench/token_endpoint.py $(BENCH_ARGS)
 	$(BIN)/python bench/wallet_consume.py $(WALLET_BENCH_ARGS)
+	$(BIN)/python bench/verify.py $(VERIFY_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage
