@@ -62,22 +62,23 @@ def _show(body: dict, as_json: bool) -> None:
 @click.option("--logo-uri", help="https URL of a logo shown on hosted pages.")
 @click.option("--refresh-reuse-grace", "reuse_grace", type=int, help=_GRACE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, including the secret.")
-def create_command(
-    name,
-    client_type,
-    client_id,
-    redirect_uris,
-    origins,
-    scope,
-    audience,
-    token_lifetime,
-    first_party,
-    logout_uris,
-    logo_uri,
-    reuse_grace,
-    as_json,
-):
+def create_command(as_json, **options):
     """Register an app.  A confidential app's secret is printed once, never again."""
+    try:
+        app, secret = services.create(_registration(**options))
+    except IdPError as exc:
+        _fail(exc, as_json)
+    body = services.to_dict(app)
+    if secret:
+        body["client_secret"] = secret
+    _show(body, as_json)
+
+
+def _registration(
+    name, client_type, client_id, redirect_uris, origins, scope, audience, token_lifetime,
+    first_party, logout_uris, logo_uri, reuse_grace,
+) -> dict:  # fmt: skip
+    """The registration request (as the admin API takes it) the options describe."""
     data = {
         "name": name,
         "type": client_type,
@@ -94,15 +95,7 @@ def create_command(
         "logo_uri": logo_uri or None,
         "refresh_reuse_grace_seconds": reuse_grace,
     }
-    data.update({k: v for k, v in optional.items() if v is not None})
-    try:
-        app, secret = services.create(data)
-    except IdPError as exc:
-        _fail(exc, as_json)
-    body = services.to_dict(app)
-    if secret:
-        body["client_secret"] = secret
-    _show(body, as_json)
+    return {**data, **{k: v for k, v in optional.items() if v is not None}}
 
 
 @cli.command("update")

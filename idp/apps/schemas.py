@@ -6,18 +6,16 @@ script or an operator learns exactly what to fix.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from idp.core import scopes as scope_names
 from idp.core.defaults import DEFAULTS
 
+from . import uris
 from .errors import InvalidRedirectURI, RegistryError
 from .models import CONFIDENTIAL, PUBLIC
 
-_ORIGIN_RE = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _FIELDS = {
     "client_id",
@@ -107,17 +105,13 @@ def _reject_unknown(data: dict, allowed: set[str], immutable: set[str] = frozens
 
 
 def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
+    """Each field ``data`` sets, checked in a fixed order (so the first error reported is
+    always the same); ``required``: a new app, whose unset lists start empty."""
     values: dict[str, object] = {}
     if "name" in data or required:
         values["name"] = _name(data.get("name"))
-    if "redirect_uris" in data:
-        values["redirect_uris"] = [_redirect_uri(u, policy) for u in _list(data, "redirect_uris")]
-    elif required:
-        values["redirect_uris"] = []
-    if "allowed_origins" in data:
-        values["allowed_origins"] = [_origin(o, policy) for o in _list(data, "allowed_origins")]
-    elif required:
-        values["allowed_origins"] = []
+    _url_list(values, data, "redirect_uris", policy, required)
+    _url_list(values, data, "allowed_origins", policy, required)
     if "allowed_scopes" in data:
         values["allowed_scopes"] = _scopes(data["allowed_scopes"])
     elif required:
@@ -125,15 +119,9 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     if "audience" in data:
         values["audience"] = _audience(data["audience"], policy)
     values.update(_durations(data, policy))
-    if "post_logout_redirect_uris" in data:
-        values["post_logout_redirect_uris"] = [
-            _redirect_uri(u, policy, "post_logout_redirect_uris")
-            for u in _list(data, "post_logout_redirect_uris")
-        ]
-    elif required:
-        values["post_logout_redirect_uris"] = []
+    _url_list(values, data, "post_logout_redirect_uris", policy, required)
     if "logo_uri" in data:
-        values["logo_uri"] = _logo_uri(data["logo_uri"], policy)
+        values["logo_uri"] = uris.logo_uri(data["logo_uri"], policy)
     if "first_party" in data:
         if not isinstance(data["first_party"], bool):
             raise RegistryError("first_party must be true or false", field="first_party")
@@ -141,6 +129,22 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     elif required:
         values["first_party"] = False
     return values
+
+
+_URL_CHECKS = {
+    "redirect_uris": uris.redirect_uri,
+    "allowed_origins": uris.origin,
+    "post_logout_redirect_uris": lambda uri, policy: uris.redirect_uri(
+        uri, policy, "post_logout_redirect_uris"
+    ),
+}
+
+
+def _url_list(values: dict, data: dict, field: str, policy: Policy, required: bool) -> None:
+    if field in data:
+        values[field] = [_URL_CHECKS[field](url, policy) for url in _list(data, field)]
+    elif required:
+        values[field] = []
 
 
 def _durations(data: dict, policy: Policy) -> dict:
@@ -203,81 +207,6 @@ def _list(data: dict, field: str) -> list:
     return list(dict.fromkeys(value))
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
-def _split(uri: str):
-    """``urlsplit``, or None for a malformed URL (bad IPv6 literal or port)."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018  (raises ValueError on a non-numeric or out-of-range port)
-    except ValueError:
-        return None
-    return parts
-
-
-def _redirect_uri(uri: str, policy: Policy, field: str = "redirect_uris") -> str:
-    """RFC 9700 section 4.1: exact, absolute, no fragment, no wildcard; https off loopback."""
-
-    def bad(reason: str):
-        return InvalidRedirectURI(f"redirect URI {uri!r} {reason}", field=field)
-
-    if "*" in uri:
-        raise bad("must not contain wildcards; redirect URIs are matched exactly")
-    parts = _split(uri)
-    if parts is None:
-        raise bad("is not a valid URI")
-    if parts.fragment or uri.endswith("#"):
-        raise bad("must not contain a fragment (RFC 6749 section 3.1.2)")
-    if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise bad("must be an absolute URI with a host")
-        if parts.scheme == "http" and policy.production and not _is_loopback(parts.hostname):
-            raise bad("must use https outside loopback in production")
-        if parts.username or parts.password:
-            raise bad("must not carry credentials")
-        return uri
-    # RFC 8252 section 7.1: native apps use reverse-domain private-use schemes.
-    if re.fullmatch(r"[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+", parts.scheme) and parts.path:
-        return uri
-    raise bad("must be an https URL (http only on loopback) or a reverse-domain app scheme")
-
-
-def _origin(origin: str, policy: Policy) -> str:
-    """A web origin (RFC 6454): scheme, host and optional port, nothing else.  Origins are
-    copied into CORS and CSP ``frame-ancestors`` headers, so only host characters pass."""
-    parts = _split(origin)
-    ok = (
-        parts is not None
-        and _ORIGIN_RE.fullmatch(origin) is not None
-        and (
-            parts.scheme in ("http", "https")
-            and parts.hostname
-            and "*" not in origin
-            and not parts.path
-            and not parts.query
-            and not parts.fragment
-            and not parts.username
-            and not origin.endswith("/")
-        )
-    )
-    if not ok:
-        raise RegistryError(
-            f"origin {origin!r} must look like https://host[:port]", field="allowed_origins"
-        )
-    if parts.scheme == "http" and policy.production and not _is_loopback(parts.hostname):
-        raise RegistryError(
-            f"origin {origin!r} must use https in production", field="allowed_origins"
-        )
-    return origin.lower()
-
-
 def _scopes(value: object) -> list[str]:
     if (isinstance(value, list) and all(isinstance(v, str) for v in value)) or isinstance(
         value, str
@@ -311,24 +240,4 @@ def _audience(value: object, policy: Policy) -> str:
 def _seconds(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise RegistryError(f"{field} must be an integer from {low} to {high} seconds", field=field)
-    return value
-
-
-def _logo_uri(value: object, policy: Policy) -> str | None:
-    """Shown on hosted pages: https (http only on loopback outside production)."""
-    if value is None or value == "":
-        return None
-    parts = _split(value) if isinstance(value, str) and len(value) <= 512 else None
-    ok = (
-        parts is not None
-        and parts.hostname
-        and (
-            parts.scheme == "https"
-            or (parts.scheme == "http" and (not policy.production or _is_loopback(parts.hostname)))
-        )
-    )
-    if not ok:
-        raise RegistryError(
-            "logo_uri must be an https URL of at most 512 characters", field="logo_uri"
-        )
     return value

@@ -164,8 +164,8 @@ def grant_consent(user_id: int, client_id: str, scope: str) -> None:
     else:
         row.scopes = sorted(set(row.scopes) | set(scopes))
         row.updated_at = now
+    audit.record(audit.CONSENT_GRANTED, user_id, client_id, commit=False, scope=scope)
     db.session.commit()
-    audit.record(audit.CONSENT_GRANTED, user_id, client_id, scope=scope)
 
 
 def revoke_consent(user_id: int, client_id: str) -> None:
@@ -173,10 +173,10 @@ def revoke_consent(user_id: int, client_id: str) -> None:
     db.session.execute(
         delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
     )
+    audit.record(audit.CONSENT_REVOKED, user_id, client_id, commit=False)
     db.session.commit()
     _remember((user_id, client_id), None)
     revoke_refresh_tokens(user_id, client_id, "consent_revoked")
-    audit.record(audit.CONSENT_REVOKED, user_id, client_id)
 
 
 def consents(user_id: int) -> list[Consent]:

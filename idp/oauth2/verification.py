@@ -36,6 +36,19 @@ def verify_access_token(token: object, audience: str | None = None) -> dict:
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
         raise TokenRejected("malformed token")
     try:
+        claims = jwt.decode(token, _signing_key(token), algorithms=[ALG]).claims
+    except (JoseError, ValueError):
+        raise TokenRejected("bad signature") from None
+    _check_claims(claims, audience)
+    _check_live(claims)
+    return claims
+
+
+def _signing_key(token: str):
+    """RFC 8725 sections 3.1 and 3.11: the header must name our algorithm, the access
+    token type (RFC 9068 section 4) and a key we publish; the key is ours, never the
+    token's."""
+    try:
         header = extract_compact(token.encode()).protected
     except (JoseError, ValueError):
         raise TokenRejected("malformed token") from None
@@ -46,18 +59,17 @@ def verify_access_token(token: object, audience: str | None = None) -> dict:
     key = key_cache().public_key(header.get("kid")) if isinstance(header.get("kid"), str) else None
     if key is None:
         raise TokenRejected("unknown signing key")
-    try:
-        claims = jwt.decode(token, key, algorithms=[ALG]).claims
-    except (JoseError, ValueError):
-        raise TokenRejected("bad signature") from None
-    _check_claims(claims, audience)
+    return key
+
+
+def _check_live(claims: dict) -> None:
+    """Its app still active, the token not revoked, its user (if any) not disabled."""
     if query_client(claims["client_id"]) is None:
         raise TokenRejected("client disabled")
     if denylist.is_revoked(claims["jti"]):
         raise TokenRejected("token revoked")
     if claims["sub"] != claims["client_id"] and token_user(claims) is None:
         raise TokenRejected("user disabled")
-    return claims
 
 
 def token_user(claims: dict):

@@ -111,6 +111,6 @@ def reset_password(token: object, new_password: object) -> User:
     set_password(user, new_password)
     if not user.email_verified:  # the link proved the address: a claim changes
         user.email_verified, user.updated_at = True, now
+    audit.record(audit.PASSWORD_CHANGED, user.id, commit=False, via="reset")
     db.session.commit()
-    audit.record(audit.PASSWORD_CHANGED, user.id, via="reset")
     return user

@@ -65,7 +65,8 @@ def sign_up(email: str, password: str, display_name: str = "") -> User | None:
             return None
         _replace_unverified(user, password, display_name)
         replaced = {"replaced": "unverified"}
-    audit.record(audit.SIGNUP, user.id, **replaced)
+    # The event commits with the code it mails (send_verification_code's commit).
+    audit.record(audit.SIGNUP, user.id, commit=False, **replaced)
     send_verification_code(user)
     return user
 
@@ -112,8 +113,8 @@ def authenticate(email: object, password: object) -> User:
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = utcnow()
+    audit.record(audit.LOGIN_OK, user.id, commit=False)  # one transaction with the sign-in
     db.session.commit()
-    audit.record(audit.LOGIN_OK, user.id)
     return user
 
 
@@ -175,8 +176,8 @@ def verify_email(user: User, code: object) -> None:
     pending.consumed_at = now
     user.email_verified = True
     user.updated_at = now
+    audit.record(audit.EMAIL_VERIFIED, user.id, commit=False)
     db.session.commit()
-    audit.record(audit.EMAIL_VERIFIED, user.id)
 
 
 def change_password(user: User, current: object, new_password: object) -> None:
@@ -185,8 +186,8 @@ def change_password(user: User, current: object, new_password: object) -> None:
         raise InvalidCredentials("Your current password is incorrect.")
     check_password(new_password, user.email)
     set_password(user, new_password)
+    audit.record(audit.PASSWORD_CHANGED, user.id, commit=False, via="account")
     db.session.commit()
-    audit.record(audit.PASSWORD_CHANGED, user.id, via="account")
 
 
 def update_profile(user: User, display_name: object) -> None:
