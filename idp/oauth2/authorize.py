@@ -28,6 +28,7 @@ from idp.users import services as users
 from idp.users import sessions
 
 from . import interaction, services
+from .constants import ACCEPTED_PROMPTS
 from .errors import UntrustedAuthorizationRequest
 from .server import authorization_server, error_redirect
 from .services import Subject, epoch
@@ -92,7 +93,7 @@ def _prompts(grant) -> set[str]:
     """OIDC Core section 3.1.2.1: ``prompt`` is a set of known values; ``none`` stands
     alone."""
     prompts = set((grant.request.payload.data.get("prompt") or "").split())
-    unknown = prompts - {"none", "login", "consent", "create", "select_account"}
+    unknown = prompts - ACCEPTED_PROMPTS
     if unknown or ("none" in prompts and len(prompts) > 1):
         raise InvalidRequestError("invalid prompt value", redirect_uri=grant.redirect_uri)
     return prompts

@@ -11,6 +11,7 @@ from idp.oauth2 import services as oauth_services
 from idp.ui.views import frame_policy, page
 from idp.users import services as users
 from idp.users import sessions
+from idp.users.access import end_all_access
 from idp.users.errors import AccountError
 from idp.users.sessions import signed_in_only
 
@@ -72,8 +73,7 @@ def change_password(user):
         return _account(user, 400, password_error=exc.description)
     # As after a reset: whoever knew the old password keeps nothing, but this browser
     # stays signed in (it just proved the password).
-    sessions.end_all(user.id, keep=sessions.current()[0])
-    oauth_services.revoke_refresh_tokens(user.id, reason="password_changed")
+    end_all_access(user.id, "password_changed", keep=sessions.current()[0])
     return _account(user, notice="Your password was changed.")
 
 
@@ -89,8 +89,7 @@ def revoke_app(user, client_id: str):
 @signed_in_only
 def sign_out_everywhere(user):
     """End every session and refresh token of the account."""
-    sessions.end_all(user.id)
-    oauth_services.revoke_refresh_tokens(user.id, reason="signed_out_everywhere")
+    end_all_access(user.id, "signed_out_everywhere")
     audit.record(audit.LOGOUT_EVERYWHERE, user.id)
     return sessions.forget_cookie(page("signed_out.html", everywhere=True))
 

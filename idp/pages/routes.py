@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
 
-from idp.oauth2 import services as oauth_services
 from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users import services as users
 from idp.users import sessions
+from idp.users.access import end_all_access
 from idp.users.errors import AccountError, InvalidCode
 
 bp = Blueprint(
@@ -136,8 +136,7 @@ def reset(token: str):
         user = users.reset_password(token, request.form.get("password"))
     except AccountError as exc:
         return page("reset.html", 400, token=token, error=exc.description)
-    sessions.end_all(user.id)
-    oauth_services.revoke_refresh_tokens(user.id, reason="password_reset")
+    end_all_access(user.id, "password_reset")
     return page(
         "login.html",
         notice="Your password was changed. Sign in with it now.",
