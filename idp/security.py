@@ -11,7 +11,7 @@ def init_app(app) -> None:
         headers.setdefault("Referrer-Policy", "no-referrer")
         if "Content-Security-Policy" not in headers:
             # Nothing else is meant to be framed.  Hosted pages set their own policy per
-            # app (idp.pages.views.frame_policy), which must not get a DENY added here.
+            # app (idp.ui.views.frame_policy), which must not get a DENY added here.
             headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
             headers["X-Frame-Options"] = "DENY"
         if app.config["IDP_ENV"] == "production":
