@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from idp.apps.services import query_client
-from idp.core.errors import IdPError, NotFound
+from idp.core.errors import NotFound
 from idp.oauth2 import oidc
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import Caller, InsufficientScope, bearer_caller, current_caller, protector
@@ -14,6 +14,7 @@ from idp.oauth2.internal import forward
 from idp.users import services as users
 
 from . import services
+from .errors import CrossAppError
 
 bp = Blueprint("crossapp", __name__, url_prefix="/api/cross-app")
 require_api = protector("IDP_API_AUDIENCE")
@@ -107,7 +108,7 @@ def validate_token():
 def _json() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise IdPError("the request body must be a JSON object")
+        raise CrossAppError("the request body must be a JSON object")
     return body
 
 

@@ -9,24 +9,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.db_types import utcnow
-from idp.core.errors import IdPError
 from idp.core.extensions import db
 
+from .errors import InvalidMetadata, InvalidRole
 from .models import UserAppMetadata, UserAppRole
 
 MAX_METADATA_BYTES = 16 * 1024
 MAX_DEPTH = 5
 ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9:._-]{0,63}$")
-
-
-class InvalidMetadata(IdPError):
-    error = "invalid_metadata"
-    description = "The metadata document is invalid."
-
-
-class InvalidRole(IdPError):
-    error = "invalid_role"
-    description = "Roles are 1-64 characters of a-z, 0-9, ':', '.', '_' or '-'."
 
 
 def get_metadata(user_id: int, client_id: str) -> dict:
