@@ -11,25 +11,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the app: defaults -> environment -> ``config``, then every package's init_app."""
-    import keys
-    import wallet
-
-    from . import (
-        apps,
-        audit,
-        cli,
-        cors,
-        crossapp,
-        oauth2,
-        openapi,
-        pages,
-        ratelimit,
-        security,
-        users,
-    )
     from .core import config as config_module
-    from .core import handlers, input_guard, mail, redis_client
-    from .core.extensions import csrf, db, migrate
     from .core.http import IdPRequest
 
     instance = (config or {}).get("IDP_INSTANCE_PATH") or os.environ.get("IDP_INSTANCE_PATH")
@@ -41,6 +23,16 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    _init_core(app)
+    _init_packages(app)
+    return app
+
+
+def _init_core(app: Flask) -> None:
+    """Extensions and the request-wide hooks, in the order they must run."""
+    from . import cors, security
+    from .core import handlers, input_guard, mail, redis_client
+    from .core.extensions import csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
@@ -53,18 +45,18 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     security.init_app(app)
     csrf.init_app(app)
     cors.init_app(app)
-    keys.init_app(app)
-    apps.init_app(app)
-    users.init_app(app)
-    audit.init_app(app)
-    oauth2.init_app(app)
-    crossapp.init_app(app)
-    pages.init_app(app)
-    wallet.init_app(app)
-    openapi.init_app(app)  # /openapi.json and /docs
-    cli.init_app(app)
+
+
+def _init_packages(app: Flask) -> None:
+    """Every package, lower layers first (a higher one fills the hooks of the lower)."""
+    import keys
+    import wallet
+
+    from . import apps, audit, cli, crossapp, oauth2, openapi, pages, ratelimit, users
+
+    for package in (keys, apps, users, audit, oauth2, crossapp, pages, wallet, openapi, cli):
+        package.init_app(app)
     ratelimit.init_app(app)  # wraps views, so after every blueprint is registered
-    return app
 
 
 def _migrations_dir():
