@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` (jsdom, fast, no server), `browser` (Node, drives Debian's
+// Four projects: `unit` (jsdom, fast, no server), `react` (the components, jsdom;
+// the server-rendering test in Node), `browser` (Node, drives Debian's
 // Chromium through playwright-core against the real IdP started by the global setup) and
 // `pack` (the packed tarball installed into an empty project; needs the build).
 export default defineConfig({
@@ -11,6 +12,14 @@ export default defineConfig({
           name: 'unit',
           environment: 'jsdom',
           include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'react',
+          environment: 'jsdom',
+          include: ['test/react/**/*.test.ts'],
+          setupFiles: ['test/react/setup.ts'],
         },
       },
       {

@@ -1,5 +1,20 @@
 /**
- * `@streamline/cross-app-sdk/react`: the React components arrive with the next issue.
- * This entry point exists so the package layout and its size budget are in place.
+ * `@streamline/cross-app-sdk/react`: a provider, two hooks and the seed's components
+ * (CrossAppLogin, CreditPurchase, SubscriptionManager) with an accessible error modal.
+ * Server-rendering safe: nothing touches `window` at import or during render.
  */
-export const REACT_ENTRY_VERSION = 0;
+export {
+  CrossAppProvider,
+  useAuth,
+  useCredits,
+  useCrossApp,
+  useErrorModal,
+  toSDKError,
+  type AuthStatus,
+  type CrossAppProviderProps,
+  type CrossAppContextValue,
+  type UseAuthResult,
+  type UseCreditsResult,
+} from './react/context';
+export { CrossAppLogin, type CrossAppLoginProps } from './react/CrossAppLogin';
+export { ErrorModal, describeError, type ErrorModalProps, type ErrorModalAction } from './react/ErrorModal';

@@ -4,7 +4,7 @@
  * the seed's classes and methods.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,7 +44,9 @@ describe('npm pack', () => {
     const project = join(work, 'app');
     await run('mkdir', ['-p', project]);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'empty-app', private: true, type: 'module' }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(work, filename)], { cwd: project });
+    // React is the /react entry's (optional) peer: the app brings it (from npm's cache here).
+    const react = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies.react;
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(work, filename), `react@${react}`], { cwd: project });
     expect(existsSync(join(project, 'node_modules/@streamline/cross-app-sdk/dist/index.d.ts'))).toBe(true);
 
     writeFileSync(join(project, 'probe.mjs'), PROBE);
@@ -59,6 +61,7 @@ describe('npm pack', () => {
       'getCreditBalance', 'getCreditPackages', 'hasSufficientCredits', 'consumeCredits', 'purchaseCredits', 'getTransactions',
     ]));
     expect(probe.payments).toEqual(expect.arrayContaining(['checkout', 'openBillingPortal', 'getSubscription']));
+    expect(probe.react).toEqual(expect.arrayContaining(['CrossAppProvider', 'useAuth', 'useCredits', 'CrossAppLogin', 'ErrorModal']));
     expect(probe.authenticated).toBe(false);
     expect(probe.login).toBe('not_in_browser');
   }, 120_000);
