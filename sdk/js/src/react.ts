@@ -18,3 +18,6 @@ export {
 } from './react/context';
 export { CrossAppLogin, type CrossAppLoginProps } from './react/CrossAppLogin';
 export { ErrorModal, describeError, type ErrorModalProps, type ErrorModalAction } from './react/ErrorModal';
+export { CreditPurchase, type CreditPurchaseProps } from './react/CreditPurchase';
+export { SubscriptionManager, type SubscriptionManagerProps } from './react/SubscriptionManager';
+export { usePackages, formatPrice, type UsePackagesResult } from './react/packages';

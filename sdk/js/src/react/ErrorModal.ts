@@ -29,7 +29,7 @@ const TEXT: Record<string, [string, string?]> = {
   network_error: ['Connection problem', 'The server could not be reached. Check your connection and try again.'],
   access_denied: ['Access denied', 'The request was declined.'],
   login_required: ['Please sign in', 'Your session has ended. Sign in again to continue.'],
-  payments_not_configured: ['Purchases unavailable', 'Payments are not set up yet.'],
+  payments_not_configured: ['Not available'],
   payment_failed: ['Payment failed', 'The payment did not go through. Nothing was charged.'],
 };
 

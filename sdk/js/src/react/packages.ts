@@ -1,0 +1,56 @@
+/** The catalogue, fetched once per provider, and how its prices read. */
+import { useCallback, useEffect, useState } from 'react';
+import type { CreditPackage } from '../api/types';
+import type { CreditSDK } from '../credits/CreditSDK';
+import type { SDKError } from '../errors';
+import { toSDKError, useCrossApp } from './context';
+
+const cache = new WeakMap<CreditSDK, Promise<CreditPackage[]>>();
+
+export interface UsePackagesResult {
+  packages: CreditPackage[] | null;
+  error: SDKError | null;
+  retry(): void;
+}
+
+/** The packs and plans on sale (public: no sign-in needed); `given` skips the fetch. */
+export function usePackages(given?: CreditPackage[]): UsePackagesResult {
+  const { credits } = useCrossApp();
+  const [state, setState] = useState<{ packages: CreditPackage[] | null; error: SDKError | null }>({ packages: given ?? null, error: null });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    if (given) return setState({ packages: given, error: null });
+    let live = true;
+    let flight = cache.get(credits);
+    if (!flight) {
+      flight = credits.getCreditPackages();
+      cache.set(credits, flight);
+      flight.catch(() => cache.delete(credits)); // the next attempt asks again
+    }
+    flight.then(
+      (packages) => live && setState({ packages, error: null }),
+      (error: unknown) => live && setState({ packages: null, error: toSDKError(error) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [credits, given, attempt]);
+  const retry = useCallback(() => {
+    setState({ packages: null, error: null });
+    setAttempt((n) => n + 1);
+  }, []);
+  return { ...state, retry };
+}
+
+/** A price in minor units as the locale writes it: `$5.00`, `¥500`. */
+export function formatPrice(pkg: Pick<CreditPackage, 'price' | 'currency' | 'interval'>, locale?: string): string {
+  let text: string;
+  try {
+    const format = new Intl.NumberFormat(locale, { style: 'currency', currency: pkg.currency.toUpperCase() });
+    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    text = format.format(pkg.price / 10 ** digits);
+  } catch {
+    text = `${(pkg.price / 100).toFixed(2)} ${pkg.currency.toUpperCase()}`;
+  }
+  return pkg.interval ? `${text}/${pkg.interval}` : text;
+}
