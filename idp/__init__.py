@@ -52,9 +52,10 @@ def _init_packages(app: Flask) -> None:
     import keys
     import wallet
 
-    from . import apps, audit, cli, crossapp, oauth2, openapi, pages, ratelimit, users
+    from . import apps, audit, cli, crossapp, health, oauth2, openapi, pages, ratelimit, users
 
-    for package in (keys, apps, users, audit, oauth2, crossapp, pages, wallet, openapi, cli):
+    packages = (keys, apps, users, audit, oauth2, crossapp, pages, wallet, openapi, health, cli)
+    for package in packages:
         package.init_app(app)
     ratelimit.init_app(app)  # wraps views, so after every blueprint is registered
 

@@ -56,7 +56,3 @@ def init_app(app) -> None:
     app.cli.add_command(dev)
     app.cli.add_command(mail)
     demo.init_app(app)
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
+
+from idp.core.errors import JSONBlueprint
 
 from .signer import key_cache
 
-bp = Blueprint("keys", __name__)
+bp = JSONBlueprint("keys", __name__)
 
 
 @bp.get("/.well-known/jwks.json")

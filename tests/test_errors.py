@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from flask import Blueprint
 
 from keys.errors import KeyDecryptionFailed
 from wallet.errors import PaymentsDisabled
@@ -47,3 +48,42 @@ def test_a_5xx_written_for_callers_is_shown(make_app, exc):
     response = _failing(make_app, exc).get("/api/test-failure")
     assert response.status_code == 503
     assert response.json["error_description"] == exc.description
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "json"),
+    [
+        ("GET", "/oauth/token", True),  # 405 on an API route
+        ("DELETE", "/openapi.json", True),
+        ("PUT", "/healthz", True),
+        ("GET", "/api/no-such-thing", True),  # an unknown URL under /api/
+        ("PUT", "/oauth/authorize", False),  # 405 on a browser endpoint
+        ("POST", "/docs", False),
+        ("GET", "/no-such-page", False),
+        ("GET", "/.well-known/no-such-document", True),
+    ],
+)
+def test_json_or_page_is_decided_by_the_routes_blueprint(client, method, path, json):
+    response = client.open(path, method=method)
+    assert response.status_code in (404, 405)
+    assert (response.mimetype == "application/json") is json
+    if json:
+        assert response.json["error"] in ("not_found", "method_not_allowed")
+
+
+def test_a_json_blueprint_answers_its_own_failures_in_json(make_app):
+    from idp.core.errors import JSONBlueprint
+
+    node = make_app()
+    api, pages = JSONBlueprint("probe_api", __name__), Blueprint("probe_pages", __name__)
+
+    @api.get("/probe/api")
+    @pages.get("/probe/page")
+    def fail():
+        raise PaymentsDisabled()
+
+    node.register_blueprint(api)
+    node.register_blueprint(pages)
+    http = node.test_client()
+    assert http.get("/probe/api").mimetype == "application/json"
+    assert http.get("/probe/page").mimetype == "text/html"

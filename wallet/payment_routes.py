@@ -3,15 +3,15 @@ hosted success page polls."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 
-from idp.core.errors import NotFound
+from idp.core.errors import JSONBlueprint, NotFound
 from idp.users import sessions
 
 from . import billing, ledger, services, webhooks
 from .models import PURCHASE, SUBSCRIPTION_GRANT
 
-bp = Blueprint("payments", __name__)
+bp = JSONBlueprint("payments", __name__)
 
 
 @bp.post("/stripe/webhook")

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 
-from idp.core.errors import NotFound
+from idp.core.errors import JSONBlueprint, NotFound
 from idp.oauth2.bearer import Caller, current_caller, protector
 
 from . import holds, ledger, packages, payments, schemas, services, subscriptions
 from .errors import WalletError
 
-bp = Blueprint("wallet", __name__, url_prefix="/api/cross-app")
+bp = JSONBlueprint("wallet", __name__, url_prefix="/api/cross-app")
 _require = protector("IDP_WALLET_AUDIENCE")
 
 

@@ -10,7 +10,8 @@ class says its description was written for callers (``public``).
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import MethodNotAllowed
 
 # Stable machine-readable codes for plain HTTP failures.
 _HTTP_CODES = {
@@ -76,23 +77,34 @@ def error_response(error: str, description: str, status: int, headers=None):
     return response
 
 
-# Paths answered in JSON; everything else is a hosted page and gets an HTML error.
-_API_PREFIXES = (
-    "/api/",
-    "/purchase/status/",
-    "/oauth/token",
-    "/oauth/introspect",
-    "/oauth/revoke",
-    "/oauth/userinfo",
-    "/.well-known/",
-    "/stripe/",
-    "/healthz",
-    "/openapi.json",
-)
+class JSONBlueprint(Blueprint):
+    """A blueprint of the API: every failure of its requests is answered in JSON.  Any
+    other blueprint serves hosted pages, whose failures are the hosted error page."""
+
+    answers_in_json = True
 
 
 def wants_json() -> bool:
-    return request.path.startswith(_API_PREFIXES)
+    """Decided by the blueprint of the route the request matched.  A request that matched
+    none: a method the route does not allow is that route's blueprint's; an unknown URL
+    is JSON in the API's URL spaces (``/api/``, ``/.well-known/``) and a page elsewhere."""
+    name = request.blueprint
+    if name is None and isinstance(request.routing_exception, MethodNotAllowed):
+        name = _blueprint_allowing(request.routing_exception.valid_methods or ())
+    if name is None:
+        return request.path.startswith(("/api/", "/.well-known/"))
+    return getattr(current_app.blueprints.get(name), "answers_in_json", False)
+
+
+def _blueprint_allowing(methods) -> str | None:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)
+        except Exception:  # noqa: S112  (another method may match)
+            continue
+        return rule.endpoint.rpartition(".")[0] or None
+    return None
 
 
 PAGE_RENDERER = "idp_error_page"  # app.extensions key: render(error, description, status)

@@ -7,13 +7,14 @@ API; only first-party confidential apps can obtain one.  It lives above the regi
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 
 from idp.apps import services
 from idp.apps.errors import RegistryError
+from idp.core.errors import JSONBlueprint
 from idp.oauth2.bearer import require_admin
 
-bp = Blueprint("apps_admin", __name__, url_prefix="/api/cross-app")
+bp = JSONBlueprint("apps_admin", __name__, url_prefix="/api/cross-app")
 
 
 def _json_body() -> dict:

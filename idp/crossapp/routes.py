@@ -3,10 +3,10 @@ plus per-app user metadata and roles."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 
 from idp.apps.services import query_client
-from idp.core.errors import NotFound
+from idp.core.errors import JSONBlueprint, NotFound
 from idp.oauth2 import oidc
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.bearer import Caller, InsufficientScope, bearer_caller, current_caller, protector
@@ -16,7 +16,7 @@ from idp.users import services as users
 from . import services
 from .errors import CrossAppError
 
-bp = Blueprint("crossapp", __name__, url_prefix="/api/cross-app")
+bp = JSONBlueprint("crossapp", __name__, url_prefix="/api/cross-app")
 require_api = protector("IDP_API_AUDIENCE")
 
 

@@ -9,9 +9,10 @@ def init_app(app) -> None:
         server,
         services,
     )
-    from .routes import bp
+    from .routes import bp, browser
 
     # Ending a user's access everywhere ends their apps' offline access too.
     register_access_ender(app, services.revoke_user_grants)
     server.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(browser)

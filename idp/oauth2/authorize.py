@@ -43,7 +43,9 @@ def authorize():
     if request.method == "POST":
         if "decision" not in request.form:
             params = [*request.args.items(multi=True), *request.form.items(multi=True)]
-            return redirect(url_for("oauth2.authorize_endpoint") + "?" + urlencode(params), 303)
+            return redirect(
+                url_for("oauth2_browser.authorize_endpoint") + "?" + urlencode(params), 303
+            )
         csrf.protect()
     server = authorization_server()
     subject = _subject()
@@ -174,4 +176,4 @@ def _resume_url(drop_prompts: set[str] = frozenset(), drop_params: set[str] = fr
         if key == "max_age" and drop_prompts:
             continue  # the fresh sign-in satisfies it
         params.append((key, value))
-    return url_for("oauth2.authorize_endpoint") + "?" + urlencode(params)
+    return url_for("oauth2_browser.authorize_endpoint") + "?" + urlencode(params)

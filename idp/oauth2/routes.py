@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from idp.core.errors import JSONBlueprint
 from idp.core.extensions import csrf
 
 from . import discovery, logout, oidc
@@ -12,11 +13,15 @@ from .authorize import authorize
 from .bearer import current_caller, protector
 from .server import authorization_server
 
-bp = Blueprint("oauth2", __name__)
+bp = JSONBlueprint("oauth2", __name__)
+# The browser endpoints: their failures are the hosted error page, not JSON.
+browser = Blueprint("oauth2_browser", __name__)
 require_api = protector("IDP_API_AUDIENCE")
 
-bp.add_url_rule("/oauth/authorize", "authorize_endpoint", authorize, methods=["GET", "POST"])
-bp.add_url_rule("/oauth/logout", "logout_endpoint", logout.end_session, methods=["GET", "POST"])
+browser.add_url_rule("/oauth/authorize", "authorize_endpoint", authorize, methods=["GET", "POST"])
+browser.add_url_rule(
+    "/oauth/logout", "logout_endpoint", logout.end_session, methods=["GET", "POST"]
+)
 
 
 @bp.post("/oauth/token")

@@ -109,3 +109,4 @@ def init_app(app) -> None:
     from . import routes
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(routes.docs_bp)

@@ -8,11 +8,15 @@ import json
 
 from flask import Blueprint, current_app, make_response, render_template
 
+from idp.core.errors import JSONBlueprint
+
 from . import document
 from .render import Reference
 
-bp = Blueprint(
-    "openapi",
+bp = JSONBlueprint("openapi", __name__)
+# The reference is a page: its failures are the hosted error page.
+docs_bp = Blueprint(
+    "docs",
     __name__,
     template_folder="templates",
     static_folder="static",
@@ -36,7 +40,7 @@ def openapi_json():
     return response
 
 
-@bp.get("/docs")
+@docs_bp.get("/docs")
 def docs():
     html = render_template("openapi/docs.html", ref=Reference(document()))
     response = make_response(html)

@@ -14,7 +14,7 @@ from idp.openapi import document
 from tests.contract import Contract
 
 # Routes that are hosted pages (HTML forms and their assets), not part of the API.
-HOSTED = ("pages.", "wallet_pages.", "demo.", "static", "openapi.static")
+HOSTED = ("pages.", "wallet_pages.", "demo.", "static", "docs.static")
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
