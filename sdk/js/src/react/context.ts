@@ -7,7 +7,8 @@
  */
 import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CrossAppAuthSDK, asSDKError } from '../auth/CrossAppAuthSDK';
-import type { AuthConfig, LoginOptions, LogoutOptions, User } from '../auth/types';
+import type { AuthConfig, LoginOptions, LogoutOptions, RedirectResult, User } from '../auth/types';
+import { REDIRECT_STATE_PREFIX } from '../auth/callback';
 import type { CreditsState } from '../communication/events';
 import { CreditSDK, type ConsumeOptions } from '../credits/CreditSDK';
 import { SDKError, fromServer, isSDKError } from '../errors';
@@ -53,6 +54,13 @@ export interface CrossAppProviderProps {
   errorModal?: boolean;
   /** Refetch the balance when the tab becomes visible again (default true). */
   refetchOnFocus?: boolean;
+  /**
+   * Complete a redirect sign-in (a blocked popup's fallback, or `mode: 'redirect'`) when
+   * this page is the answer (its `state` is a redirect's); default true.  Then called
+   * with the result, e.g. to route to `returnTo`.
+   */
+  handleRedirect?: boolean;
+  onRedirectCallback?: (result: RedirectResult) => void;
   /** Called with every error a component reports (also the quiet ones, like a closed popup). */
   onError?: (error: SDKError) => void;
   children?: ReactNode;
@@ -77,7 +85,7 @@ function configKey(config: AuthConfig | undefined): string {
 
 /** Makes the SDK available to `useAuth`, `useCredits` and the components. */
 export function CrossAppProvider(props: CrossAppProviderProps): ReactNode {
-  const { config, sdk, errorModal = true, refetchOnFocus = true, onError, children } = props;
+  const { config, sdk, errorModal = true, refetchOnFocus = true, handleRedirect = true, onError, children } = props;
   const key = configKey(config);
   const auth = useMemo(() => {
     if (sdk) return sdk;
@@ -92,6 +100,9 @@ export function CrossAppProvider(props: CrossAppProviderProps): ReactNode {
   const balanceFlight = useRef<Promise<CreditsState | null> | null>(null);
   const onErrorRef = useRef(onError);
   onErrorRef.current = onError;
+  const redirectRef = useRef(props.onRedirectCallback);
+  redirectRef.current = props.onRedirectCallback;
+  const showErrorRef = useRef<(error: unknown) => void>(() => undefined);
 
   useEffect(() => {
     const pending = pendingDispose.current;
@@ -106,17 +117,27 @@ export function CrossAppProvider(props: CrossAppProviderProps): ReactNode {
       ),
       auth.on('creditsChanged', (balance) => set(() => ({ balance, balanceError: null }))),
     ];
-    auth.getCurrentUser().then(
-      (user) => set(() => ({ user, status: user ? 'signed_in' : 'signed_out' })),
-      () => set(() => ({ user: null, status: 'signed_out' })),
-    );
+    const redirect = handleRedirect ? completeRedirect(auth) : null;
+    if (redirect) {
+      redirect.then(
+        (result) => live && redirectRef.current?.(result),
+        (error: unknown) => live && showErrorRef.current(error),
+      );
+    }
+    (redirect ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => auth.getCurrentUser())
+      .then(
+        (user) => set(() => ({ user, status: user ? 'signed_in' : 'signed_out' })),
+        () => set(() => ({ user: null, status: 'signed_out' })),
+      );
     return () => {
       live = false;
       for (const off of offs) off();
       // Disposed only if no mount follows at once (StrictMode, hot reload re-mount at once).
       if (!sdk) pending.set(auth, setTimeout(() => { pending.delete(auth); auth.dispose(); }, 0));
     };
-  }, [auth, sdk]);
+  }, [auth, sdk, handleRedirect]);
 
   const refreshBalance = useCallback((): Promise<CreditsState | null> => {
     balanceFlight.current ??= (async () => {
@@ -151,6 +172,7 @@ export function CrossAppProvider(props: CrossAppProviderProps): ReactNode {
     if (!QUIET.has(sdkError.code)) setShown(action ? { error: sdkError, action } : { error: sdkError });
   }, []);
   const clearError = useCallback(() => setShown(null), []);
+  showErrorRef.current = showError;
 
   const value = useMemo<CrossAppContextValue>(
     () => ({ ...state, auth, ...services, refreshBalance, showError, clearError, shown }),
@@ -266,6 +288,19 @@ export function purchaseItem(credits: CreditSDK, item: number | { packageId: str
 /** The modal's "Buy credits" for an insufficient-credits error (opens the popup in the click). */
 export function buyAction(credits: CreditSDK, item?: number | { packageId: string }): ErrorModalAction {
   return { label: 'Buy credits', run: () => purchaseItem(credits, item).then(() => undefined) };
+}
+
+const redirects = new WeakMap<CrossAppAuthSDK, Promise<RedirectResult>>();
+
+/** This page's redirect answer, completed once per SDK (StrictMode runs effects twice); null when it is none. */
+function completeRedirect(auth: CrossAppAuthSDK): Promise<RedirectResult> | null {
+  const known = redirects.get(auth);
+  if (known) return known;
+  const params = new URLSearchParams(window.location.search);
+  if (!params.get('state')?.startsWith(REDIRECT_STATE_PREFIX) || !(params.has('code') || params.has('error'))) return null;
+  const flight = auth.handleRedirectCallback();
+  redirects.set(auth, flight);
+  return flight;
 }
 
 /** The modal's action: run in the click (a popup opens synchronously), close, report its failure. */

@@ -95,6 +95,35 @@ describe('CrossAppProvider and the hooks', () => {
     spy.mockRestore();
   });
 
+  it('completes a redirect sign-in answer once under StrictMode, then reports it', async () => {
+    const fake = fakeAuth();
+    fake.start(null);
+    window.history.replaceState(null, '', '/?code=c1&state=r.abc');
+    const handle = vi.spyOn(fake.auth, 'handleRedirectCallback').mockImplementation(async () => {
+      window.history.replaceState(null, '', '/');
+      fake.auth.events.emit('login', { user: ADA });
+      return { user: ADA, returnTo: '/account' };
+    });
+    vi.mocked(fake.auth.getCurrentUser).mockResolvedValue(ADA);
+    const onRedirectCallback = vi.fn();
+    render(h(StrictMode, null, h(CrossAppProvider, { sdk: fake.auth, onRedirectCallback }, h(Status))));
+    await waitFor(() => expect(onRedirectCallback).toHaveBeenCalledWith({ user: ADA, returnTo: '/account' }));
+    expect(handle).toHaveBeenCalledOnce();
+    expect(onRedirectCallback).toHaveBeenCalledOnce();
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toMatch(/^signed_in ada@example.com/));
+  });
+
+  it('leaves a popup answer and ordinary query strings alone', async () => {
+    const fake = fakeAuth();
+    fake.start(null);
+    window.history.replaceState(null, '', '/?code=c1&state=p.abc');
+    const handle = vi.spyOn(fake.auth, 'handleRedirectCallback');
+    render(h(CrossAppProvider, { sdk: fake.auth }, h(Status)));
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('signed_out - -'));
+    expect(handle).not.toHaveBeenCalled();
+    window.history.replaceState(null, '', '/');
+  });
+
   it('throws a clear error outside the provider', () => {
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(() => render(h(Status))).toThrow(/CrossAppProvider/);
