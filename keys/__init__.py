@@ -10,7 +10,9 @@ def init_app(app) -> None:
     from .cli import cli
     from .routes import bp
 
-    app.extensions["idp_keys"] = KeyCache(app.config["IDP_KEY_REFRESH_SECONDS"])
+    app.extensions["idp_keys"] = KeyCache(
+        app.config["IDP_KEY_REFRESH_SECONDS"], app.config["IDP_KEY_UNKNOWN_KID_RELOAD_SECONDS"]
+    )
     csrf.exempt(bp)  # bearer-token JSON API: no cookies, so no CSRF
     app.register_blueprint(bp)
     app.cli.add_command(cli)

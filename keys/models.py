@@ -11,6 +11,7 @@ from idp.core.db_types import UTCDateTime
 from idp.core.extensions import db
 
 NEXT, ACTIVE, RETIRED = "next", "active", "retired"
+ALG = "RS256"  # the one signing algorithm: of every key, token, and verifier's check
 
 
 class SigningKey(db.Model):
@@ -19,7 +20,7 @@ class SigningKey(db.Model):
     __tablename__ = "signing_keys"
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    alg: Mapped[str] = mapped_column(String(16), default=ALG)
     status: Mapped[str] = mapped_column(String(16))
     # nonce || AES-GCM(ciphertext of the PKCS#8 DER private key), the kid as associated data.
     private_key: Mapped[bytes] = mapped_column(LargeBinary)

@@ -21,10 +21,9 @@ from idp.core.extensions import db
 
 from . import crypto
 from .errors import RotationNotReady
-from .models import ACTIVE, NEXT, RETIRED, SigningKey
+from .models import ACTIVE, ALG, NEXT, RETIRED, SigningKey
 
 log = logging.getLogger("idp.keys")
-ALG = "RS256"  # the one signing algorithm: of every key, token, and verifier's check
 
 
 def _kek() -> bytes:

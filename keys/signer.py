@@ -20,9 +20,6 @@ from . import services
 from .errors import RotationNotReady
 
 ALG = services.ALG
-# An unknown kid may be a key another node has just published: look again, but at
-# most this often, so garbage kids cannot turn into a database query each.
-_UNKNOWN_KID_RELOAD_SECONDS = 1.0
 
 
 class KeyCache:
@@ -31,7 +28,7 @@ class KeyCache:
     def __init__(
         self,
         refresh_seconds: float,
-        unknown_kid_reload_seconds: float = _UNKNOWN_KID_RELOAD_SECONDS,
+        unknown_kid_reload_seconds: float,
     ) -> None:
         self.refresh_seconds = refresh_seconds
         self.unknown_kid_reload_seconds = unknown_kid_reload_seconds

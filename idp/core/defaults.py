@@ -29,6 +29,9 @@ DEFAULTS: dict[str, object] = {
     # How often (seconds) each process checks the database for a key rotation made
     # elsewhere.  Tokens keep being signed by the previous (still published) key meanwhile.
     "IDP_KEY_REFRESH_SECONDS": 10,
+    # An unknown kid may be a key another node has just published: a process looks again,
+    # but at most this often (seconds), so garbage kids cannot each become a query.
+    "IDP_KEY_UNKNOWN_KID_RELOAD_SECONDS": 1.0,
     # Cache-Control max-age of the JWKS.  A `next` key must have been published at least
     # this long before it may start signing, so every verifier's cached JWKS holds it.
     "IDP_JWKS_MAX_AGE": 300,
@@ -132,4 +135,7 @@ DEFAULTS: dict[str, object] = {
     # Seconds before one request to Stripe's API (customers, Checkout, billing portal) is
     # abandoned; a failed request is retried twice, then the caller gets a 502.
     "IDP_STRIPE_TIMEOUT_SECONDS": 20,
+    # How long (seconds) Redis caches "this jti is not revoked".  Bounds memory only: a
+    # revocation overwrites the entry at once.
+    "IDP_DENYLIST_NEGATIVE_CACHE_SECONDS": 300,
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +29,6 @@ from .models import RevokedToken
 
 _PREFIX = "idp:revoked:"
 _NOT_REVOKED = b"-"  # cached answer for a jti the database does not deny
-# How long "not revoked" is cached: bounds memory only, as a revocation overwrites it.
-_NOT_REVOKED_SECONDS = 300
 
 
 def revoke(jti: str, client_id: str, exp: int) -> None:
@@ -66,7 +65,8 @@ def is_revoked(jti: str) -> bool:
     until = _denied_until(jti)
     try:
         if until is None:
-            redis.set(_PREFIX + jti, _NOT_REVOKED, ex=_NOT_REVOKED_SECONDS, nx=True)
+            ttl = current_app.config["IDP_DENYLIST_NEGATIVE_CACHE_SECONDS"]
+            redis.set(_PREFIX + jti, _NOT_REVOKED, ex=ttl, nx=True)
         else:
             redis.set(_PREFIX + jti, b"revoked", exat=until)  # warmed from the database
     except RedisError:
