@@ -1,6 +1,6 @@
 /** The catalogue, fetched once per provider, and how its prices read. */
 import { useCallback, useEffect, useState } from 'react';
-import type { CreditPackage } from '../api/types';
+import type { CreditPackage, PackagesResponse } from '../api/types';
 import type { CreditSDK } from '../credits/CreditSDK';
 import type { SDKError } from '../errors';
 import { toSDKError, useCrossApp } from './context';
@@ -13,17 +13,27 @@ export interface UsePackagesResult {
   retry(): void;
 }
 
-/** The packs and plans on sale (public: no sign-in needed); `given` skips the fetch. */
+const PATH = '/api/cross-app/credits/packages';
+
+/**
+ * The packs and plans on sale; `given` skips the fetch.  Public, but the IdP answers a
+ * browser on another origin (CORS) only for a registered app, which a bearer token
+ * names: signed in, the catalogue is read with the token; signed out, without (it then
+ * works same-origin only, and is read again after sign-in).
+ */
 export function usePackages(given?: CreditPackage[]): UsePackagesResult {
-  const { credits } = useCrossApp();
+  const { credits, auth, status } = useCrossApp();
+  const signedIn = status === 'signed_in';
   const [state, setState] = useState<{ packages: CreditPackage[] | null; error: SDKError | null }>({ packages: given ?? null, error: null });
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (given) return setState({ packages: given, error: null });
+    if (status === 'loading') return;
+    setState((s) => (s.error ? { packages: null, error: null } : s));
     let live = true;
     let flight = cache.get(credits);
     if (!flight) {
-      flight = credits.getCreditPackages();
+      flight = signedIn ? auth.apiRequest<PackagesResponse>(PATH).then((body) => body.packages) : credits.getCreditPackages();
       cache.set(credits, flight);
       flight.catch(() => cache.delete(credits)); // the next attempt asks again
     }
@@ -34,7 +44,7 @@ export function usePackages(given?: CreditPackage[]): UsePackagesResult {
     return () => {
       live = false;
     };
-  }, [credits, given, attempt]);
+  }, [credits, auth, given, attempt, status, signedIn]);
   const retry = useCallback(() => {
     setState({ packages: null, error: null });
     setAttempt((n) => n + 1);

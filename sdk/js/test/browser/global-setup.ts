@@ -80,7 +80,7 @@ async function freshDatabase(): Promise<string> {
  * `users create --verified`, `wallet grant`, `wallet packages create`), run through
  * Flask's CLI runner in one Python process: one start-up instead of one per command.
  */
-async function cli(env: NodeJS.ProcessEnv, commands: string[][]): Promise<void> {
+export async function cli(env: NodeJS.ProcessEnv, commands: string[][]): Promise<void> {
   const script = [
     'import json, sys',
     'from wsgi import app',

@@ -48,6 +48,8 @@ describe('CreditPurchase', () => {
     const starter = await screen.findByRole('button', { name: 'Buy Starter: 100 credits for $5.00' });
     expect(screen.getByRole('button', { name: 'Buy Big pack: 1000 credits for $40.00' })).toBeTruthy();
     expect(screen.queryByText(/Pro/)).toBeNull(); // plans are the SubscriptionManager's
+    // With the token: the IdP's CORS answers another origin only for the app a token names.
+    expect(fake.auth.apiRequest).toHaveBeenCalledWith('/api/cross-app/credits/packages');
     await userEvent.click(starter);
     expect(buy).toHaveBeenCalledWith({ packageId: 'starter' }, undefined);
     expect(await screen.findByText('Balance: 150 credits')).toBeTruthy();
