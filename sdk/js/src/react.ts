@@ -3,15 +3,14 @@
  * (CrossAppLogin, CreditPurchase, SubscriptionManager) with an accessible error modal.
  * Server-rendering safe: nothing touches `window` at import or during render.
  */
+export { CrossAppProvider, type CrossAppProviderProps } from './react/provider';
 export {
-  CrossAppProvider,
   useAuth,
   useCredits,
   useCrossApp,
   useErrorModal,
   toSDKError,
   type AuthStatus,
-  type CrossAppProviderProps,
   type CrossAppContextValue,
   type UseAuthResult,
   type UseCreditsResult,

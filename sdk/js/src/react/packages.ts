@@ -18,8 +18,7 @@ const PATH = '/api/cross-app/credits/packages';
 /**
  * The packs and plans on sale; `given` skips the fetch.  Public, but the IdP answers a
  * browser on another origin (CORS) only for a registered app, which a bearer token
- * names: signed in, the catalogue is read with the token; signed out, without (it then
- * works same-origin only, and is read again after sign-in).
+ * names: the catalogue is read with the token, once someone is signed in.
  */
 export function usePackages(given?: CreditPackage[]): UsePackagesResult {
   const { credits, auth, status } = useCrossApp();
@@ -28,12 +27,12 @@ export function usePackages(given?: CreditPackage[]): UsePackagesResult {
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (given) return setState({ packages: given, error: null });
-    if (status === 'loading') return;
+    if (!signedIn) return;
     setState((s) => (s.error ? { packages: null, error: null } : s));
     let live = true;
     let flight = cache.get(credits);
     if (!flight) {
-      flight = signedIn ? auth.apiRequest<PackagesResponse>(PATH).then((body) => body.packages) : credits.getCreditPackages();
+      flight = auth.apiRequest<PackagesResponse>(PATH).then((body) => body.packages);
       cache.set(credits, flight);
       flight.catch(() => cache.delete(credits)); // the next attempt asks again
     }
@@ -44,7 +43,7 @@ export function usePackages(given?: CreditPackage[]): UsePackagesResult {
     return () => {
       live = false;
     };
-  }, [credits, auth, given, attempt, status, signedIn]);
+  }, [credits, auth, given, attempt, signedIn]);
   const retry = useCallback(() => {
     setState({ packages: null, error: null });
     setAttempt((n) => n + 1);

@@ -32,6 +32,7 @@ describe('CreditPurchase', () => {
     expect(screen.getByText('Loading…').getAttribute('data-state')).toBe('loading');
     await act(async () => fake.start(null));
     expect(screen.getByText('Sign in to buy credits.')).toBeTruthy();
+    expect(fake.calls).toEqual([]); // no catalogue read without a token (the IdP's CORS would refuse it)
     await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
     expect(fake.auth.login).toHaveBeenCalledOnce();
   });
