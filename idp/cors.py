@@ -2,9 +2,9 @@
 
 A browser request from an origin gets CORS headers only when that origin is
 registered for the app making the request: the client named in the token
-request, or the client the bearer token was issued to.  JWKS and discovery are
-public.  Credentials (cookies) are never allowed cross-origin: partner apps call
-us with tokens, not with our session cookie.
+request, or the client the bearer token was issued to.  JWKS, discovery, the OpenAPI
+document and the credit catalogue are public.  Credentials (cookies) are never allowed
+cross-origin: partner apps call us with tokens, not with our session cookie.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from idp.core.extensions import db
 from idp.core.input_guard import is_clean
 from idp.oauth2.tokens import unverified_claims
 
-PUBLIC_PATHS = ("/.well-known/", "/openapi.json")
+# Public, credential-free documents any page may read: keys, metadata, this API's
+# contract, and the catalogue a partner shows before anyone signs in.
+PUBLIC_PATHS = ("/.well-known/", "/openapi.json", "/api/cross-app/credits/packages")
 CLIENT_PATHS = (
     "/oauth/token",
     "/oauth/revoke",

@@ -291,6 +291,8 @@ def test_no_cors_outside_the_partner_endpoints(client, spa, path):
         "/.well-known/jwks.json",
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
+        "/openapi.json",
+        "/api/cross-app/credits/packages",  # the catalogue: a signed-out page shows prices
     ],
 )
 @pytest.mark.parametrize("origin", [SPA, EVIL])
