@@ -93,7 +93,11 @@ def _replace_unverified(user: User, password: str, display_name: str) -> None:
 
 
 def authenticate(email: object, password: object) -> User:
-    """Return the user for valid credentials or raise :class:`InvalidCredentials`."""
+    """Return the user for valid credentials or raise :class:`InvalidCredentials`.
+
+    For a verified address a success is left uncommitted (the sign-in, a rehash, its
+    audit record): :func:`idp.users.sessions.start` commits it with the session it
+    opens, one transaction.  An unverified address gets no session yet: committed here."""
     try:
         email = normalise_email(email)
     except InvalidEmail:
@@ -114,7 +118,8 @@ def authenticate(email: object, password: object) -> User:
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = utcnow()
     audit.record(audit.LOGIN_OK, user.id, commit=False)  # one transaction with the sign-in
-    db.session.commit()
+    if not user.email_verified:
+        db.session.commit()
     return user
 
 
