@@ -4,7 +4,8 @@
  * written into an empty Vite project as they are, with only the IdP's URL and the client
  * id of this run put in; built by Vite, served on another origin, driven in Chromium
  * against the real IdP: sign in in the popup, the balance, spend, the insufficient-credits
- * modal, buy a pack through the simulated checkout.
+ * modal, buy a pack through the simulated checkout; and with the popup blocked, the
+ * redirect sign-in the provider completes.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -138,5 +139,39 @@ describe('the React quick start (docs/sdk/react.md)', () => {
     expect(Number(rows[0]!.balance)).toBe(55);
     expect(errors).toEqual([]);
     await context.close();
+  }, 90_000);
+
+  it('a blocked popup continues as a redirect sign-in, completed by the provider on the page', async () => {
+    const context = await browser.newContext();
+    context.setDefaultTimeout(15_000);
+    // A blocker that refuses even a click's popup (as some extensions and in-app browsers do).
+    await context.addInitScript(() => {
+      window.open = () => null;
+    });
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(String(error)));
+      await page.goto(`${origin}/`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL((url) => url.origin === env.issuer);
+      await page.getByLabel('Email address').fill(EMAIL);
+      await page.getByLabel('Password').fill(env.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      // A consent page only if the app was not allowed before (the test above allows it).
+      const back = page.waitForURL((url) => url.origin === origin);
+      const allow = page.getByRole('button', { name: 'Allow' });
+      await Promise.race([back, allow.waitFor().then(() => allow.click(), () => undefined)]);
+      await back;
+      await page.getByText('Signed in as').waitFor();
+      await expect.poll(() => page.textContent('#balance')).toMatch(/^Balance: \d+ credits$/);
+      // The answer was used once and taken out of the address bar (a reload cannot replay it).
+      expect(new URL(page.url()).search).toBe('');
+      await page.reload();
+      await page.getByText('Signed in as').waitFor(); // storage: 'session' keeps it
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
   }, 90_000);
 });
