@@ -1,0 +1,145 @@
+/**
+ * The partner's journey through the demo, end to end: sign up in Acme Studio (with the
+ * purchase detour: credits bought in the popup, simulated payment), spend through its
+ * Flask back end (Python SDK) until the insufficient-credits modal, buy again from the
+ * modal, subscribe to a plan, open Bolt Notes on a third origin signed in without a
+ * password, sign out. One person, one browser, in order.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { PASSWORD, allow, closed, launch, payFor, popupFrom, startDemo } from './demo.mjs';
+
+let demo;
+let browser;
+let context;
+let app; // Acme Studio's tab
+const errors = [];
+const email = `newcomer-${Date.now()}@example.com`;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await launch();
+  context = await browser.newContext();
+  context.setDefaultTimeout(20_000);
+  app = await context.newPage();
+  app.on('pageerror', (error) => errors.push(String(error)));
+  app.on('dialog', (dialog) => {
+    errors.push(`dialog: ${dialog.message()}`); // alert() is never used
+    void dialog.dismiss();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+/** No error is shown (the modal would name it). */
+async function noModal() {
+  const dialogs = app.getByRole('dialog');
+  assert.equal(await dialogs.count(), 0, await dialogs.allTextContents().then(String));
+}
+
+const balance = () => app.getByTestId('balance').textContent();
+const expectBalance = async (credits) => {
+  await app.getByTestId('balance').filter({ hasText: `Balance: ${credits} credits` }).waitFor();
+};
+
+test('the printed URLs: three origins', () => {
+  const origins = [demo.appUrl, demo.ssoUrl, demo.issuer].map((u) => new URL(u).origin);
+  assert.equal(new Set(origins).size, 3);
+  assert.match(demo.appUrl, /^http:\/\/localhost:\d+\/$/);
+  assert.match(demo.issuer, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+test('sign up through the app, with the purchase detour: credits bought in the popup', async () => {
+  await app.goto(demo.appUrl);
+  const popup = await popupFrom(app, 'Create account');
+  await popup.waitForURL((url) => url.origin === demo.issuer); // the IdP's page, not ours
+  await popup.getByRole('heading', { level: 1, name: 'Create your account' }).waitFor();
+  await popup.getByLabel('Your name').fill('Newcomer');
+  await popup.getByLabel('Email address').fill(email);
+  await popup.getByLabel('Password').fill(PASSWORD);
+  await popup.getByRole('button', { name: 'Create account' }).click();
+  await popup.getByLabel('Verification code').fill(await demo.code(email));
+  await popup.getByRole('button', { name: 'Verify' }).click();
+  await allow(popup);
+  await popup.getByRole('heading', { level: 1, name: 'Buy credits' }).waitFor();
+  await payFor(popup, 'starter-100', { detour: true });
+  await app.getByText(`Signed in as Newcomer (${email})`).waitFor();
+  await expectBalance(100);
+  await noModal();
+});
+
+test('generate spends 10 credits through the back end; at 0 the insufficient-credits modal', async () => {
+  const generate = app.getByRole('button', { name: 'Generate (costs 10 credits)' });
+  for (let left = 90; left >= 0; left -= 10) {
+    await generate.click();
+    await expectBalance(left);
+  }
+  assert.match(await app.getByTestId('output').textContent(), /^Generated: /);
+  await generate.click();
+  const modal = app.getByRole('dialog', { name: 'Not enough credits' });
+  await modal.waitFor();
+  assert.equal(await modal.getAttribute('aria-modal'), 'true');
+  assert.match(await modal.textContent(), /you have 0/);
+  await app.keyboard.press('Escape');
+  await modal.waitFor({ state: 'detached' });
+  assert.equal(await balance(), 'Balance: 0 credits');
+  // The back end's guard (cross_app_sdk): no token, no spending.
+  const anonymous = await app.evaluate(() => fetch('/api/generate', { method: 'POST' }).then((r) => [r.status, r.headers.get('WWW-Authenticate')]));
+  assert.deepEqual(anonymous, [401, 'Bearer']);
+});
+
+test('buy credits from the modal: the popup, the simulated payment, the balance changes', async () => {
+  await app.getByRole('button', { name: 'Generate (costs 10 credits)' }).click();
+  const modal = app.getByRole('dialog', { name: 'Not enough credits' });
+  const popup = await popupFrom(app, 'Buy Starter', modal);
+  await popup.getByRole('heading', { level: 1, name: 'Buy credits' }).waitFor();
+  await payFor(popup, 'starter-100');
+  await expectBalance(100);
+  await app.getByRole('button', { name: 'Generate (costs 10 credits)' }).click();
+  await expectBalance(90);
+});
+
+test('the subscription manager: subscribe to the plan, then it shows the plan', async () => {
+  const popup = await popupFrom(app, 'Subscribe to Pro');
+  await payFor(popup, 'pro-monthly', { button: 'Subscribe' });
+  const plan = app.getByTestId('plan');
+  await plan.waitFor();
+  assert.match(await plan.textContent(), /Your plan: Pro \(active, renews /);
+  await expectBalance(390);
+});
+
+test('Bolt Notes, on a third origin: signed in without a password (SSO)', async () => {
+  const sso = await context.newPage();
+  sso.on('pageerror', (error) => errors.push(String(error)));
+  // First visit: the silent sign-in comes back needing this app's consent, not a password.
+  await sso.goto(demo.ssoUrl);
+  const start = sso.getByRole('button', { name: 'Continue with Streamline' });
+  await start.waitFor();
+  const [popup] = await Promise.all([sso.waitForEvent('popup'), start.click()]);
+  await popup.getByRole('button', { name: 'Allow' }).waitFor();
+  assert.equal(await popup.getByLabel('Password').count(), 0);
+  await popup.getByRole('button', { name: 'Allow' }).click();
+  await closed(popup);
+  await sso.getByText(`Signed in as ${email}`).waitFor();
+  await sso.getByText('Your credits: 390').waitFor();
+  // Another tab later: signed in by the IdP session alone, no page at all.
+  const again = await context.newPage();
+  let pages = 0;
+  context.on('page', () => pages++);
+  await again.goto(demo.ssoUrl);
+  await again.getByText(`Signed in as ${email}`).waitFor();
+  assert.equal(pages, 0);
+  await Promise.all([sso.close(), again.close()]);
+});
+
+test('sign out', async () => {
+  await app.getByRole('button', { name: 'Sign out' }).click();
+  await app.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  assert.equal(await app.getByTestId('balance').count(), 0);
+  await app.reload();
+  await app.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  assert.deepEqual(errors, []);
+});
