@@ -121,7 +121,7 @@ export function launch() {
 
 /** Click the button `name` (on `page`, or in the part `within`) and return the popup it opened. */
 export async function popupFrom(page, name, within = page) {
-  const [popup] = await Promise.all([page.waitForEvent('popup'), within.getByRole('button', { name, exact: true }).click()]);
+  const [popup] = await Promise.all([page.waitForEvent('popup'), within.getByRole('button', typeof name === 'string' ? { name, exact: true } : { name }).click()]);
   return popup;
 }
 

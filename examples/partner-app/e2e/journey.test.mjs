@@ -40,9 +40,10 @@ async function noModal() {
   assert.equal(await dialogs.count(), 0, await dialogs.allTextContents().then(String));
 }
 
-const balance = () => app.getByTestId('balance').textContent();
+// The balance as CreditPurchase shows it (kept current by the provider).
+const balanceLine = () => app.locator('.cas-balance');
 const expectBalance = async (credits) => {
-  await app.getByTestId('balance').filter({ hasText: `Balance: ${credits} credits` }).waitFor();
+  await balanceLine().filter({ hasText: new RegExp(`^Balance: ${credits} credits$`) }).waitFor();
 };
 
 test('the printed URLs: three origins', () => {
@@ -66,7 +67,8 @@ test('sign up through the app, with the purchase detour: credits bought in the p
   await allow(popup);
   await popup.getByRole('heading', { level: 1, name: 'Buy credits' }).waitFor();
   await payFor(popup, 'starter-100', { detour: true });
-  await app.getByText(`Signed in as Newcomer (${email})`).waitFor();
+  await app.locator('.cas-login').getByText('Signed in as Newcomer').waitFor();
+  await app.getByText(`Account: ${email}`).waitFor();
   await expectBalance(100);
   await noModal();
 });
@@ -79,13 +81,14 @@ test('generate spends 10 credits through the back end; at 0 the insufficient-cre
   }
   assert.match(await app.getByTestId('output').textContent(), /^Generated: /);
   await generate.click();
-  const modal = app.getByRole('dialog', { name: 'Not enough credits' });
+  const modal = app.getByRole('alertdialog', { name: 'Not enough credits' });
   await modal.waitFor();
   assert.equal(await modal.getAttribute('aria-modal'), 'true');
-  assert.match(await modal.textContent(), /you have 0/);
+  assert.match(await modal.textContent(), /You have 0 credits available/);
   await app.keyboard.press('Escape');
   await modal.waitFor({ state: 'detached' });
-  assert.equal(await balance(), 'Balance: 0 credits');
+  assert.equal(await balanceLine().textContent(), 'Balance: 0 credits');
+  await app.getByText('You need 10 more credits for this.').waitFor();
   // The back end's guard (cross_app_sdk): no token, no spending.
   const anonymous = await app.evaluate(() => fetch('/api/generate', { method: 'POST' }).then((r) => [r.status, r.headers.get('WWW-Authenticate')]));
   assert.deepEqual(anonymous, [401, 'Bearer']);
@@ -93,8 +96,8 @@ test('generate spends 10 credits through the back end; at 0 the insufficient-cre
 
 test('buy credits from the modal: the popup, the simulated payment, the balance changes', async () => {
   await app.getByRole('button', { name: 'Generate (costs 10 credits)' }).click();
-  const modal = app.getByRole('dialog', { name: 'Not enough credits' });
-  const popup = await popupFrom(app, 'Buy Starter', modal);
+  const modal = app.getByRole('alertdialog', { name: 'Not enough credits' });
+  const popup = await popupFrom(app, 'Buy credits', modal);
   await popup.getByRole('heading', { level: 1, name: 'Buy credits' }).waitFor();
   await payFor(popup, 'starter-100');
   await expectBalance(100);
@@ -102,13 +105,22 @@ test('buy credits from the modal: the popup, the simulated payment, the balance 
   await expectBalance(90);
 });
 
+test('CreditPurchase: a pack bought in the popup, the balance changes', async () => {
+  const popup = await popupFrom(app, /^Buy Plus: 500 credits for /);
+  await payFor(popup, 'plus-500');
+  await expectBalance(590);
+  await app.getByText('Added. Your balance is now 590 credits.').waitFor();
+});
+
 test('the subscription manager: subscribe to the plan, then it shows the plan', async () => {
-  const popup = await popupFrom(app, 'Subscribe to Pro');
+  const plan = app.locator('.cas-subscription');
+  await plan.getByText('You have no plan.').waitFor();
+  const popup = await popupFrom(app, /^Subscribe to Pro · 300 credits/);
   await payFor(popup, 'pro-monthly', { button: 'Subscribe' });
-  const plan = app.getByTestId('plan');
-  await plan.waitFor();
-  assert.match(await plan.textContent(), /Your plan: Pro \(active, renews /);
-  await expectBalance(390);
+  await plan.getByText(/^Current plan: Pro · 300 credits · .*\(active\)$/).waitFor();
+  await plan.getByText(/^Renews on /).waitFor();
+  await plan.getByRole('button', { name: 'Manage or cancel' }).waitFor();
+  await expectBalance(890);
 });
 
 test('Bolt Notes, on a third origin: signed in without a password (SSO)', async () => {
@@ -124,7 +136,7 @@ test('Bolt Notes, on a third origin: signed in without a password (SSO)', async 
   await popup.getByRole('button', { name: 'Allow' }).click();
   await closed(popup);
   await sso.getByText(`Signed in as ${email}`).waitFor();
-  await sso.getByText('Your credits: 390').waitFor();
+  await sso.getByText('Your credits: 890').waitFor();
   // Another tab later: signed in by the IdP session alone, no page at all.
   const again = await context.newPage();
   let pages = 0;
@@ -138,7 +150,7 @@ test('Bolt Notes, on a third origin: signed in without a password (SSO)', async 
 test('sign out', async () => {
   await app.getByRole('button', { name: 'Sign out' }).click();
   await app.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
-  assert.equal(await app.getByTestId('balance').count(), 0);
+  assert.equal(await balanceLine().count(), 0);
   await app.reload();
   await app.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
   assert.deepEqual(errors, []);

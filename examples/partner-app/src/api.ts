@@ -1,5 +1,7 @@
 // Calls to this app's own back end (server/app.py), with the user's access token.
-import { InsufficientCreditsError, SDKError, type CrossAppAuthSDK } from '@streamline/cross-app-sdk';
+import { InsufficientCreditsError, SDKError } from '@streamline/cross-app-sdk';
+
+export const GENERATE_COST = 10;
 
 export interface Generated {
   output: string;
@@ -8,8 +10,8 @@ export interface Generated {
 }
 
 /** POST /api/generate: the back end verifies the token and spends the credits. */
-export async function generate(auth: CrossAppAuthSDK): Promise<Generated> {
-  const token = await auth.getAccessToken();
+export async function generate(getAccessToken: () => Promise<string>): Promise<Generated> {
+  const token = await getAccessToken();
   const response = await fetch('/api/generate', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
   const body = await response.json().catch(() => ({}));
   if (response.ok) return body as Generated;

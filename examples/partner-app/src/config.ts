@@ -1,13 +1,11 @@
 // The SDK's settings. The IdP's address and the client id come from the back end at
 // start-up (/config.json), so one build runs against any IdP.
-import { CreditSDK, CrossAppAuthSDK, PaymentSDK } from '@streamline/cross-app-sdk';
+import { CrossAppAuthSDK, type AuthConfig } from '@streamline/cross-app-sdk';
 
 export interface AppConfig {
   issuer: string;
   clientId: string;
 }
-
-export const SCOPES = 'openid profile email offline_access credits:read credits:consume credits:purchase';
 
 export async function loadConfig(): Promise<AppConfig> {
   const response = await fetch('/config.json');
@@ -15,25 +13,19 @@ export async function loadConfig(): Promise<AppConfig> {
   return (await response.json()) as AppConfig;
 }
 
-export function makeAuth(config: AppConfig): CrossAppAuthSDK {
-  return new CrossAppAuthSDK({
+export function authConfig(config: AppConfig): AuthConfig {
+  return {
     appId: config.clientId,
     issuer: config.issuer,
     redirectUrl: `${window.location.origin}/callback.html`,
-    scopes: SCOPES,
+    // offline_access: a rotating refresh token, so the session outlives the access token.
+    scopes: 'openid profile email offline_access credits:read credits:consume credits:purchase',
     // Per tab, kept across reloads; 'local' would share the session between tabs.
     storage: 'session',
-  });
+  };
 }
 
-export interface Sdk {
-  config: AppConfig;
-  auth: CrossAppAuthSDK;
-  credits: CreditSDK;
-  payments: PaymentSDK;
-}
-
-export function makeSdk(config: AppConfig): Sdk {
-  const auth = makeAuth(config);
-  return { config, auth, credits: new CreditSDK(auth), payments: new PaymentSDK(auth) };
+/** The callback page's SDK (a redirect sign-in, when the popup was blocked). */
+export function makeAuth(config: AppConfig): CrossAppAuthSDK {
+  return new CrossAppAuthSDK(authConfig(config));
 }

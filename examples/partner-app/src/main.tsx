@@ -1,14 +1,17 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { CrossAppProvider } from '@streamline/cross-app-sdk/react';
 import { App } from './App';
-import { loadConfig, makeSdk } from './config';
+import { authConfig, loadConfig } from './config';
 import './styles.css';
 
 loadConfig().then(
   (config) => {
     createRoot(document.getElementById('root')!).render(
       <StrictMode>
-        <App sdk={makeSdk(config)} />
+        <CrossAppProvider config={authConfig(config)}>
+          <App />
+        </CrossAppProvider>
       </StrictMode>,
     );
   },
