@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -126,7 +127,7 @@ for client_id, args in plan['apps']:
         run(args)
     elif args[args.index('--redirect-uri') + 1] not in json.loads(shown.output)['redirect_uris']:
         print('warning: %s is registered with other origins (another --app-port or '
-              '--sso-port against this database): use a fresh --instance' % client_id)
+              '--sso-port against this database): use a fresh --instance or database' % client_id)
 have = {p['id'] for p in json.loads(run(['wallet', 'packages', 'list', '--json']).output)}
 for args in plan['packages']:
     if args[4] not in have:
@@ -260,8 +261,18 @@ def _interrupt(*_):
     raise KeyboardInterrupt
 
 
+def ensure_free(*ports: int) -> None:
+    """Refuse to start beside a server already on a port (`make run` on 5000, say): the
+    demo would talk to it instead of its own."""
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                sys.exit(f"port {port} is in use: stop what runs there, or pick another port")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = options(argv)
+    ensure_free(args.idp_port, args.app_port, args.sso_port)
     issuer = f"http://127.0.0.1:{args.idp_port}"
     app_origin = f"http://localhost:{args.app_port}"
     sso_origin = f"http://localhost:{args.sso_port}"
