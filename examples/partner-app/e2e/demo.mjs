@@ -79,7 +79,21 @@ export async function startDemo() {
   };
   child.stdout.setEncoding('utf8').on('data', take);
   child.stderr.setEncoding('utf8').on('data', take);
-  await until(() => output.includes('demo ready'), 180_000, () => `the demo did not start:\n${output.slice(-4000)}`, child);
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* gone already */
+    }
+  };
+  process.once('exit', kill); // never leave the demo running behind the test
+  try {
+    await until(() => output.includes('demo ready'), 180_000, () => `the demo did not start:\n${output.slice(-4000)}`, child);
+  } catch (error) {
+    kill();
+    rmSync(instance, { recursive: true, force: true });
+    throw error;
+  }
   const url = (label) => new RegExp(`${label}:\\s+(http\\S+)`).exec(output)[1];
   const demo = {
     appUrl: url('Acme Studio, the partner app'),
@@ -91,7 +105,7 @@ export async function startDemo() {
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((ok) => child.once('exit', ok));
-        process.kill(-child.pid, 'SIGTERM');
+        kill();
         await exited;
       }
       rmSync(instance, { recursive: true, force: true });
