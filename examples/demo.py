@@ -200,27 +200,8 @@ def load(path: Path, name: str):
 
 
 def sso_app(issuer: str):
-    """Bolt Notes: its static pages, the SDK's build under /sdk/, its settings."""
-    from flask import Flask, send_from_directory
-
-    app = Flask("sso-app", static_folder=None)
-    settings = json.dumps({"issuer": issuer, "clientId": SSO_ID})
-
-    @app.get("/config.js")
-    def config():
-        body = f"window.SSO_CONFIG = {settings};"
-        return body, 200, {"Content-Type": "text/javascript", "Cache-Control": "no-store"}
-
-    @app.get("/sdk/<path:path>")
-    def sdk(path):
-        return send_from_directory(SDK_JS / "dist", path)
-
-    @app.get("/")
-    @app.get("/<path:path>")
-    def page(path="index.html"):
-        return send_from_directory(SSO, path)
-
-    return app
+    """Bolt Notes (examples/sso-app/server.py): its pages and the SDK's build."""
+    return load(SSO / "server.py", "sso_app_server").create_app(issuer, SSO_ID)
 
 
 def serve(app, port: int):
