@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run browser test fuzz lint bench clean
+.PHONY: install run demo browser test fuzz lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) dev bootstrap
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## The IdP and two example partner apps on three origins, built and served; prints the
+## URLs (examples/partner-app/README.md)
+demo: install
+	$(BIN)/python examples/demo.py
 
 ## Debian's Chromium for the browser tests (tests/browser), installed only when missing.
 ## Without apt-get (or the rights to use it) this says so and goes on: the browser tests
@@ -53,6 +58,7 @@ test: install browser
 	$(BIN)/python -m fuzz.run --max-examples $(FUZZ_TEST_EXAMPLES)
 	$(BIN)/python -m pytest sdk/python/tests
 	cd sdk/js && npm ci --no-audit --no-fund && npm run build && npm test && npm run test:browser
+	cd examples/partner-app && npm ci --no-audit --no-fund && npm run e2e
 
 ## schemathesis over every operation of /openapi.json against gunicorn on PostgreSQL +
 ## Redis (fuzz/run.py); `make test` runs it with FUZZ_TEST_EXAMPLES per operation.
