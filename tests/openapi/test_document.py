@@ -63,16 +63,22 @@ def test_operation_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
-def _objects(node, where="#"):
+def _nodes(node, where="#", skip=()):
+    """(where, value) for every value in the document, depth first; keys in ``skip``
+    are not entered."""
+    yield where, node
+    if isinstance(node, dict | list):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            if key not in skip:
+                yield from _nodes(value, f"{where}/{key}", skip)
+
+
+def _objects(node):
     """Every object schema in the document, with where it is."""
-    if isinstance(node, dict):
-        if node.get("type") == "object" or "properties" in node:
-            yield where, node
-        for key, value in node.items():
-            yield from _objects(value, f"{where}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _objects(value, f"{where}/{i}")
+    for where, value in _nodes(node):
+        if isinstance(value, dict) and (value.get("type") == "object" or "properties" in value):
+            yield where, value
 
 
 def test_object_schemas_are_closed_or_say_why_not():
@@ -182,19 +188,14 @@ def test_the_readme_links_every_operation_to_the_reference():
     assert linked == {op["operationId"] for _, _, op in _operations()}
 
 
-def _media_examples(node, where="#"):
+def _media_examples(node):
     """(where, schema, example) for every example given beside a schema."""
-    if isinstance(node, dict):
-        if "schema" in node and ("example" in node or "examples" in node):
-            values = [node["example"]] if "example" in node else []
-            values += [e["value"] for e in (node.get("examples") or {}).values() if "value" in e]
-            for value in values:
-                yield where, node["schema"], value
-        for key, value in node.items():
-            yield from _media_examples(value, f"{where}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _media_examples(value, f"{where}/{i}")
+    for where, value in _nodes(node):
+        if isinstance(value, dict) and "schema" in value:
+            examples = [value["example"]] if "example" in value else []
+            examples += [e["value"] for e in (value.get("examples") or {}).values() if "value" in e]
+            for example in examples:
+                yield where, value["schema"], example
 
 
 def test_every_example_matches_its_schema():
@@ -231,20 +232,19 @@ def _rebase(node):
     return node
 
 
-def _nulls(node, where="#"):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("example", "examples", "const", "default"):
-                continue
-            if value is None:
-                yield f"{where}/{key}"
-            yield from _nulls(value, f"{where}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _nulls(value, f"{where}/{i}")
+def _nulls(node):
+    """Members whose value is null (a null in a list, such as an enum's, is a value)."""
+    skip = ("example", "examples", "const", "default")
+    return [
+        f"{where}/{key}"
+        for where, value in _nodes(node, skip=skip)
+        if isinstance(value, dict)
+        for key, member in value.items()
+        if member is None and key not in skip
+    ]
 
 
 def test_no_member_is_a_yaml_accident():
     """A comma in an unquoted flow-mapping string (``{description: a, b}``) makes a key
     ``b`` with a null value; no keyword of the document is null."""
-    assert list(_nulls(document())) == []
+    assert _nulls(document()) == []
