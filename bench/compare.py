@@ -1,0 +1,371 @@
+"""Token endpoint against node oidc-provider: both servers, driven alternately by wrk.
+
+Our server is set up and served as bench/token_endpoint.py does it (its functions, on
+database ``bench_cmp`` and Redis database 15); the peer is node ``oidc-provider``
+(bench/peer/, in-memory, RS256 JWT access tokens).  wrk drives them in turn, A B A B A B,
+so a change in the machine's load hits both alike; the median of the per-round ratios is
+set against the issue's goals.  See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import jwt
+import token_endpoint as te  # bench/token_endpoint.py: this script's folder is on sys.path
+import wrk
+
+PEER_DIR = te.ROOT / "bench" / "peer"
+PEER_CLIENT_ID, PEER_SECRET = "bench", "bench-peer-secret"
+PEER_RESOURCE = "urn:idp-bench:api"
+REFRESH_CLIENT_ID, REFRESH_SCOPE = "bench-refresh", "offline_access credits:read"
+REFRESH_LUA = te.ROOT / "bench" / "refresh_chain.lua"
+GOAL_CC_RATIO, GOAL_P99_MS, GOAL_REFRESH_RATIO = 1.0, 50.0, 0.8
+
+# Our server's refresh tokens, as the token endpoint would hand them out after an
+# authorization-code grant with offline_access (a real consent row, the server's own token
+# generator, each token the first of its own family).  Prints them as a JSON list.
+MINT_SNIPPET = """\
+import json, secrets, sys
+from idp import create_app
+from idp.apps.services import query_client
+from idp.core.db_types import utcnow
+from idp.oauth2 import services as oauth
+from idp.oauth2.server import authorization_server
+from idp.users import services as users
+
+sub, client_id, scope, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+with create_app().app_context():
+    user = users.by_sub(sub)
+    oauth.grant_consent(user.id, client_id, scope)
+    client = query_client(client_id)
+    tokens = []
+    for _ in range(n):
+        subject = oauth.Subject(user.id, user.sub, utcnow())
+        token = authorization_server().generate_token(
+            "authorization_code", client, subject, scope, include_refresh_token=True
+        )
+        oauth.save_refresh_token(
+            token["refresh_token"], client, subject, scope, secrets.token_hex(16)
+        )
+        tokens.append(token["refresh_token"])
+print(json.dumps(tokens))
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="A B rounds per grant (default 3)")
+    parser.add_argument("--workers", type=int, default=te.nproc(), help="default: nproc")
+    parser.add_argument("--worker-class", default="gthread", help="default: gthread")
+    parser.add_argument("--threads", type=int, default=2, help="per gthread worker (default 2)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk shares the cores too")
+    parser.add_argument("--no-refresh", action="store_true", help="client credentials only")
+    args = parser.parse_args()
+    args.profile = False  # token_endpoint.gunicorn reads it
+    if args.worker_class != "gthread":
+        args.threads = 1
+    return args
+
+
+def ensure_peer_installed() -> None:
+    """``npm ci`` in bench/peer/ when its node_modules is missing (the lock file pins it)."""
+    if (PEER_DIR / "node_modules" / "oidc-provider").is_dir():
+        return
+    print("npm ci in bench/peer/ ...", flush=True)
+    cmd = ["npm", "ci", "--no-audit", "--no-fund"]
+    done = subprocess.run(cmd, cwd=PEER_DIR, capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        raise te.BenchError(f"npm ci failed:\n{done.stderr or done.stdout}")
+
+
+@contextmanager
+def peer(port: int) -> Iterator[tuple[str, int]]:
+    """Serve node oidc-provider on loopback until the block exits; yields (base, pgid)."""
+    env = {**os.environ, "PEER_CLIENT_SECRET": PEER_SECRET, "NODE_ENV": "production"}
+    cmd = ["node", "server.js", str(port)]
+    proc = subprocess.Popen(
+        cmd, cwd=PEER_DIR, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise te.BenchError(f"oidc-provider exited with status {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{base}/.well-known/openid-configuration", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise te.BenchError("oidc-provider did not answer within 30 s") from None
+                time.sleep(0.2)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def post_form(url: str, form: str, basic: str) -> dict:
+    request = urllib.request.Request(url, data=form.encode())
+    request.add_unredirected_header("Authorization", f"Basic {basic}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        raise te.BenchError(f"{url}: {exc.code} {exc.read()!r}") from None
+
+
+def verify_jwt(token: str, jwks_url: str, audience: str, issuer: str) -> dict:
+    """An RS256 ``at+jwt`` access token that verifies against the server's JWKS."""
+    header = jwt.get_unverified_header(token)
+    if header.get("typ") != "at+jwt" or header.get("alg") != "RS256":
+        raise te.BenchError(f"unexpected token header {header}")
+    key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)
+    return jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=issuer)
+
+
+def basic(client_id: str, secret: str) -> str:
+    return base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def refresh_lua(tokens: list[str], authorization: str) -> str:
+    """bench/refresh_chain.lua with this run's first refresh tokens."""
+    seeds = ", ".join(json.dumps(t) for t in tokens)
+    return (
+        f'local authorization = "{authorization}"\nlocal seeds = {{{seeds}}}\n'
+        + REFRESH_LUA.read_text()
+    )
+
+
+class Side:
+    """One server under test: how to run wrk against it for one grant type."""
+
+    def __init__(self, name: str, base: str, pgid: int, token_path: str):
+        self.name, self.base, self.pgid, self.url = name, base, pgid, base + token_path
+        self.cc_body = ""
+        self.cc_basic = ""
+        self.refresh_basic = ""
+        self.mint: Callable[[int], list[str]] = lambda n: []
+
+    def load(self, grant: str, seconds: int, args: argparse.Namespace) -> dict:
+        """One wrk run; the report parsed, with the server's CPU per request."""
+        if grant == "client_credentials":
+            lua = wrk.SCRIPT.format(body=self.cc_body, authorization=f"Basic {self.cc_basic}")
+            threads = args.wrk_threads
+        else:  # refresh_token: the tokens of one thread's chains are in that thread's Lua
+            lua = refresh_lua(self.mint(2 * te.CONNECTIONS), f"Basic {self.refresh_basic}")
+            threads = 1
+        cpu0 = te.group_cpu_seconds(self.pgid)
+        rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        report = wrk.run_script(
+            self.url, lua, seconds=seconds, connections=te.CONNECTIONS, threads=threads
+        )
+        cpu1 = te.group_cpu_seconds(self.pgid)
+        rusage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = wrk.parse(report)
+        if result["seconds"] < 0.9 * seconds:
+            raise te.BenchError("wrk stopped before the end of the run")
+        if not result["requests"]:
+            raise te.BenchError(f"{self.name}: no request completed:\n{report}")
+        wrk_cpu = sum(getattr(rusage1, f) - getattr(rusage0, f) for f in ("ru_utime", "ru_stime"))
+        result["server_ms"] = 1000 * (cpu1 - cpu0) / result["requests"]
+        result["wrk_ms"] = 1000 * wrk_cpu / result["requests"]
+        return result
+
+
+def flask(env: dict, *args: str) -> str:
+    """``flask --app wsgi ARGS`` (arguments kept whole, unlike token_endpoint.flask_cli)."""
+    cmd = [str(te.BIN / "flask"), "--app", "wsgi", *args]
+    done = subprocess.run(cmd, cwd=te.ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        raise te.BenchError(f"flask {' '.join(args)} failed:\n{done.stderr or done.stdout}")
+    return done.stdout
+
+
+def setup_ours(env: dict, base: str, pgid: int, credentials: str) -> Side:
+    """Our side: te.provision's app for client credentials, a user and an app for refresh."""
+    side = Side("ours", base, pgid, "/oauth/token")
+    side.cc_body, side.cc_basic = "grant_type=client_credentials", credentials
+    token = post_form(side.url, side.cc_body, credentials)["access_token"]
+    verify_jwt(token, f"{base}/.well-known/jwks.json", te.CLIENT_ID, env["IDP_ISSUER"])
+
+    password = base64.urlsafe_b64encode(os.urandom(18)).decode()
+    user = flask(
+        env, "users", "create", "--email", "bench@example.com", "--password", password,
+        "--verified", "--json",
+    )  # fmt: skip
+    sub = json.loads(user)["sub"]
+    app = flask(
+        env, "apps", "create", "--name", "bench refresh", "--client-id", REFRESH_CLIENT_ID,
+        "--redirect-uri", "http://127.0.0.1/callback", "--scope", REFRESH_SCOPE, "--json",
+    )  # fmt: skip
+    side.refresh_basic = basic(REFRESH_CLIENT_ID, json.loads(app)["client_secret"])
+
+    def mint(n: int) -> list[str]:
+        cmd = [str(te.BIN / "python"), "-c", MINT_SNIPPET, sub, REFRESH_CLIENT_ID]
+        cmd += [REFRESH_SCOPE, str(n)]
+        done = subprocess.run(
+            cmd, cwd=te.ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        if done.returncode:
+            raise te.BenchError(f"minting refresh tokens failed:\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    side.mint = mint
+    return side
+
+
+def setup_peer(base: str, pgid: int) -> Side:
+    side = Side("oidc-provider", base, pgid, "/token")
+    side.cc_body = "grant_type=client_credentials&scope=credits:read"
+    side.cc_basic = side.refresh_basic = basic(PEER_CLIENT_ID, PEER_SECRET)
+    token = post_form(side.url, side.cc_body, side.cc_basic)["access_token"]
+    verify_jwt(token, f"{base}/jwks", PEER_RESOURCE, base)
+
+    def mint(n: int) -> list[str]:
+        request = urllib.request.Request(f"{base}/bench/refresh-tokens?n={n}", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)["refresh_tokens"]
+
+    side.mint = mint
+    return side
+
+
+def check_refresh(side: Side) -> None:
+    """A minted token refreshes into an RS256 JWT and a new token; the old one then fails."""
+    (first,) = side.mint(1)
+    form = f"grant_type=refresh_token&refresh_token={first}"
+    issued = post_form(side.url, form, side.refresh_basic)
+    header = jwt.get_unverified_header(issued["access_token"])
+    if header.get("alg") != "RS256":
+        raise te.BenchError(f"{side.name}: refresh gave no RS256 JWT: {header}")
+    if not issued.get("refresh_token") or issued["refresh_token"] == first:
+        raise te.BenchError(f"{side.name} did not rotate the refresh token: {issued}")
+    try:
+        post_form(side.url, form, side.refresh_basic)
+    except te.BenchError:
+        return
+    raise te.BenchError(f"{side.name} accepted a rotated refresh token again")
+
+
+def alternate(grant: str, ours: Side, theirs: Side, args: argparse.Namespace) -> list[dict]:
+    """Warm both up, then A B A B ...; one row per run."""
+    for side in (ours, theirs):
+        side.load(grant, te.WARMUP_SECONDS, args)
+    rows = []
+    for n in range(1, args.rounds + 1):
+        for side in (ours, theirs):
+            result = side.load(grant, args.duration, args)
+            rows.append({"grant": grant, "round": n, "server": side.name, **result})
+            print(
+                f"  {grant} round {n} {side.name:>13}: {result['requests_per_s']:7.0f}/s"
+                f"  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
+                f"  non-2xx {result['non_2xx']}  server CPU {result['server_ms']:.2f} ms/req",
+                flush=True,
+            )
+    return rows
+
+
+def rates(rows: list[dict]) -> str:
+    return " ".join(f"{r['requests_per_s']:.0f}" for r in rows)
+
+
+def summarize(grant: str, rows: list[dict], goal_ratio: float, p99_goal: bool) -> list[str]:
+    ours = [r for r in rows if r["grant"] == grant and r["server"] == "ours"]
+    peer = [r for r in rows if r["grant"] == grant and r["server"] != "ours"]
+    ratios = [a["requests_per_s"] / b["requests_per_s"] for a, b in zip(ours, peer, strict=True)]
+    ratio = statistics.median(ratios)
+    p99 = statistics.median(r["p99_ms"] for r in ours)
+    met = ratio >= goal_ratio and (not p99_goal or p99 < GOAL_P99_MS)
+    goal = f">= {goal_ratio:.1f}x" + (f", p99 < {GOAL_P99_MS:.0f} ms" if p99_goal else "")
+    errors = sum(r["non_2xx"] for r in ours + peer)
+    lines = [
+        f"{grant}: ours {rates(ours)} grants/s, oidc-provider {rates(peer)} grants/s",
+        f"  per-round ratios ours/peer: {' '.join(f'{x:.2f}' for x in ratios)};"
+        f" median {ratio:.2f}x",
+        f"  ours p99 (median of runs): {p99:.1f} ms;"
+        f" peer p99: {statistics.median(r['p99_ms'] for r in peer):.1f} ms",
+        f"  goal ({goal}): {'met' if met and not errors else 'not met'}"
+        + (f"  ({errors} non-2xx responses: figures not trustworthy)" if errors else ""),
+    ]
+    return lines
+
+
+def main() -> int:
+    args = parse_args()
+    ensure_peer_installed()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    te.BENCH_DB, te.REDIS_URL = "bench_cmp", "redis://127.0.0.1:6379/15"
+    cores, busy = te.nproc(), te.busy_share()
+    if busy > 0.1:
+        print(f"warning: CPU {busy:.0%} busy before the run; figures will be low", flush=True)
+    grants = ["client_credentials"] + ([] if args.no_refresh else ["refresh_token"])
+    port, peer_port = te.free_port(), te.free_port()
+    with tempfile.TemporaryDirectory() as instance:
+        env = te.server_env(te.create_database(), port, instance)
+        print(f"provisioning {te.BENCH_DB} ({env.get('REDIS_URL', 'no Redis')})...", flush=True)
+        credentials = te.provision(env)
+        with te.gunicorn(env, port, args) as (base, pgid), peer(peer_port) as (pbase, ppgid):
+            ours, theirs = setup_ours(env, base, pgid, credentials), setup_peer(pbase, ppgid)
+            print("both servers issue RS256 JWT access tokens that verify with their JWKS")
+            if "refresh_token" in grants:
+                for side in (ours, theirs):
+                    check_refresh(side)
+                print("both rotate refresh tokens and refuse a rotated one")
+            rows = []
+            for grant in grants:
+                print(f"{grant}: wrk {te.CONNECTIONS} connections, {args.duration} s per run")
+                rows += alternate(grant, ours, theirs, args)
+    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    print(f"""
+== token endpoint vs node oidc-provider (same run, alternating) ==
+date: {time.strftime("%Y-%m-%d %H:%M %Z")}; cores: {cores}; CPU busy before: {busy:.0%}
+ours: gunicorn {args.workers} {args.worker_class} workers{threads}, PostgreSQL + Redis
+peer: oidc-provider {peer_version()} on node {node_version()}, in-memory adapter""")
+    print("\n".join(summarize("client_credentials", rows, GOAL_CC_RATIO, True)))
+    if "refresh_token" in grants:
+        print("\n".join(summarize("refresh_token", rows, GOAL_REFRESH_RATIO, False)))
+    te.RESULTS.mkdir(parents=True, exist_ok=True)
+    out = te.RESULTS / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps({"rows": rows, "args": vars(args), "cores": cores}, indent=2))
+    return 0
+
+
+def peer_version() -> str:
+    package = PEER_DIR / "node_modules" / "oidc-provider" / "package.json"
+    return json.loads(package.read_text())["version"]
+
+
+def node_version() -> str:
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (te.BenchError, wrk.WrkError) as exc:
+        print(f"bench error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
