@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -314,6 +315,9 @@ def summarize(grant: str, rows: list[dict], goal_ratio: float, p99_goal: bool) -
 
 def main() -> int:
     args = parse_args()
+    for tool in ("wrk", "node", "npm"):
+        if not shutil.which(tool):
+            raise te.BenchError(f"{tool} not found (bench/README.md: what compare.py needs)")
     ensure_peer_installed()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     te.BENCH_DB, te.REDIS_URL = "bench_cmp", "redis://127.0.0.1:6379/15"
