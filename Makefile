@@ -81,6 +81,7 @@ bench: install
 	$(BIN)/python bench/token_endpoint.py $(BENCH_ARGS)
 	$(BIN)/python bench/wallet_consume.py $(WALLET_BENCH_ARGS)
 	$(BIN)/python bench/verify.py $(VERIFY_BENCH_ARGS)
+	$(BIN)/python bench/compare.py $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage
