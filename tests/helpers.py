@@ -316,6 +316,27 @@ def user_tokens(
     return flow.tokens(app, scope)
 
 
+def stored_refresh_token(user, apps: Apps) -> None:
+    """A refresh token of ``user`` for an app "shop" (family "family-1"), stored as the
+    refresh grant stores it: for tests of what ends a user's access."""
+    from idp.apps.services import query_client
+    from idp.oauth2 import services as oauth
+
+    apps.create(
+        client_id="shop",
+        redirect_uris=["https://shop.example/cb"],
+        allowed_scopes="openid offline_access",
+        audience="https://shop.example",
+    )
+    oauth.save_refresh_token(
+        "refresh-1",
+        query_client("shop"),
+        oauth.Subject(user.id, user.sub, utcnow()),
+        "openid offline_access",
+        "family-1",
+    )
+
+
 def mint_tokens(app: dict, user, scope: str, refresh: bool = False) -> dict:
     """``user``'s tokens for ``app`` as the token endpoint issues them after consent,
     without walking the pages: a real consent row, the server's own token generator

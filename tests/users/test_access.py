@@ -3,32 +3,14 @@ packages above registered (the OAuth layer: every refresh token)."""
 
 from sqlalchemy import select
 
-from idp.apps.services import query_client
-from idp.core.db_types import utcnow
 from idp.oauth2 import services as oauth_services
 from idp.oauth2.models import RefreshToken
 from idp.users.access import _ENDERS, end_all_access
-from tests.helpers import Browser
-
-
-def _refresh_token(user, apps) -> None:
-    apps.create(
-        client_id="shop",
-        redirect_uris=["https://shop.example/cb"],
-        allowed_scopes="openid offline_access",
-        audience="https://shop.example",
-    )
-    oauth_services.save_refresh_token(
-        "refresh-1",
-        query_client("shop"),
-        oauth_services.Subject(user.id, user.sub, utcnow()),
-        "openid offline_access",
-        "family-1",
-    )
+from tests.helpers import Browser, stored_refresh_token
 
 
 def test_ends_every_session_and_refresh_token_with_the_reason(app, db, user, apps):
-    _refresh_token(user, apps)
+    stored_refresh_token(user, apps)
     browsers = [app.test_client(), app.test_client()]
     for browser in browsers:
         assert Browser(browser).login().status_code == 302

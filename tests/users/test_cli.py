@@ -6,12 +6,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from idp.apps.services import query_client
-from idp.core.db_types import utcnow
-from idp.oauth2 import services as oauth_services
 from idp.oauth2.models import RefreshToken
 from idp.users.models import User
-from tests.helpers import PASSWORD, Browser, make_user
+from tests.helpers import PASSWORD, Browser, make_user, stored_refresh_token
 
 
 def flask_users(runner, *args):
@@ -104,19 +101,7 @@ def test_list(runner, db, user):
 
 
 def test_disable_ends_sessions_and_refresh_tokens_then_enable(app, runner, db, user, apps):
-    apps.create(
-        client_id="shop",
-        redirect_uris=["https://shop.example/cb"],
-        allowed_scopes="openid offline_access",
-        audience="https://shop.example",
-    )
-    oauth_services.save_refresh_token(
-        "refresh-1",
-        query_client("shop"),
-        oauth_services.Subject(user.id, user.sub, utcnow()),
-        "openid offline_access",
-        "family-1",
-    )
+    stored_refresh_token(user, apps)
     browser = app.test_client()
     assert Browser(browser).login().status_code == 302
 
