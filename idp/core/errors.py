@@ -11,7 +11,7 @@ class says its description was written for callers (``public``).
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 # Stable machine-readable codes for plain HTTP failures.
 _HTTP_CODES = {
@@ -101,7 +101,7 @@ def _blueprint_allowing(methods) -> str | None:
     for method in methods:
         try:
             rule, _ = adapter.match(method=method, return_rule=True)
-        except Exception:  # noqa: S112  (another method may match)
+        except HTTPException:  # a redirect or no match for this method: try the next
             continue
         return rule.endpoint.rpartition(".")[0] or None
     return None
