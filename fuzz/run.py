@@ -27,6 +27,7 @@ from pathlib import Path
 import psycopg
 import redis
 
+from idp.openapi import operations
 from tests.wallet.stripe_fake import FakeStripe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,12 +135,9 @@ def _fuzz(issuer: str, creds: dict, args) -> int:
 def _groups(doc: dict) -> dict[str, list[str]]:
     """Operation ids by the caller whose credentials they need."""
     groups: dict[str, list[str]] = {}
-    for item in doc["paths"].values():
-        for method, op in item.items():
-            if method in ("get", "post", "put", "patch", "delete"):
-                groups.setdefault(_caller(op.get("security", doc.get("security", []))), []).append(
-                    op["operationId"]
-                )
+    for _, _, op in operations(doc):
+        caller = _caller(op.get("security", doc.get("security", [])))
+        groups.setdefault(caller, []).append(op["operationId"])
     return groups
 
 

@@ -18,9 +18,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from idp.openapi import document
-
-_METHODS = ("get", "put", "post", "delete", "patch")
+from idp.openapi import document, operations
 
 
 @dataclass
@@ -41,15 +39,14 @@ class Contract:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._routes: list[tuple[re.Pattern, dict[str, _Operation]]] = []
-        for template, item in self.spec["paths"].items():
+        by_path: dict[str, dict[str, _Operation]] = {}
+        for template, method, op in operations(self.spec):
+            pointer = f"/paths/{_escape(template)}/{method}"
+            by_path.setdefault(template, {})[method.upper()] = _Operation(
+                op["operationId"], pointer, op
+            )
+        for template, ops in by_path.items():
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-            ops = {
-                m.upper(): _Operation(
-                    item[m]["operationId"], f"/paths/{_escape(template)}/{m}", item[m]
-                )
-                for m in _METHODS
-                if m in item
-            }
             self._routes.append((re.compile(pattern + r"\Z"), ops))
         resource = Resource.from_contents(self.spec, default_specification=DRAFT202012)
         self._registry = Registry().with_resource("urn:openapi", resource)
@@ -64,9 +61,7 @@ class Contract:
     def documented_pairs(self) -> set[tuple[str, str]]:
         return {
             (op["operationId"], str(status))
-            for item in self.spec["paths"].values()
-            for method, op in item.items()
-            if method in _METHODS
+            for _, _, op in operations(self.spec)
             for status in op["responses"]
         }
 

@@ -55,6 +55,18 @@ def document() -> dict:
     return copy.deepcopy(_document())
 
 
+# The HTTP methods an OpenAPI path item may hold operations under (3.1, section 4.8.9).
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def operations(doc: dict):
+    """(path, method, operation) for every operation of ``doc``, in document order."""
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield path, method, op
+
+
 def _merge(into: dict, extra: dict, source: str) -> None:
     for key, value in extra.items():
         if key in into:

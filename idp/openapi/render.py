@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-_METHODS = ("get", "put", "post", "delete", "patch")
+from . import operations
+
 _MAX_DEPTH = 4
 
 
@@ -48,19 +49,17 @@ class Reference:
     def groups(self):
         """(tag, description, [operation, ...]) in the document's tag order."""
         ops: dict[str, list] = {}
-        for path, item in self.doc["paths"].items():
-            for method in _METHODS:
-                if method in item:
-                    op = item[method]
-                    tag = (op.get("tags") or ["Other"])[0]
-                    ops.setdefault(tag, []).append(self._operation(path, method, op, item))
+        for path, method, op in operations(self.doc):
+            tag = (op.get("tags") or ["Other"])[0]
+            ops.setdefault(tag, []).append(self._operation(path, method, op))
         for tag in self.doc.get("tags", []):
             if tag["name"] in ops:
                 yield tag["name"], tag.get("description", ""), ops.pop(tag["name"])
         for name, rest in ops.items():
             yield name, "", rest
 
-    def _operation(self, path, method, op, item) -> dict:
+    def _operation(self, path, method, op) -> dict:
+        item = self.doc["paths"][path]
         params = [self.resolve(p) for p in item.get("parameters", []) + op.get("parameters", [])]
         body = self.resolve(op.get("requestBody") or {})
         return {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from idp.openapi import document
+from idp.openapi import document, operations
 from tests.contract import Contract
 
 # Routes that are hosted pages (HTML forms and their assets), not part of the API.
@@ -25,17 +25,14 @@ def test_the_document_is_valid_openapi_3_1():
 
 
 def _operations():
-    for path, item in document()["paths"].items():
-        for method, op in item.items():
-            if method.upper() in _METHODS:
-                yield path, method.upper(), op
+    return operations(document())
 
 
 def _documented() -> dict[str, set[str]]:
-    return {
-        path: {m.upper() for m in item if m.upper() in _METHODS}
-        for path, item in document()["paths"].items()
-    }
+    documented: dict[str, set[str]] = {path: set() for path in document()["paths"]}
+    for path, method, _ in _operations():
+        documented[path].add(method.upper())
+    return documented
 
 
 def _routes(app) -> dict[str, set[str]]:
