@@ -16,21 +16,13 @@ from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users.sessions import signed_in_only
 
-from . import billing, ledger, packages, payments, services, simulated
+from . import billing, ledger, packages, payments, prices, services, simulated
 from .errors import WalletError
 
 bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase", template_folder="templates")
 
 # The SDK's correlation id for a purchase popup (echoed back in its message).
 _STATE_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_ZERO_DECIMAL = frozenset({"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"})
-
-
-def money(amount: int, currency: str) -> str:
-    """Minor units as people read them (Stripe's zero-decimal currencies have no cents)."""
-    if currency.lower() in _ZERO_DECIMAL:
-        return f"{amount} {currency.upper()}"
-    return f"{amount / 100:.2f} {currency.upper()}"
 
 
 def popup() -> dict | None:
@@ -106,8 +98,10 @@ def _landing(user, wallet, return_to: str, status: int = 200, **context):
         "bought here yet."
         if mode == "disabled"
         else None,
-        unit_price=money(current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency()),
-        money=money,
+        unit_price=prices.money(current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency()),
+        money=prices.money,
+        per_unit=prices.per_unit,
+        count=prices.count,
         return_to=return_to,
         client_id=_client_id(),
         selected=request.values.get("package_id"),
@@ -205,7 +199,7 @@ def _simulated_checkout(user, session_id: str):
         "purchase_simulated.html",
         checkout=found,
         label=label,
-        price=money(amount, currency),
+        price=prices.money(amount, currency),
         state=request.values.get("state"),
         cancel_url=urls["cancel"],
         success_url=done,

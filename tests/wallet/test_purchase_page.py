@@ -3,6 +3,7 @@ success page and its status endpoint, the billing-portal button, the simulated c
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from idp.core.config import ConfigError
 from tests.helpers import Browser, csrf_of, make_user, query_of
 from tests.pages.html import alerts, read, text
-from wallet import billing
+from wallet import billing, packages
 
 from .payment_fixtures import (
     balance,
@@ -39,6 +40,14 @@ def buy(http, **form):
     return http.post("/purchase", data=data)
 
 
+def buttons_of(html: bytes) -> list[str]:
+    """The names of the page's buttons, in order, as a screen reader lists them."""
+    return [
+        re.sub(r"\s+", " ", b).strip()
+        for b in re.findall(r"<button[^>]*>(.*?)</button>", html.decode(), re.S)
+    ]
+
+
 def local(url: str) -> str:
     """Our absolute URL as a test-client path."""
     parts = urlsplit(url)
@@ -65,7 +74,8 @@ def test_page_shows_balance_packs_and_plans(signed_in, store, catalogue):
     for name in ("Starter", "Bundle", "Pro", "Basic"):
         assert name in page.text
     assert "Balance: 0 credits available" in page.text
-    assert "10.00 USD" in page.text and "20.00 USD per month" in page.text
+    assert "100 credits · $10.00 · $0.10 per credit" in page.text
+    assert "1,000 credits every month · $20.00/month · $0.02 per credit" in page.text
     offered = {i["value"] for i in page.all("input") if i.get("name") == "package_id"}
     assert offered == {"starter", "bundle", "pro", "basic"}
     assert all(f["method"] == "post" for f in page.all("form"))
@@ -74,6 +84,24 @@ def test_page_shows_balance_packs_and_plans(signed_in, store, catalogue):
     assert RESUME in links
     assert "Continue to Store" in page.text
     assert "Manage subscription" not in page.text
+
+
+def test_every_button_says_what_it_buys(signed_in, store, catalogue):
+    response = signed_in.get("/purchase", query_string={"client_id": "store", "return_to": RESUME})
+    buttons = [b for b in buttons_of(response.data)]
+    assert buttons[:4] == [
+        "Buy 100 credits for $10.00",
+        "Buy 500 credits for $40.00",
+        "Subscribe: Basic, $5.00/month",
+        "Subscribe: Pro, $20.00/month",
+    ]
+    assert len(set(buttons)) == len(buttons), buttons
+
+
+def test_a_yen_pack_has_no_decimals(signed_in, store, catalogue):
+    packages.create("yen", "Yen pack", 1000, 500, "jpy")
+    page = text(signed_in.get("/purchase"))
+    assert "Buy 1,000 credits for ¥500" in page and "¥0.5 per credit" in page
 
 
 def test_signed_out_browser_is_sent_to_sign_in(client, catalogue):
@@ -238,7 +266,7 @@ def test_simulated_purchase_end_to_end(make_app, user, store, catalogue, fake_st
 
     page = http.get(checkout_url)
     assert page.status_code == 200
-    assert "Simulated payment" in text(page) and "10.00 USD" in text(page)
+    assert "Simulated payment" in text(page) and "Pay $10.00" in text(page)
     paid = http.post(
         checkout_url.split("?")[0],
         data={"csrf_token": csrf_of(page.data), "state": checkout_url.split("state=")[1]},
