@@ -16,8 +16,7 @@ from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users.sessions import signed_in_only
 
-from . import billing, ledger, packages, payments, prices, services, simulated
-from .errors import WalletError
+from . import billing, ledger, packages, payments, prices, purchase_form, services, simulated
 
 bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase", template_folder="templates")
 
@@ -72,17 +71,16 @@ def purchase(user):
             user, wallet, return_to, notice=notice, popup=handoff, outcome=cancelled and "cancelled"
         )
     try:
-        started = payments.start_checkout(
-            wallet, user, _client_id(), **_choice(), return_to=return_to
-        )
+        choice = purchase_form.choice(request.form)
+        started = payments.start_checkout(wallet, user, _client_id(), **choice, return_to=return_to)
     except IdPError as exc:
-        return _landing(
-            user, wallet, return_to, exc.status_code, error=exc.description, popup=handoff
-        )
+        # A bad number is shown at its field (base.html's banner is for the rest).
+        shown = {"amount_error" if exc.extra.get("field") == "amount" else "error": exc.description}
+        return _landing(user, wallet, return_to, exc.status_code, popup=handoff, **shown)
     return redirect(started["url"], 303)
 
 
-def _landing(user, wallet, return_to: str, status: int = 200, **context):
+def _landing(user, wallet, return_to: str, status: int = 200, amount_error=None, **context):
     on_sale = packages.on_sale()
     mode = payments.mode()
     return page(
@@ -98,37 +96,26 @@ def _landing(user, wallet, return_to: str, status: int = 200, **context):
         "bought here yet."
         if mode == "disabled"
         else None,
-        unit_price=prices.money(current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency()),
         money=prices.money,
         per_unit=prices.per_unit,
         count=prices.count,
         return_to=return_to,
         client_id=_client_id(),
         selected=request.values.get("package_id"),
-        preset_amount=_preset_amount(),
+        custom=purchase_form.custom(
+            _typed_amount(), current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency(), amount_error
+        ),
         **context,
     )
 
 
-def _preset_amount() -> int | None:
-    """The SDK's ``amount`` (a custom number of credits), pre-filled in the form."""
-    raw = request.args.get("amount") or ""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
-        return None
-    return int(raw) or None
-
-
-def _choice() -> dict:
-    """The form's package, or its custom number of credits."""
-    if request.form.get("package_id"):
-        return {"package_id": request.form["package_id"]}
-    raw = (request.form.get("amount") or "").strip()
-    if not raw:
-        return {}
-    try:
-        return {"amount": int(raw)}
-    except ValueError:
-        raise WalletError("Enter a whole number of credits.", field="amount") from None
+def _typed_amount() -> str | None:
+    """What the "Another amount" field shows: on a POST what was typed, kept even when it
+    is wrong; on a GET the SDK's ``amount`` when it is a valid number (else nothing)."""
+    if request.method == "POST":
+        return request.form.get("amount")
+    preset = request.args.get("amount")
+    return preset if purchase_form.amount_of(preset) else None
 
 
 def _client_id() -> str | None:

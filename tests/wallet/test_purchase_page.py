@@ -82,7 +82,7 @@ def test_page_shows_balance_packs_and_plans(signed_in, store, catalogue):
     assert page.alerts == []
     links = {a.get("href") for a in page.all("a")}
     assert RESUME in links
-    assert "Continue to Store" in page.text
+    assert "Skip for now" in page.text
     assert "Manage subscription" not in page.text
 
 
@@ -143,13 +143,37 @@ def test_buy_a_custom_amount(signed_in, store, catalogue, fake_stripe):
     assert fake_stripe.calls("/v1/checkout/sessions")[0].params["line_items[0][quantity]"] == "40"
 
 
+def test_buy_an_amount_typed_with_thousands_separators(signed_in, store, catalogue, fake_stripe):
+    assert buy(signed_in, amount=" 1,234 ").status_code == 303
+    assert fake_stripe.calls("/v1/checkout/sessions")[0].params["line_items[0][quantity]"] == "1234"
+
+
+AMOUNT_HELP = "Enter a whole number of credits from 1 to 1,000,000,000."
+
+
+@pytest.mark.parametrize("typed", ["lots", "0", "1000000001", "1.5", "-3", "\uff19", "", "9" * 40])
+def test_a_bad_amount_is_shown_at_its_field_and_kept(
+    signed_in, store, catalogue, typed, fake_stripe
+):
+    response = buy(signed_in, amount=typed)
+    assert response.status_code == 400
+    page = read(response.data)
+    assert page.alerts == []  # not the banner at the top
+    [field] = [i for i in page.all("input") if i.get("name") == "amount"]
+    assert field["value"] == typed
+    assert field["aria-invalid"] == "true" and "autofocus" in field
+    assert [p for p in page.all("p") if p.get("id") == "amount-error"]
+    assert field["aria-describedby"].split()[0] == "amount-error"
+    assert f"Error: {AMOUNT_HELP}" in page.text
+    assert "Starter" in page.text  # still the purchase page, packs listed
+    assert fake_stripe.requests == []
+
+
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
-        ({"amount": "lots"}, 400, "whole number"),
-        ({"amount": "0"}, 400, "from 1"),
         ({"package_id": "gone"}, 404, "No such package"),
-        ({}, 400, "exactly one"),
+        ({}, 400, "Choose a pack or a plan, or enter a number of credits."),
     ],
 )
 def test_bad_choices_are_shown_in_the_page(signed_in, store, catalogue, form, status, message):
@@ -157,6 +181,40 @@ def test_bad_choices_are_shown_in_the_page(signed_in, store, catalogue, form, st
     assert response.status_code == status
     assert any(message in a for a in alerts(response)), alerts(response)
     assert "Starter" in text(response)  # still the purchase page, packs listed
+    [field] = [i for i in read(response.data).all("input") if i.get("name") == "amount"]
+    assert "aria-invalid" not in field and "autofocus" not in field
+
+
+def test_the_custom_amount_shows_its_total_and_price(signed_in, store, catalogue):
+    response = signed_in.get("/purchase", query_string={"amount": "1234"})
+    page = read(response.data)
+    assert "€0.02 per credit" in page.text  # IDP_CREDIT_UNIT_PRICE=2, eur
+    assert "Total: €24.68" in page.text
+    assert "Buy 1,234 credits" in buttons_of(response.data)
+    [form] = [f for f in page.all("form") if f.get("id") == "custom-amount"]
+    assert "novalidate" in form  # errors in words at the field, not a browser bubble
+    assert (form["data-unit-minor"], form["data-prefix"], form["data-exponent"]) == ("2", "€", "2")
+    without = signed_in.get("/purchase")
+    assert "Buy credits" in buttons_of(without.data) and "Total:" not in text(without)
+
+
+def test_skip_for_now_goes_back_to_the_app(signed_in, store, catalogue):
+    response = signed_in.get("/purchase", query_string={"client_id": "store", "return_to": RESUME})
+    page = read(response.data)
+    [skip] = [a for a in page.all("a") if a.get("id") == "skip"]
+    assert skip["href"] == RESUME
+    assert "Skip for now Back to Store without buying" in page.text
+    alone = text(signed_in.get("/purchase"))
+    assert "Skip for now Back to your account without buying" in alone
+
+
+def test_the_pages_assets_are_their_own(signed_in, catalogue):
+    page = read(signed_in.get("/purchase").data)
+    assert {"/static/idp/idp.css", "/static/idp/purchase.css"} <= {
+        link.get("href") for link in page.all("link")
+    }
+    assert any(s.get("src") == "/static/idp/purchase.js" for s in page.all("script"))
+    assert signed_in.get("/static/idp/purchase.css").status_code == 200
 
 
 def test_provider_failure_is_shown_in_the_page(signed_in, store, catalogue, fake_stripe):

@@ -175,4 +175,4 @@ def test_cancelled_checkout_reports_cancelled(make_app, user, store, catalogue):
 def test_pages_outside_the_popup_are_unchanged(signed_in, store, catalogue):
     response = signed_in.get("/purchase", query_string={"client_id": "store"})
     assert handoff(response) is None
-    assert "Continue to Store" in read(response.data).text
+    assert "Skip for now Back to Store" in read(response.data).text

@@ -1,4 +1,61 @@
-/* Success page: poll the checkout status until the webhook has credited the purchase. */
+/* The hosted purchase pages (progressive enhancement: each works without this script).
+   Purchase page: the total of "Another amount" and its button's name follow what is
+   typed; after an error outside a field, focus moves to the message.
+   Success page: poll the checkout status until the webhook has credited the purchase. */
+(function () {
+  "use strict";
+  var form = document.getElementById("custom-amount");
+  var banner = document.getElementById("form-error");
+  if (banner && !document.querySelector("[autofocus]")) {
+    banner.setAttribute("tabindex", "-1");
+    banner.focus();
+  }
+  if (!form) { return; }
+  var input = document.getElementById("amount");
+  var total = document.getElementById("amount-total");
+  var button = document.getElementById("amount-buy");
+  var unit = Number(form.getAttribute("data-unit-minor"));
+  var exponent = Number(form.getAttribute("data-exponent"));
+  var prefix = form.getAttribute("data-prefix");
+  var suffix = form.getAttribute("data-suffix");
+  var max = Number(form.getAttribute("data-max"));
+  var help = form.getAttribute("data-help");
+
+  function grouped(digits) {
+    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  // As wallet.purchase_form.amount_of reads it: ASCII digits, thousands separators allowed.
+  function amountOf(raw) {
+    var text = raw.trim().replace(/[,\s]/g, "");
+    if (!/^[0-9]{1,10}$/.test(text)) { return null; }
+    var value = Number(text);
+    return value >= 1 && value <= max ? value : null;
+  }
+
+  // As wallet.prices.money formats it; totals stay below 2^53, exact in a Number.
+  function money(minor) {
+    var digits = String(minor);
+    while (digits.length <= exponent) { digits = "0" + digits; }
+    var whole = digits.slice(0, digits.length - exponent);
+    var fraction = exponent ? "." + digits.slice(digits.length - exponent) : "";
+    return prefix + grouped(whole) + fraction + suffix;
+  }
+
+  function update() {
+    var amount = amountOf(input.value);
+    if (amount) {
+      total.textContent = "Total: " + money(amount * unit);
+      button.textContent = "Buy " + grouped(String(amount)) + " credits";
+    } else {
+      total.textContent = input.value.trim() ? help : "";
+      button.textContent = "Buy credits";
+    }
+  }
+
+  input.addEventListener("input", update);
+}());
+
 (function () {
   "use strict";
   var box = document.getElementById("purchase-status");
