@@ -5,6 +5,12 @@ with the bounds in its WHERE clause, so concurrent writers can never overdraw)
 followed by one INSERT into ``ledger_entries``, in one transaction.  Idempotency
 is the unique index on (wallet, app, key): a retry collides, rolls back, and is
 answered from the entry that won.
+
+A spend (:func:`spend`, the consume API's hot path) is the same change written as
+SQLAlchemy Core: the UPDATE finds the wallet by its user and gives the INSERT its id,
+balance and held through RETURNING, on PostgreSQL in one statement (a data-modifying
+CTE), on SQLite in two; the caller answers from the entry's RETURNING, with no read after
+the commit.
 """
 
 from __future__ import annotations
@@ -14,14 +20,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
 from .errors import IdempotencyConflict, InsufficientCredits
-from .models import LedgerEntry, Wallet
+from .models import Hold, LedgerEntry, Wallet
 
 
 @dataclass(frozen=True)
@@ -92,13 +98,9 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
 def _move(wallet_id: int, change: Change, now) -> tuple[int, int]:
     """The wallet's (balance, held) after ``change``: one conditional UPDATE whose WHERE
     holds the bounds, so concurrent writers can never take it below zero available."""
-    bounds = (
-        Wallet.balance + change.amount >= Wallet.held + change.held_delta,
-        Wallet.held + change.held_delta >= 0,
-    )
     row = db.session.execute(
         update(Wallet)
-        .where(Wallet.id == wallet_id, *bounds)
+        .where(Wallet.id == wallet_id, *_bounds(change.amount, change.held_delta))
         .values(
             balance=Wallet.balance + change.amount,
             held=Wallet.held + change.held_delta,
@@ -112,6 +114,103 @@ def _move(wallet_id: int, change: Change, now) -> tuple[int, int]:
         ).one()
         raise InsufficientCredits(balance=current.balance, available=current.balance - current.held)
     return row.balance, row.held
+
+
+def _bounds(amount, held_delta) -> tuple:
+    """What a change must leave: no fewer available credits than zero, held not negative.
+    (Table columns, not ORM attributes: these also build the spend's Core statements.)"""
+    wallet = Wallet.__table__.c
+    return (wallet.balance + amount >= wallet.held + held_delta, wallet.held + held_delta >= 0)
+
+
+# What a spend's entry is given; the rest comes from the wallet row its UPDATE moved.
+_GIVEN = (
+    "kind",
+    "amount",
+    "held_delta",
+    "client_id",
+    "service",
+    "idempotency_key",
+    "request_hash",
+    "actor",
+    "created_at",
+)
+
+
+def _spend_statements() -> tuple:
+    """The spend's UPDATE, its INSERT fed by the UPDATE (PostgreSQL's CTE) and its INSERT
+    of given values (SQLite), built once: executing the same statement objects with new
+    parameters skips SQLAlchemy's construction of them on every request."""
+    wallets, entries, holds = Wallet.__table__, LedgerEntry.__table__, Hold.__table__
+    given = {name: bindparam("new_" + name, type_=entries.c[name].type) for name in _GIVEN}
+    amount, held_delta, now = given["amount"], given["held_delta"], given["created_at"]
+    # A hold past its expiry is released before anything else is written to its wallet
+    # (the full path does that first): such a wallet takes the full path.
+    expired = exists().where(
+        holds.c.wallet_id == wallets.c.id, holds.c.status == "active", holds.c.expires_at <= now
+    )
+    move = (
+        update(wallets)
+        .where(
+            wallets.c.user_id == bindparam("owner"),
+            *_bounds(amount, held_delta),
+            or_(wallets.c.held == 0, ~expired),
+        )
+        .values(
+            balance=wallets.c.balance + amount, held=wallets.c.held + held_delta, updated_at=now
+        )
+        .returning(wallets.c.id, wallets.c.balance, wallets.c.held)
+    )
+    moved = move.cte("moved")
+    from_move = {
+        "wallet_id": moved.c.id,
+        "balance_after": moved.c.balance,
+        "held_after": moved.c.held,
+    }
+    fed = insert(entries).from_select(
+        [*from_move, *given], select(*from_move.values(), *given.values())
+    )
+    enter = insert(entries).values(
+        wallet_id=bindparam("moved_id"),
+        balance_after=bindparam("moved_balance"),
+        held_after=bindparam("moved_held"),
+        **given,
+    )
+    return move, fed.returning(*entries.c), enter.returning(*entries.c)
+
+
+_MOVE, _MOVE_AND_ENTER, _ENTER = _spend_statements()
+
+
+def spend(user_id: int, change: Change) -> Row | None:
+    """Apply ``change`` to the user's wallet and commit, on the short path: one
+    transaction of one statement (two on SQLite).  Returns the new entry's row (its
+    columns as attributes), or None with nothing written when this path cannot decide:
+    no wallet yet, too few available credits, an expired hold to release first, or the
+    key used already (the unique index refused the entry).  The caller then takes the
+    full path, :func:`apply_once`, which tells these apart."""
+    params = {"new_" + name: getattr(change, name, None) for name in _GIVEN}
+    params.update(owner=user_id, new_request_hash=request_hash(change.request))
+    params["new_created_at"] = utcnow()
+    try:
+        entry = _spend_with(params)
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    if entry is not None:
+        db.session.commit()
+    return entry
+
+
+def _spend_with(params: dict) -> Row | None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(_MOVE_AND_ENTER, params).first()
+    # SQLite has no UPDATE inside a WITH: the same two statements, one after the other.
+    moved = db.session.execute(_MOVE, params).first()
+    if moved is None:
+        return None
+    params.update(moved_id=moved.id, moved_balance=moved.balance, moved_held=moved.held)
+    return db.session.execute(_ENTER, params).one()
 
 
 def apply_once(

@@ -12,7 +12,7 @@ import functools
 from flask import jsonify, request
 
 from idp.core.errors import JSONBlueprint, NotFound
-from idp.oauth2.bearer import Caller, current_caller, protector
+from idp.oauth2.bearer import Caller, InsufficientScope, current_caller, protector
 
 from . import holds, ledger, packages, payments, schemas, services, subscriptions
 from .errors import WalletError
@@ -21,9 +21,9 @@ bp = JSONBlueprint("wallet", __name__, url_prefix="/api/cross-app")
 _require = protector("IDP_WALLET_AUDIENCE")
 
 
-def wallet_api(scope: str):
-    """Require ``scope`` and resolve whose wallet this is and who acts on it: the view
-    gets the :class:`~idp.oauth2.bearer.Caller` and the wallet."""
+def caller_api(scope: str):
+    """Require ``scope`` and resolve whose credits these are and who acts on them: the
+    view gets the :class:`~idp.oauth2.bearer.Caller`, whose ``user`` is active."""
 
     def decorator(view):
         @_require(scope)
@@ -34,6 +34,20 @@ def wallet_api(scope: str):
                 caller = _delegated(caller, scope)
             if caller.user is None or caller.user.disabled:
                 raise NotFound("No such user.")
+            return view(caller, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def wallet_api(scope: str):
+    """:func:`caller_api`, and the view also gets the user's wallet (created on first use)."""
+
+    def decorator(view):
+        @caller_api(scope)
+        @functools.wraps(view)
+        def wrapped(caller, *args, **kwargs):
             return view(caller, ledger.wallet_for(caller.user.id), *args, **kwargs)
 
         return wrapped
@@ -42,12 +56,16 @@ def wallet_api(scope: str):
 
 
 def _delegated(caller: Caller, scope: str) -> Caller:
-    """A client-credentials caller names the user; that user must have granted it ``scope``."""
+    """A client-credentials caller names the user; that user must have granted it ``scope``
+    (:meth:`~idp.oauth2.bearer.Caller.acting_for_user`'s rules, its two lookups as one)."""
     sub = request.args.get("user") or schemas.json_body().get("user")
-    delegated = caller.acting_for_user(sub, scope)
-    if delegated is None:
+    found = services.delegated_user(sub, caller.client_id) if isinstance(sub, str) else None
+    if found is None:
         raise WalletError("name the user (their sub) in the `user` parameter", field="user")
-    return delegated
+    user, granted = found
+    if scope not in granted:
+        raise InsufficientScope(scope, "the user has not granted this app " + scope)
+    return Caller(caller.claims, None, user)
 
 
 def _idempotency_key(body: dict) -> str:
@@ -73,15 +91,20 @@ def credit_check(caller, wallet):
 
 
 @bp.post("/credits/consume")
-@wallet_api("credits:consume")
-def consume(caller, wallet):
+@caller_api("credits:consume")
+def consume(caller):
+    """Spend now; the answer is built from what the write returned (nothing read after)."""
     body = schemas.json_body()
     amount = schemas.positive_amount(body.get("amount"))
     service = schemas.service_name(body.get("service"))
-    entry, replayed = services.consume(
-        wallet, amount, service, _idempotency_key(body), caller.client_id, caller.actor
+    entry, replayed, state = services.consume(
+        caller.user.id, amount, service, _idempotency_key(body), caller.client_id, caller.actor
     )
-    return _entry_response(caller, wallet, entry, replayed, 201)
+    response = jsonify(
+        transaction=schemas.entry_to_dict(entry, caller.client_id), replayed=replayed, **state
+    )
+    response.status_code = 200 if replayed else 201
+    return response
 
 
 @bp.post("/credits/holds")
@@ -180,23 +203,6 @@ def portal(caller, wallet):
             wallet, caller.user, caller.client_id, schemas.json_body().get("return_url")
         )
     )
-
-
-def _entry_response(caller: Caller, wallet, entry, replayed: bool, created_status: int):
-    # A new entry already records the wallet right after it; only a replay needs a fresh read.
-    if replayed:
-        state = services.summary(wallet)
-    else:
-        state = {
-            "balance": entry.balance_after,
-            "held": entry.held_after,
-            "available": entry.balance_after - entry.held_after,
-        }
-    response = jsonify(
-        transaction=schemas.entry_to_dict(entry, caller.client_id), replayed=replayed, **state
-    )
-    response.status_code = 200 if replayed else created_status
-    return response
 
 
 @bp.get("/subscription")

@@ -7,10 +7,12 @@ shapes in ``schemas``.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Row, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.extensions import db
+from idp.oauth2.models import Consent
+from idp.users.models import User
 
 from . import holds, ledger, schemas
 from .errors import WalletError
@@ -30,25 +32,53 @@ def summary(wallet: Wallet) -> dict:
     }
 
 
+def after(entry: LedgerEntry | Row) -> dict:
+    """Balance, held and available credits as a new entry left them."""
+    return {
+        "balance": entry.balance_after,
+        "held": entry.held_after,
+        "available": entry.balance_after - entry.held_after,
+    }
+
+
 def consume(
-    wallet: Wallet, amount: int, service: str, key: str, client_id: str | None, actor: str
-) -> tuple[LedgerEntry, bool]:
-    """Spend credits now (idempotent per app and key)."""
+    user_id: int, amount: int, service: str, key: str, client_id: str | None, actor: str
+) -> tuple[LedgerEntry | Row, bool, dict]:
+    """Spend credits now from the user's wallet (idempotent per app and key).  Returns the
+    entry, whether it replays an earlier one, and the wallet's state (:func:`summary`)."""
+    change = Change(
+        CONSUME,
+        amount=-amount,
+        actor=actor,
+        client_id=client_id,
+        service=service,
+        idempotency_key=key,
+        request={"op": "consume", "amount": amount, "service": service},
+    )
+    entry = ledger.spend(user_id, change)
+    if entry is not None:
+        return entry, False, after(entry)
+    # No wallet yet, too few credits, an expired hold to release, or a reused key: the
+    # full path (the same change) tells these apart.
+    wallet = ledger.wallet_for(user_id)
     if wallet.held:
         holds.expire_holds(wallet.id)
-    request = {"op": "consume", "amount": amount, "service": service}
-    return ledger.apply_once(
-        wallet.id,
-        Change(
-            CONSUME,
-            amount=-amount,
-            actor=actor,
-            client_id=client_id,
-            service=service,
-            idempotency_key=key,
-            request=request,
-        ),
-    )
+    entry, replayed = ledger.apply_once(wallet.id, change)
+    return entry, replayed, summary(wallet) if replayed else after(entry)
+
+
+def delegated_user(sub: str, client_id: str) -> tuple[User, set[str]] | None:
+    """The user ``sub`` names and the scopes they granted ``client_id`` (none when they
+    never did), in one query; None when no user has that sub.  The consume API's
+    ``idp.oauth2.bearer.Caller.acting_for_user``, which reads them one query each."""
+    row = db.session.execute(
+        select(User, Consent.scopes)
+        .outerjoin(Consent, and_(Consent.user_id == User.id, Consent.client_id == client_id))
+        .where(User.sub == sub)
+    ).first()
+    if row is None:
+        return None
+    return row[0], set(row[1] or ())
 
 
 def grant(

@@ -500,7 +500,7 @@ def test_rounding_never_takes_more_than_the_purchase(client, user, bought):
 @pytest.mark.parametrize("spent", [80, 100])
 def test_refund_after_credits_were_spent_records_the_shortfall(client, user, bought, spent):
     deliver(client, completed())
-    services.consume(wallet_of(user), spent, "render", "k1", "store", "user:test")
+    services.consume(user.id, spent, "render", "k1", "store", "user:test")
     assert balance(user) == 100 - spent
     assert deliver(client, refunded(1000)).json["outcome"] == "clawed_back"
     assert balance(user) == 0  # never negative
