@@ -210,7 +210,13 @@ def setup_ours(env: dict, base: str, pgid: int, credentials: str) -> Side:
     side.cc_body, side.cc_basic = "grant_type=client_credentials", credentials
     token = post_form(side.url, side.cc_body, credentials)["access_token"]
     verify_jwt(token, f"{base}/.well-known/jwks.json", te.CLIENT_ID, env["IDP_ISSUER"])
+    side.refresh_basic, side.mint = refresh_client(env)
+    return side
 
+
+def refresh_client(env: dict) -> tuple[str, Callable[[int], list[str]]]:
+    """A verified user and the ``bench-refresh`` app: its HTTP Basic credentials, and a
+    function minting ``n`` refresh tokens for that user (each the first of its family)."""
     password = base64.urlsafe_b64encode(os.urandom(18)).decode()
     user = flask(
         env, "users", "create", "--email", "bench@example.com", "--password", password,
@@ -221,7 +227,6 @@ def setup_ours(env: dict, base: str, pgid: int, credentials: str) -> Side:
         env, "apps", "create", "--name", "bench refresh", "--client-id", REFRESH_CLIENT_ID,
         "--redirect-uri", "http://127.0.0.1/callback", "--scope", REFRESH_SCOPE, "--json",
     )  # fmt: skip
-    side.refresh_basic = basic(REFRESH_CLIENT_ID, json.loads(app)["client_secret"])
 
     def mint(n: int) -> list[str]:
         cmd = [str(te.BIN / "python"), "-c", MINT_SNIPPET, sub, REFRESH_CLIENT_ID]
@@ -233,8 +238,7 @@ def setup_ours(env: dict, base: str, pgid: int, credentials: str) -> Side:
             raise te.BenchError(f"minting refresh tokens failed:\n{done.stderr}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    side.mint = mint
-    return side
+    return basic(REFRESH_CLIENT_ID, json.loads(app)["client_secret"]), mint
 
 
 def setup_peer(base: str, pgid: int) -> Side:

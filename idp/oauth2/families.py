@@ -14,7 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
@@ -72,8 +73,13 @@ def _reserve(parent: RefreshToken, client, now: datetime) -> int:
 
 
 def rotate(parent: RefreshToken, client, now: datetime) -> Rotation | None:
-    """Claim an unused ``parent`` and reserve its successor atomically; None when
-    another request used (or a revocation took) ``parent`` first."""
+    """Claim an unused ``parent`` and reserve its successor in the caller's transaction,
+    which :func:`complete` commits; None when another request used (or a revocation
+    took) ``parent`` first.
+
+    No commit here: the claim's row lock is held while the access token is signed, so
+    a revocation of the family waits for :func:`complete` and then sees the successor
+    (one commit per refresh instead of three)."""
     claimed = db.session.execute(
         update(RefreshToken)
         .where(
@@ -82,10 +88,12 @@ def rotate(parent: RefreshToken, client, now: datetime) -> Rotation | None:
             RefreshToken.revoked_at.is_(None),
         )
         .values(used_at=now)
+        .execution_options(synchronize_session=False)
     )
-    rotation = Rotation(parent, _reserve(parent, client, now)) if claimed.rowcount == 1 else None
-    db.session.commit()
-    return rotation
+    if claimed.rowcount != 1:
+        return None
+    set_committed_value(parent, "used_at", now)  # what the UPDATE wrote, no reload
+    return Rotation(parent, _reserve(parent, client, now))
 
 
 def supersede(parent: RefreshToken, client, now: datetime) -> Rotation | None:
@@ -108,32 +116,36 @@ def supersede(parent: RefreshToken, client, now: datetime) -> Rotation | None:
         )
         .values(revoked_at=now, revoke_reason=SUPERSEDED)
     )
-    rotation = Rotation(parent, _reserve(parent, client, now)) if retired.rowcount else None
-    db.session.commit()
-    return rotation
+    # Committed by :func:`complete`, as a rotation is (the parent's lock held till then).
+    return Rotation(parent, _reserve(parent, client, now)) if retired.rowcount else None
 
 
 def complete(rotation: Rotation, value: str | None, jti: str, exp: int) -> bool:
-    """Give the reserved successor its value and the access token issued with it.
+    """Give the reserved successor its value and the access token issued with it, and
+    commit the rotation (claim, successor and this) as one transaction.
 
     False when the family was revoked meanwhile (not merely this token superseded):
-    that access token is denied at once and the response must not be sent.  Whichever
-    of this and :func:`revoke` commits second sees the other's write, so the token is
-    denied either here or there.
+    that access token is denied at once and the response must not be sent.  A
+    revocation running beside the rotation waits for the claim's row lock, then sees
+    the committed successor and denies its access token; one that got in first (in
+    this transaction) is what ``RETURNING`` shows here.
     """
     values = {"access_jti": jti, "access_exp": exp}
     if value is None:  # the grant held no offline_access: nothing to hand over
-        values.update(revoked_at=utcnow(), revoke_reason=NOT_ISSUED)
+        values.update(
+            revoked_at=func.coalesce(RefreshToken.revoked_at, utcnow()),
+            revoke_reason=func.coalesce(RefreshToken.revoke_reason, NOT_ISSUED),
+        )
     else:
         values["token_hash"] = _hash(value)
-    successor = RefreshToken.id == rotation.successor_id
-    db.session.execute(update(RefreshToken).where(successor).values(**values))
-    db.session.commit()
     client_id, revoked_at, reason = db.session.execute(
-        select(RefreshToken.client_id, RefreshToken.revoked_at, RefreshToken.revoke_reason).where(
-            successor
-        )
+        update(RefreshToken)
+        .where(RefreshToken.id == rotation.successor_id)
+        .values(**values)
+        .returning(RefreshToken.client_id, RefreshToken.revoked_at, RefreshToken.revoke_reason)
+        .execution_options(synchronize_session=False)
     ).one()
+    db.session.commit()
     if revoked_at is None or reason in (SUPERSEDED, NOT_ISSUED):
         return True
     denylist.revoke(jti, client_id, exp)

@@ -12,6 +12,7 @@ from idp.audit import services as audit
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 from idp.users import services as users
+from idp.users.models import User
 
 from . import families
 from .families import Rotation
@@ -64,7 +65,7 @@ def save_refresh_token(
     return row
 
 
-def use_refresh_token(value: object, client) -> Rotation | None:
+def use_refresh_token(value: object, client, row: RefreshToken | None = None) -> Rotation | None:
     """Claim a refresh token for rotation (RFC 9700 section 4.14.2).
 
     A family has at most one live token.  A rotated token presented again is reuse:
@@ -72,10 +73,12 @@ def use_refresh_token(value: object, client) -> Rotation | None:
     once the rotated token's own idle lifetime has passed.  Only within the app's
     ``refresh_reuse_grace_seconds`` of the first use (tabs racing; 0 by default) does
     a reuse instead supersede the successor, which then answers ``invalid_grant``.
+    ``row``: the stored token of ``value``, when the caller has looked it up already.
+    The rotation is committed by :func:`complete_rotation`.
     """
     if not isinstance(value, str) or len(value) > 256:
         return None
-    row = find_refresh_token(value)
+    row = row or find_refresh_token(value)
     if row is None or row.client_id != client.client_id:
         return None
     now = utcnow()
@@ -128,13 +131,21 @@ def revoke_family(family_id: str, reason: str) -> None:
 def revoke_refresh_tokens(
     user_id: int, client_id: str | None = None, reason: str = "revoked"
 ) -> None:
-    """Revoke a user's refresh tokens, for one app or all of them."""
-    query = update(RefreshToken).where(
-        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
-    )
+    """Revoke a user's refresh tokens, for one app or all of them.
+
+    The rows are locked first, in id order as :func:`families.revoke` does: a rotation
+    in flight holds its parent's lock until it commits its successor, and only an
+    UPDATE that starts after that commit sees the successor (PostgreSQL's UPDATE does
+    not pick up rows committed while it waited)."""
+    live = (RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
     if client_id:
-        query = query.where(RefreshToken.client_id == client_id)
-    db.session.execute(query.values(revoked_at=utcnow(), revoke_reason=reason))
+        live += (RefreshToken.client_id == client_id,)
+    db.session.execute(
+        select(RefreshToken.id).where(*live).order_by(RefreshToken.id).with_for_update()
+    )
+    db.session.execute(
+        update(RefreshToken).where(*live).values(revoked_at=utcnow(), revoke_reason=reason)
+    )
     db.session.commit()
 
 
@@ -148,6 +159,17 @@ def find_refresh_token(value: str) -> RefreshToken | None:
     return db.session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))
     )
+
+
+def find_refresh_token_and_user(value: str) -> tuple[RefreshToken, User] | tuple[None, None]:
+    """:func:`find_refresh_token` and the token's user, in one query (the grant needs
+    both)."""
+    row = db.session.execute(
+        select(RefreshToken, User)
+        .join(User, User.id == RefreshToken.user_id)
+        .where(RefreshToken.token_hash == token_hash(value))
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def refresh_token_live(row: RefreshToken) -> bool:

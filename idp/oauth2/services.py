@@ -20,6 +20,7 @@ from .refresh_tokens import (  # noqa: F401  (the package's public services)
     REFRESH_SUPERSEDED,
     complete_rotation,
     find_refresh_token,
+    find_refresh_token_and_user,
     refresh_token_live,
     refresh_token_subject,
     revoke_family,

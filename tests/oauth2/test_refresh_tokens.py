@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select, update
 
 from idp.audit import services as audit
@@ -249,6 +250,49 @@ def test_family_revoked_while_rotating_refuses_the_answer(flow, shop, db, issued
     successor = db.session.scalar(select(RefreshToken).where(RefreshToken.parent_id == parent_id))
     assert successor.revoke_reason == "reuse_detected"
     assert denylist.is_revoked(successor.access_jti)
+
+
+# -- cost: one query for the token and its user, one commit -----------------------------------
+def test_a_refresh_is_one_transaction_reading_the_token_once(committed_db, app, flow, db, shop):
+    """The claim, the successor and what it was issued with commit together, and the
+    token and its user are read in one query: no re-read after a commit (issue 15)."""
+    first = flow.tokens(shop, OFFLINE)["refresh_token"]
+    statements, commits = [], []
+
+    def executed(conn, cursor, statement, *_):
+        statements.append(" ".join(statement.split()[:4]))
+
+    engine = db.engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", executed)
+    sqlalchemy_event.listen(engine, "commit", lambda conn: commits.append(1))
+    try:
+        response = flow.refresh(shop, first)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", executed)
+    assert response.status_code == 200, response.json
+    assert len(commits) == 1, statements
+    reads = [s for s in statements if s.startswith("SELECT") and "refresh_tokens" in s]
+    assert len(reads) == 1, statements
+    assert not any(s.startswith("SELECT users.") for s in statements), statements
+    assert len([s for s in statements if s.startswith("UPDATE refresh_tokens")]) == 2
+
+
+def test_sign_out_everywhere_during_a_rotation_revokes_the_successor(flow, shop, db, issued):
+    """A user-wide revocation that runs while a rotation holds its claim (here: while
+    the access token is signed) still revokes the successor the rotation commits."""
+    original = AccessTokenGenerator.get_extra_claims
+    parent = row_of(db, issued["refresh_token"])
+    user_id, family = parent.user_id, parent.family_id
+
+    def revoked_meanwhile(generator, client, grant_type, user, scope):
+        if grant_type == "refresh_token":
+            services.revoke_refresh_tokens(user_id, reason="signed_out")
+        return original(generator, client, grant_type, user, scope)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AccessTokenGenerator, "get_extra_claims", revoked_meanwhile)
+        flow.refresh(shop, issued["refresh_token"])
+    assert live_rows(db, family) == []
 
 
 # -- concurrency: one live token per family ----------------------------------------------
