@@ -1,8 +1,10 @@
 """Rate limits on the abuse-prone endpoints (Flask-Limiter; Redis when configured).
 
-Failed attempts count, successes do not, so a user who signs in correctly is never
-slowed down, while guessing a password is.  Limits come from the IDP_RATELIMIT_*
-settings; every refusal is a 429 with ``Retry-After``.
+Each limit counts only what an attacker gains from: a failed sign-in or code (a guess),
+a sign-up that created an account or sent a mail.  A user who signs in correctly, or
+mistypes a sign-up form, is never slowed down.  Limits come from the IDP_RATELIMIT_*
+settings; every refusal is a 429 with ``Retry-After``, and the wait is noted for the page
+that says it (``idp.ui.waits``): the refused form itself, shown again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from limits.strategies import FixedWindowRateLimiter
 
 from .apps.services import query_client
 from .oauth2.server import TooManyAttempts
+from .ui import waits
 
 _PREFIX = "idp:ratelimit"
 
@@ -28,24 +31,36 @@ def _account_key() -> str:
 
 
 def _failed(response) -> bool:
+    """A refused guess: a wrong password or code."""
     return response.status_code in (400, 401)
+
+
+def _went_through(response) -> bool:
+    """A sign-up that went on to the code page: an account was created, or a mail sent to
+    the owner of a taken address.  A form refused for a typo (400) costs nothing."""
+    return response.status_code == 302
+
+
+def _note_wait(limit) -> None:
+    """on_breach: the seconds the 429's ``Retry-After`` will say, for the page."""
+    waits.note(limit.reset_at - time.time())
 
 
 def _limit(setting: str):
     return lambda: current_app.config[setting]
 
 
-# endpoint -> [(setting, key function, count only failures?)]
+# endpoint -> [(setting, key function, which answers count: None for every POST)]
 _RULES = {
     "pages.login": [
-        ("IDP_RATELIMIT_LOGIN_IP", get_remote_address, True),
-        ("IDP_RATELIMIT_LOGIN_ACCOUNT", _account_key, True),
+        ("IDP_RATELIMIT_LOGIN_IP", get_remote_address, _failed),
+        ("IDP_RATELIMIT_LOGIN_ACCOUNT", _account_key, _failed),
     ],
-    "pages.signup": [("IDP_RATELIMIT_SIGNUP", get_remote_address, False)],
-    "pages.verify": [("IDP_RATELIMIT_VERIFY", get_remote_address, True)],
+    "pages.signup": [("IDP_RATELIMIT_SIGNUP", get_remote_address, _went_through)],
+    "pages.verify": [("IDP_RATELIMIT_VERIFY", get_remote_address, _failed)],
     "pages.forgot": [
-        ("IDP_RATELIMIT_RESET", get_remote_address, False),
-        ("IDP_RATELIMIT_RESET", _account_key, False),
+        ("IDP_RATELIMIT_RESET", get_remote_address, None),
+        ("IDP_RATELIMIT_RESET", _account_key, None),
     ],
 }
 
@@ -64,12 +79,13 @@ def init_app(app) -> None:
     )
     for endpoint, rules in _RULES.items():
         view = app.view_functions[endpoint]
-        for setting, key_func, failures_only in rules:
+        for setting, key_func, counts in rules:
             view = limiter.limit(
                 _limit(setting),
                 key_func=key_func,
                 methods=["POST"],
-                deduct_when=_failed if failures_only else None,
+                deduct_when=counts,
+                on_breach=_note_wait,
                 scope=f"{endpoint}:{setting}:{key_func.__name__}",
             )(view)
         app.view_functions[endpoint] = view

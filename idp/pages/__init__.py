@@ -6,15 +6,14 @@ def init_app(app) -> None:
     from idp import ui
     from idp.core.errors import register_page_renderer
     from idp.oauth2 import interaction
-    from idp.ui.views import error_page
 
     from . import account  # noqa: F401  (registers its routes on the blueprint)
     from .routes import bp
-    from .views import consent_page, logout_page, signed_out_page
+    from .views import consent_page, hosted_error_page, logout_page, signed_out_page
 
     ui.init_app(app)
     app.register_blueprint(bp)
-    register_page_renderer(app, error_page)
+    register_page_renderer(app, hosted_error_page)
     interaction.register_page(app, interaction.CONSENT, consent_page)
     interaction.register_page(app, interaction.LOGOUT, logout_page)
     interaction.register_page(app, interaction.SIGNED_OUT, signed_out_page)

@@ -12,7 +12,7 @@ from idp.ui.views import frame_policy, page
 from idp.users import services as users
 from idp.users import sessions
 from idp.users.access import end_all_access
-from idp.users.errors import AccountError
+from idp.users.errors import AccountError, InvalidCredentials
 from idp.users.sessions import signed_in_only
 
 from .routes import bp
@@ -57,7 +57,7 @@ def update_profile(user):
     try:
         users.update_profile(user, request.form.get("display_name", ""))
     except AccountError as exc:
-        return _account(user, 400, profile_error=exc.description)
+        return _account(user, 400, errors={"display_name": exc.description})
     return _account(user, notice="Your profile was saved.")
 
 
@@ -70,7 +70,10 @@ def change_password(user):
             user, request.form.get("current_password"), request.form.get("new_password")
         )
     except AccountError as exc:
-        return _account(user, 400, password_error=exc.description)
+        # The current password is the one proof asked for; every other refusal is a rule
+        # the new one breaks.
+        name = "current_password" if isinstance(exc, InvalidCredentials) else "new_password"
+        return _account(user, 400, errors={name: exc.description})
     # As after a reset: whoever knew the old password keeps nothing, but this browser
     # stays signed in (it just proved the password).
     end_all_access(user.id, "password_changed", keep=sessions.current()[0])
@@ -99,8 +102,13 @@ def logout():
     """Confirmation page, then sign-out of this browser (a GET alone never signs out)."""
     found = sessions.current()
     if request.method == "GET":
-        return page("logout.html", user=found[1] if found else None)
+        return page("logout.html", user=found[1] if found else None, client_id=_client_id())
     ended = sessions.end_current()
     if ended is not None:
         audit.record(audit.LOGOUT, ended.user_id)
-    return sessions.forget_cookie(page("signed_out.html"))
+    return sessions.forget_cookie(page("signed_out.html", client_id=_client_id()))
+
+
+def _client_id() -> str | None:
+    """The app a sign-out page was opened for (its name, its way back)."""
+    return request.args.get("client_id") or None

@@ -6,7 +6,10 @@ from __future__ import annotations
 from flask import request
 
 from idp.core import scopes as scope_names
-from idp.ui.views import page
+from idp.ui import waits
+from idp.ui.views import error_page, page
+
+from .routes import LIMITED_FORMS
 
 # What each scope means to a person, for the consent page.
 SCOPE_TEXT = {
@@ -34,5 +37,15 @@ def logout_page(client, user):
 
 
 def signed_out_page(client):
-    """After RP-initiated logout without a ``post_logout_redirect_uri``."""
+    """After RP-initiated logout without a ``post_logout_redirect_uri``: the way back to
+    the app, and to sign in to it again."""
     return page("signed_out.html", app=client)
+
+
+def hosted_error_page(error: str, description: str | None, status: int = 400):
+    """The error page; but a form a rate limit refused is shown again, filled in, with
+    the wait (the same seconds as ``Retry-After``) instead of a dead end."""
+    wait = waits.noted() if status == 429 else None
+    form = LIMITED_FORMS.get(request.endpoint) if wait else None
+    response = form() if form else None
+    return response if response is not None else error_page(error, description, status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 # The pages a ``return_to`` may name (no open redirect).
 _RETURN_PREFIXES = ("/oauth/authorize?", "/account", "/purchase")
 
@@ -17,3 +19,31 @@ def safe_return_to(value: str | None, default: str = "/account") -> str:
     ):
         return value
     return default
+
+
+def app_home(app) -> str | None:
+    """Where "Back to <App>" goes: the app's first registered web origin, else the origin
+    of its first http(s) redirect URI (both registered by the app, so no open redirect);
+    None for an app with neither (a native app)."""
+    if app is None:
+        return None
+    for origin in getattr(app, "allowed_origins", None) or ():
+        return origin.rstrip("/") + "/"
+    for uri in getattr(app, "redirect_uris", None) or ():
+        parts = urlsplit(uri)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}/"
+    return None
+
+
+def try_again_url(path: str, query: bytes | str, answers_get) -> str | None:
+    """The GET of the page a refused request came from (a POST's own URL shows its form
+    again: every form posts to its page's URL, with ``client_id``/``return_to`` in the
+    query), or None when that URL shows no page (``answers_get(path)`` is false) or is
+    not one of our own paths."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    if not answers_get(path):
+        return None
+    query = query.decode("latin-1") if isinstance(query, bytes) else query
+    return path + ("?" + query if query else "")

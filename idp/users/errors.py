@@ -6,32 +6,55 @@ from idp.core.errors import IdPError
 class AccountError(IdPError):
     error = "invalid_request"
     status_code = 400
+    # The form field the message is about (the page shows it there), None for the form.
+    field: str | None = None
 
 
 class InvalidCredentials(AccountError):
     error = "invalid_credentials"
     description = "The email address or password is incorrect."
     status_code = 401
+    field = "password"
 
 
 class WeakPassword(AccountError):
     error = "weak_password"
     description = "Choose a longer password."
+    field = "password"
 
 
 class InvalidEmail(AccountError):
     error = "invalid_email"
     description = "Enter a valid email address."
+    field = "email"
 
 
 class InvalidName(AccountError):
     error = "invalid_name"
     description = "Your name can be at most 100 characters."
+    field = "display_name"
 
 
 class InvalidCode(AccountError):
+    """A code that does not verify; the subclasses say why, and what to do."""
+
     error = "invalid_code"
     description = "That code is not valid. Check the latest email or ask for a new code."
+    field = "code"
+
+
+class WrongCode(InvalidCode):
+    description = "That code is not right. Check the 6 digits in our latest email and try again."
+
+
+class ExpiredCode(InvalidCode):
+    error = "expired_code"
+    description = "That code has expired. Ask for a new code below."
+
+
+class CodeAttemptsExhausted(InvalidCode):
+    error = "code_attempts_exhausted"
+    description = "Too many wrong tries for this code. Ask for a new code below."
 
 
 class InvalidResetToken(AccountError):

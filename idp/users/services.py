@@ -8,13 +8,7 @@ way, and a sign-in with an unknown address spends as long as one with a wrong pa
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from datetime import timedelta
-
-from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from idp.audit import services as audit
 from idp.core import mail, outbox
@@ -22,7 +16,7 @@ from idp.core.db_types import utcnow
 from idp.core.errors import NotFound
 from idp.core.extensions import db
 
-from . import passwords, sessions
+from . import codes, passwords, sessions
 from .accounts import (  # noqa: F401  (the package's public services)
     awaiting_verification,
     by_email,
@@ -33,8 +27,8 @@ from .accounts import (  # noqa: F401  (the package's public services)
     normalise_email,
     set_password,
 )
-from .errors import EmailTaken, InvalidCode, InvalidCredentials, InvalidEmail, InvalidName
-from .models import EmailVerification, User
+from .errors import EmailTaken, InvalidCredentials, InvalidEmail, InvalidName
+from .models import User
 from .resets import (  # noqa: F401  (the package's public services)
     RESET_KIND,
     deliver_reset,
@@ -123,66 +117,9 @@ def authenticate(email: object, password: object) -> User:
     return user
 
 
-# -- email verification ------------------------------------------------------------------
-def _digest(secret: str) -> str:
-    """Keyed hash: a 6-digit code must not be brute-forced offline from a database dump."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
-
-
-def send_verification_code(user: User) -> None:
-    """Mail a fresh code; earlier codes stop working."""
-    now = utcnow()
-    db.session.execute(
-        update(EmailVerification)
-        .where(EmailVerification.user_id == user.id, EmailVerification.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    ttl = current_app.config["IDP_EMAIL_CODE_TTL"]
-    db.session.add(
-        EmailVerification(
-            user_id=user.id,
-            code_hash=_digest(code),
-            attempts=0,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-        )
-    )
-    mail.send(
-        user.email,
-        f"Your verification code: {code}",
-        f"Your verification code is {code}. It expires in {ttl // 60} minutes.",
-    )
-    outbox.commit()
-
-
-def verify_email(user: User, code: object) -> None:
-    """Check the latest code, counting attempts; raises :class:`InvalidCode`."""
-    now = utcnow()
-    pending = db.session.scalar(
-        select(EmailVerification)
-        .where(EmailVerification.user_id == user.id, EmailVerification.consumed_at.is_(None))
-        .order_by(EmailVerification.id.desc())
-        .with_for_update()
-    )
-    maximum = current_app.config["IDP_EMAIL_CODE_MAX_ATTEMPTS"]
-    if pending is None or pending.expires_at <= now or pending.attempts >= maximum:
-        db.session.rollback()
-        raise InvalidCode()
-    pending.attempts += 1
-    if not isinstance(code, str) or not hmac.compare_digest(
-        pending.code_hash, _digest(code.strip())
-    ):
-        db.session.commit()
-        # One message for every refusal: a distinct "too many attempts" would tell a
-        # new sign-up from a taken address (which has no code to run out of).
-        raise InvalidCode()
-    pending.consumed_at = now
-    user.email_verified = True
-    user.updated_at = now
-    audit.record(audit.EMAIL_VERIFIED, user.id, commit=False)
-    db.session.commit()
+# -- email verification (``codes``) -------------------------------------------------------
+send_verification_code = codes.send
+verify_email = codes.verify
 
 
 def change_password(user: User, current: object, new_password: object) -> None:

@@ -126,14 +126,14 @@ class HostedPages:
     def sign_in(self, email: str, password: str) -> None:
         expect(self.heading()).to_contain_text("Sign in")
         self.page.get_by_label("Email address").fill(email)
-        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_label("Password", exact=True).fill(password)
         self.page.get_by_role("button", name="Sign in").click()
 
     def sign_up(self, email: str, password: str, name: str = "") -> None:
         expect(self.heading()).to_have_text("Create your account")
         self.page.get_by_label("Your name").fill(name)
         self.page.get_by_label("Email address").fill(email)
-        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_label("Password", exact=True).fill(password)
         self.page.get_by_role("button", name="Create account").click()
 
     def enter_code(self, code: str) -> None:

@@ -64,6 +64,8 @@ def test_unregistered_post_logout_uri_is_refused_in_the_page(page, pages, app_a,
     )
     response = page.goto(f"{idp}/oauth/logout?{query}")
     assert response.status == 400
+    expect(pages.heading()).to_have_text("This app isn't set up correctly")
+    page.get_by_text("Technical details", exact=True).click()
     expect(page.get_by_text("post_logout_redirect_uri is not registered")).to_be_visible()
     # Nothing was followed and the session is intact.
     page.goto(app_a.authorize_url(prompt="none"))

@@ -15,7 +15,7 @@ def test_second_app_needs_only_consent(page, pages, app_a, app_b, user):
 
     page.goto(app_b.authorize_url(scope="openid email"))
     pages.expect_consent("Beta Books", ["openid", "email"])
-    expect(page.get_by_label("Password")).to_have_count(0)
+    expect(page.get_by_label("Password", exact=True)).to_have_count(0)
     pages.allow(app_b)
 
     claims = app_b.id_claims(app_b.tokens()["id_token"])

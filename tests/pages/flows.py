@@ -32,6 +32,20 @@ def enter_code(http, code: str, **carry):
     return http.post("/verify", data=form)
 
 
+def cool_down(db) -> None:
+    """Let the resend cooldown of every code pass (as if it was mailed a while ago)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from idp.users.codes import RESEND_COOLDOWN_SECONDS
+    from idp.users.models import EmailVerification
+
+    for code in db.session.scalars(select(EmailVerification)):
+        code.created_at -= timedelta(seconds=RESEND_COOLDOWN_SECONDS + 1)
+    db.session.commit()
+
+
 def resend_code(http, **carry):
     page = http.get("/verify", query_string=carry)
     return http.post(

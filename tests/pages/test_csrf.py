@@ -8,11 +8,12 @@ from idp.oauth2.models import AuthorizationCode, Consent
 from idp.users import services as users
 from idp.users.models import CrossAppSession, EmailVerification, User
 from tests.helpers import PASSWORD, Browser, authorize_url, csrf_of, mail_code, pkce_pair
-from tests.pages.flows import sign_up
+from tests.pages.flows import cool_down, sign_up
 from tests.pages.html import alerts
 
 MESSAGE = (
-    "This form expired or came from another site. Reload the page and try again. "
+    "For your safety, the form you sent had expired or came from another site, so nothing "
+    "was changed. Open it again and send it once more. Technical details "
     "Error code: csrf_failed"
 )
 
@@ -65,6 +66,7 @@ def _verify(scene):
 
 def _resend(scene):
     sign_up(scene.http, "new@example.com")
+    cool_down(scene.db)
     return "/verify", {"action": "resend"}
 
 

@@ -91,14 +91,17 @@ def test_page_is_self_contained_and_accessible(app, db, user, shop, name):
 
     html = response.data.decode()
     assert re.search(r"<html lang=\"[a-z]{2}", html)
-    assert [a["href"] for a in page.all("link")] == ["data:,", "/static/idp/idp.css"]
+    links = [a["href"] for a in page.all("link")]
+    assert links[:2] == ["data:,", "/static/idp/idp.css"]
+    assert all(href.startswith("/static/") for href in links[2:])  # a page's own stylesheet
     own = ("/static/", LOGO) if name == "consent" else ("/static/",)  # consent names the app
     assert all(url.startswith(own) for url in _asset_urls(page)), _asset_urls(page)
     assert all(a.get("src") for a in page.all("script"))  # CSP forbids inline scripts
     assert " style=" not in html and "<style" not in html  # and inline styles
     labelled = {a.get("for") for a in page.all("label")}
     for field in page.all("input"):
-        if field.get("type") not in ("hidden", "submit"):
+        # A field with the ``hidden`` attribute is for password managers, nobody sees it.
+        if field.get("type") not in ("hidden", "submit") and "hidden" not in field:
             assert field.get("id") in labelled, field
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"

@@ -5,15 +5,15 @@ import base64
 import pytest
 from limits import parse
 
+from idp.ui.waits import in_words
 from tests.helpers import PASSWORD, Browser
 from tests.pages.flows import forgot, sign_up
-from tests.pages.html import alerts
+from tests.pages.html import read
 
 # Counters live in Flask-Limiter's storage, Redis when configured, else process memory:
 # the tests marked ``redis`` hold on both.
 on_both = pytest.mark.redis
 
-MESSAGE = "Too many attempts. Wait a little and try again. Error code: rate_limited"
 WRONG = "wrong password!"
 
 
@@ -23,10 +23,26 @@ def browser_at(app, ip: str = "127.0.0.1") -> Browser:
     return Browser(http)
 
 
-def assert_limited(response) -> None:
+def assert_limited(response, **typed) -> None:
+    """A 429 that shows the refused form again, filled in as typed, saying the wait that
+    ``Retry-After`` says (in words, and in seconds for the page's countdown)."""
     assert response.status_code == 429
-    assert int(response.headers["Retry-After"]) > 0
-    assert alerts(response) == [MESSAGE]
+    retry_after = int(response.headers["Retry-After"])
+    assert retry_after > 0
+    page = read(response.data)
+    [alert] = page.alerts
+    [shown] = [
+        int(p["data-countdown"])
+        for p in page.all("p")
+        if p.get("data-done") == "You can try again now."
+    ]
+    assert abs(shown - retry_after) <= 1
+    assert alert.startswith("Too many attempts.")
+    assert f"You can try again in {in_words(shown)}" in alert
+    assert [f for f in page.all("form") if f.get("method") == "post"]  # not a dead end
+    values = {f.get("name"): f.get("value") for f in page.all("input")}
+    for name, value in typed.items():
+        assert values[name] == value
 
 
 @on_both
@@ -36,7 +52,8 @@ def test_failed_sign_ins_per_account(make_app, app, db, user):
         assert browser_at(limited, ip).login(password=WRONG).status_code == 401
 
     for password in (WRONG, PASSWORD):
-        assert_limited(browser_at(limited, "10.0.0.4").login(" ADA@example.com", password))
+        refused = browser_at(limited, "10.0.0.4").login(" ADA@example.com", password)
+        assert_limited(refused, email=" ADA@example.com")
 
 
 @on_both
@@ -77,14 +94,19 @@ def test_one_account_does_not_block_another(make_app, app, db, user):
 
 
 @on_both
-def test_sign_up_limit_counts_every_attempt(make_app, app, db, mailbox):
+def test_sign_up_limit_counts_only_sign_ups_that_went_through(make_app, app, db, user, mailbox):
+    """An account created or a mail sent is what an attacker gains; a typo costs nothing."""
     limited = make_app(IDP_RATELIMIT_SIGNUP="2/hour")
     http = limited.test_client()
     assert sign_up(http, "one@example.com").status_code == 302
-    assert sign_up(http, "not-an-email").status_code == 400
+    for _ in range(5):
+        assert sign_up(http, "not-an-email").status_code == 400
+        assert sign_up(http, "two@example.com", "short").status_code == 400
+    assert sign_up(http, user.email).status_code == 302  # a taken address: its owner is mailed
 
-    assert_limited(sign_up(http, "two@example.com"))
-    assert len(mailbox.messages) == 1
+    refused = sign_up(http, "two@example.com", PASSWORD, display_name="Two")
+    assert_limited(refused, email="two@example.com", display_name="Two", password=PASSWORD)
+    assert len(mailbox.messages) == 2
 
 
 @on_both

@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 
 from idp.core.db_types import utcnow
 from idp.core.defaults import DEFAULTS
-from idp.users.errors import InvalidCode
+from idp.users.errors import CodeAttemptsExhausted, ExpiredCode, WrongCode
 from idp.users.models import EmailVerification, User
 from tests.helpers import PASSWORD, mail_code
-from tests.pages.flows import enter_code, resend_code, sign_up
+from tests.pages.flows import cool_down, enter_code, resend_code, sign_up
 from tests.pages.html import alerts, read, text
 
 NEW = "new@example.com"
@@ -61,7 +61,7 @@ def test_wrong_code_is_an_inline_error(client, db, mailbox, typed):
     response = enter_code(client, attempt)
 
     assert response.status_code == 400
-    assert alerts(response) == [InvalidCode.description]
+    assert alerts(response) == [WrongCode.description]
     assert not account(db, NEW).email_verified
     assert enter_code(client, code).status_code == 302  # one miss does not burn the code
 
@@ -77,7 +77,7 @@ def test_attempts_are_bounded_then_even_the_right_code_fails(make_app, app, db, 
     response = enter_code(http, code)
 
     assert response.status_code == 400
-    assert alerts(response) == [InvalidCode.description]
+    assert alerts(response) == [CodeAttemptsExhausted.description]
     assert not account(db, NEW).email_verified
 
 
@@ -90,24 +90,25 @@ def test_expired_code_fails(client, db, mailbox):
     response = enter_code(client, code)
 
     assert response.status_code == 400
-    assert alerts(response) == [InvalidCode.description]
+    assert alerts(response) == [ExpiredCode.description]
     assert not account(db, NEW).email_verified
 
 
 def test_a_new_code_invalidates_the_old_one(client, db, mailbox):
     sign_up(client, NEW)
     old = mail_code(mailbox)
+    cool_down(db)
 
     resent = resend_code(client)
     assert resent.status_code == 200
-    assert "We sent a new code." in text(resent)
+    assert f"We sent a new code to {NEW}." in text(resent)
     assert len(mailbox.messages) == 2
     new = mail_code(mailbox)
 
     if new != old:  # one chance in a million that the codes coincide
         refused = enter_code(client, old)
         assert refused.status_code == 400
-        assert alerts(refused) == [InvalidCode.description]
+        assert alerts(refused) == [WrongCode.description]
     assert enter_code(client, new).status_code == 302
     assert account(db, NEW).email_verified
 
