@@ -1,14 +1,15 @@
 """Scaling benchmark: token grants and credit consumes at 1, 2, 4 processes x 1k, 100k rows.
 
-One run builds a PostgreSQL database with the project's own CLI (a template user, a
-template app, the wallet app), then grows it in SQL to 1,000 registered users and apps
-(each user with a funded wallet, its ledger entry and a consent to the wallet app; the
-template's one argon2id hash and one client-secret hash for all), serves it with gunicorn
-at each process count and drives client-credentials grants (100 clients picked among the
-registered ones) and consumes (users picked at random) with wrk.  Then it grows the same
-database to 100,000 of each and measures again.  A flat 100k/1k ratio shows that the cost
-of a request does not grow with the data; EXPLAIN of the statements one grant and one
-consume run shows the lookups that keep it flat.  See bench/README.md.
+One run builds a PostgreSQL database with a schema per size; in each, the project's own
+CLI makes a template user, a template app and the wallet app, and SQL grows it to 1,000
+(or 100,000) registered users and apps: each user with a funded wallet, its ledger entry
+and a consent to the wallet app, the template's one argon2id hash and one client-secret
+hash for all.  gunicorn then serves each size at each process count in turn (the sizes
+alternate, so the machine's load hits both alike) while wrk drives client-credentials
+grants (100 clients picked among the registered ones) and consumes (users picked at
+random).  A flat 100k/1k ratio shows that a request's cost does not grow with the data;
+EXPLAIN of the statements one grant and one consume run shows the lookups that keep it
+flat.  See bench/README.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import base64
 import json
 import secrets
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -48,6 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per load (5)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per load (2)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs per point, median (1)")
     parser.add_argument("--procs", default="1,2,4", help="gunicorn worker counts (1,2,4)")
     parser.add_argument("--sizes", default="1000,100000", help="users and apps (1000,100000)")
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker (4)")
@@ -342,6 +345,10 @@ def print_curve(results: dict, args: argparse.Namespace) -> None:
         )
 
 
+def rows_label(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
 def ratio_rows(results: dict, args: argparse.Namespace) -> list[dict]:
     """Per process count and load: the largest size's throughput over the smallest's."""
     small, large = args.sizes[0], args.sizes[-1]
@@ -350,11 +357,12 @@ def ratio_rows(results: dict, args: argparse.Namespace) -> list[dict]:
         for load, unit in (("grants", "grants/s"), ("consumes", "consumes/s")):
             a, b = results[(small, procs)][load], results[(large, procs)][load]
             ratio = b["requests_per_s"] / a["requests_per_s"]
+            sizes = f"{rows_label(large)} / {rows_label(small)} rows"
             rows.append({
-                "figure": f"{unit} at {large // 1000}k / {small // 1000}k rows ({procs} procs)",
+                "figure": f"{unit} at {sizes} ({procs} procs)",
                 "value": round(b["requests_per_s"], 1),
                 "unit": unit,
-                "peer": f"{unit} at {small // 1000}k rows, same run",
+                "peer": f"{unit} at {rows_label(small)} rows, same run",
                 "peer_value": round(a["requests_per_s"], 1),
                 "ratio": round(ratio, 3),
                 "goal": f">= {GOAL_RATIO}x",
@@ -393,29 +401,70 @@ def print_plans(plans: list[dict], size: int) -> None:
 # -- run -----------------------------------------------------------------------------------
 
 
+def schema_env(env: dict, size: int) -> dict:
+    """A schema of its own for ``size`` rows; the server reaches it through search_path."""
+    name = f"rows_{size}"
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    return {**env, "DATABASE_URL": f"{env['DATABASE_URL']}?options=-csearch_path%3D{name}"}
+
+
+def prepare(env: dict, size: int, args: argparse.Namespace) -> dict:
+    """Migrate and provision one schema, grow it to ``size``; pick the loads' rows."""
+    env = schema_env(env, size)
+    secrets_by_app = provision(env)
+    seconds = grow(env["DATABASE_URL"], 1, size + 1)
+    print(f"{size} users and apps in place ({seconds:.1f} s of inserts)", flush=True)
+    chosen = picks(env["DATABASE_URL"], args.clients, args.hot_users)
+    return {"env": env, "secrets": secrets_by_app, "chosen": chosen}
+
+
+def median_point(points: list[dict]) -> dict:
+    """Per load, the median of each figure over the rounds (non-2xx summed)."""
+    merged = {}
+    for load in ("grants", "consumes"):
+        runs = [p[load] for p in points]
+        merged[load] = {
+            key: statistics.median(r[key] for r in runs)
+            for key in ("requests_per_s", "p50_ms", "p99_ms", "server_ms")
+        } | {"non_2xx": sum(r["non_2xx"] for r in runs), "runs": runs}
+    return merged
+
+
 def run(args: argparse.Namespace) -> tuple[dict, list]:
-    results, plans = {}, []
+    """Every size in its own schema of one database, then the loads: for each process
+    count the sizes alternate (A B, then B A), so a change in the machine's load hits
+    both sizes alike."""
+    samples: dict[tuple[int, int], list] = {size_procs: [] for size_procs in _grid(args)}
     port = te.free_port()
     with tempfile.TemporaryDirectory() as instance:
         env = bench_env(port, instance)
         try:
             print(f"provisioning {BENCH_DB} ({env.get('REDIS_URL', 'no Redis')})...", flush=True)
-            secrets_by_app = provision(env)
-            done = 1
-            for size in args.sizes:
-                seconds = grow(env["DATABASE_URL"], done, size + 1)
-                done = size + 1
-                print(f"{size} users and apps in place ({seconds:.1f} s of inserts)", flush=True)
-                chosen = picks(env["DATABASE_URL"], args.clients, args.hot_users)
+            data = {size: prepare(env, size, args) for size in args.sizes}
+            for round_ in range(args.rounds):
                 for procs in args.procs:
-                    print(f"  {procs} process(es): grants, then consumes...", flush=True)
-                    results[(size, procs)] = point(env, procs, chosen, secrets_by_app, args)
-            statements = hot_statements(env, secrets_by_app, chosen[0][-1], chosen[1][-1])
-            plans = explain(env["DATABASE_URL"], statements)
+                    order = args.sizes if (round_ + procs) % 2 == 0 else args.sizes[::-1]
+                    for size in order:
+                        print(
+                            f"  round {round_ + 1}: {size} rows, {procs} process(es)...", flush=True
+                        )
+                        one = data[size]
+                        samples[(size, procs)].append(
+                            point(one["env"], procs, one["chosen"], one["secrets"], args)
+                        )
+            largest = data[args.sizes[-1]]
+            client, sub = largest["chosen"][0][-1], largest["chosen"][1][-1]
+            statements = hot_statements(largest["env"], largest["secrets"], client, sub)
+            plans = explain(largest["env"]["DATABASE_URL"], statements)
         finally:
             if not args.keep_db:
                 recreate_database(drop_only=True)
-    return results, plans
+    return {key: median_point(points) for key, points in samples.items()}, plans
+
+
+def _grid(args: argparse.Namespace) -> list[tuple[int, int]]:
+    return [(size, procs) for size in args.sizes for procs in args.procs]
 
 
 def main() -> int:
