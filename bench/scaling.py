@@ -314,7 +314,7 @@ def explain(database_url: str, statements: list) -> list[dict]:
     """EXPLAIN each data statement (plans only: nothing is executed); the scan lines."""
     plans = []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        cursor = psycopg.ClientCursor(conn)  # parameters inlined: EXPLAIN takes no binds
+        cursor = psycopg.ClientCursor(conn)  # parameters inlined client-side, as psql shows them
         for where, statement, params in statements:
             verb = statement.lstrip().split(None, 1)[0].upper()
             if verb not in ("SELECT", "UPDATE", "DELETE", "INSERT", "WITH"):
