@@ -77,6 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="per gthread worker (default 2)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk shares the cores too")
     parser.add_argument("--no-refresh", action="store_true", help="client credentials only")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
     args = parser.parse_args()
     args.profile = False  # token_endpoint.gunicorn reads it
     if args.worker_class != "gthread":
@@ -334,7 +335,7 @@ def main() -> int:
         env = te.server_env(te.create_database(), port, instance)
         print(f"provisioning {te.BENCH_DB} ({env.get('REDIS_URL', 'no Redis')})...", flush=True)
         credentials = te.provision(env)
-        with te.gunicorn(env, port, args) as (base, pgid), peer(peer_port) as (pbase, ppgid):
+        with te.server(env, port, args) as (base, pgid), peer(peer_port) as (pbase, ppgid):
             ours, theirs = setup_ours(env, base, pgid, credentials), setup_peer(pbase, ppgid)
             print("both servers issue RS256 JWT access tokens that verify with their JWKS")
             if "refresh_token" in grants:
@@ -345,11 +346,11 @@ def main() -> int:
             for grant in grants:
                 print(f"{grant}: wrk {te.CONNECTIONS} connections, {args.duration} s per run")
                 rows += alternate(grant, ours, theirs, args)
-    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    threads = f" x {args.threads} threads" if args.threads > 1 else ""
     print(f"""
 == token endpoint vs node oidc-provider (same run, alternating) ==
 date: {time.strftime("%Y-%m-%d %H:%M %Z")}; cores: {cores}; CPU busy before: {busy:.0%}
-ours: gunicorn {args.workers} {args.worker_class} workers{threads}, PostgreSQL + Redis
+ours: {served(args)}{threads}, PostgreSQL + Redis
 peer: oidc-provider {peer_version()} on node {node_version()}, in-memory adapter""")
     print("\n".join(summarize("client_credentials", rows, GOAL_CC_RATIO, True)))
     if "refresh_token" in grants:
@@ -358,6 +359,12 @@ peer: oidc-provider {peer_version()} on node {node_version()}, in-memory adapter
     out = te.RESULTS / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"rows": rows, "args": vars(args), "cores": cores}, indent=2))
     return 0
+
+
+def served(args: argparse.Namespace) -> str:
+    if args.server == "granian":
+        return f"granian {args.workers} WSGI workers"
+    return f"gunicorn {args.workers} {args.worker_class} workers"
 
 
 def peer_version() -> str:

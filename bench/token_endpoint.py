@@ -165,22 +165,49 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[str, int]]:
-    """Serve ``wsgi:app`` on loopback until the block exits, however it exits.
-
-    Yields the base URL and the server's process group (master and workers).
-    """
+    """Serve ``wsgi:app`` with gunicorn on loopback until the block exits, however it
+    exits.  Yields the base URL and the server's process group (master and workers)."""
     options = (
         f"--bind 127.0.0.1:{port} --log-level warning --workers {args.workers}"
         f" --worker-class {args.worker_class} --threads {args.threads}"
     )
     if args.profile:
         options += f" --config {ROOT / 'bench' / 'gunicorn_profile.py'}"
+    # The committed gunicorn.conf.py is not read: the flags above are the whole setup.
+    cmd = [str(BIN / "gunicorn"), "--config", "/dev/null", *options.split(), "wsgi:app"]
+    with _served(cmd, env, port, "gunicorn") as served:
+        yield served
+
+
+@contextmanager
+def granian(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[str, int]]:
+    """:func:`gunicorn`, served by granian's WSGI interface instead (``--workers``
+    processes, ``--threads`` blocking threads each)."""
+    options = (
+        f"--interface wsgi --host 127.0.0.1 --port {port} --workers {args.workers}"
+        f" --blocking-threads {args.threads} --log-level warning --no-access-log --no-ws"
+    )
+    cmd = [str(BIN / "granian"), *options.split(), "wsgi:app"]
+    with _served(cmd, env, port, "granian") as served:
+        yield served
+
+
+def server(env: dict, port: int, args: argparse.Namespace):
+    """The server ``args.server`` names (gunicorn unless said otherwise)."""
+    return (
+        granian(env, port, args)
+        if getattr(args, "server", "") == "granian"
+        else (gunicorn(env, port, args))
+    )
+
+
+@contextmanager
+def _served(cmd: list[str], env: dict, port: int, name: str) -> Iterator[tuple[str, int]]:
     # A session of its own: Ctrl-C reaches only us, and we stop the server gracefully (the
     # profiler writes its stats when the worker exits gracefully).
-    cmd = [str(BIN / "gunicorn"), *options.split(), "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     try:
-        yield wait_until_up(proc, f"http://127.0.0.1:{port}"), proc.pid
+        yield wait_until_up(proc, f"http://127.0.0.1:{port}", name), proc.pid
     finally:
         proc.terminate()
         try:
@@ -190,18 +217,20 @@ def gunicorn(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[s
             proc.wait()
 
 
-def wait_until_up(proc: subprocess.Popen, base: str, timeout: float = 30) -> str:
-    """``base`` once /healthz answers; fails if gunicorn exits or stays silent."""
+def wait_until_up(
+    proc: subprocess.Popen, base: str, name: str = "gunicorn", timeout: float = 30
+) -> str:
+    """``base`` once /healthz answers; fails if the server exits or stays silent."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise BenchError(f"gunicorn exited with status {proc.returncode}")
+            raise BenchError(f"{name} exited with status {proc.returncode}")
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=1):
                 return base
         except OSError:  # URLError too: not listening yet
             time.sleep(0.2)
-    raise BenchError(f"gunicorn did not answer within {timeout:.0f} s")
+    raise BenchError(f"{name} did not answer within {timeout:.0f} s")
 
 
 def verified_token(base: str, credentials: str, issuer: str) -> dict:

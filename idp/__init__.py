@@ -12,11 +12,12 @@ from flask import Flask
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the app: defaults -> environment -> ``config``, then every package's init_app."""
     from .core import config as config_module
-    from .core.http import IdPRequest
+    from .core.http import CookieSessions, IdPRequest
 
     instance = (config or {}).get("IDP_INSTANCE_PATH") or os.environ.get("IDP_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance or None, instance_relative_config=True)
     app.request_class = IdPRequest
+    app.session_interface = CookieSessions()
     config_module.load(app, config)
     _configure_logging(app.config["IDP_LOG_LEVEL"])
     if proxies := app.config["IDP_TRUSTED_PROXIES"]:

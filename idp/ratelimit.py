@@ -89,6 +89,7 @@ def init_app(app) -> None:
                 scope=f"{endpoint}:{setting}:{key_func.__name__}",
             )(view)
         app.view_functions[endpoint] = view
+    _drop_request_wide_check(app, limiter)
     app.extensions["idp_limiter"] = limiter
     # The guard is kept on the app so it can be inspected and its verdicts reset (the
     # test harness clears "idp_client_auth_blocks" between tests).
@@ -96,6 +97,19 @@ def init_app(app) -> None:
     app.extensions["idp_client_auth_guard"] = app.extensions["idp_client_auth_blocks"] = guard
     if limiter.enabled:
         app.extensions["idp_oauth_server"].client_auth_guard = guard
+
+
+def _drop_request_wide_check(app, limiter: Limiter) -> None:
+    """Every limit here is a decorated view's, checked inside that view's wrapper.
+    Flask-Limiter's own ``before_request`` pass applies only default and application
+    limits, which are not configured, yet resolves them on every request (a seventh of
+    a token grant's Python time), so it is taken out.  Configuring such limits would
+    need it back: refused rather than silently ignored."""
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        raise RuntimeError("default/application rate limits are not supported (idp.ratelimit)")
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # not registered when limits are disabled
+        hooks.remove(limiter._check_request_limit)
 
 
 class ClientAuthGuard:

@@ -1,8 +1,10 @@
-"""The request class: only ``POST`` submits, and JSON that cannot be parsed is a 400."""
+"""The request class (only ``POST`` submits, and JSON that cannot be parsed is a 400)
+and the cookie session opened only for requests that carry one."""
 
 from __future__ import annotations
 
 from flask import Request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest
 
 
@@ -32,3 +34,15 @@ class IdPRequest(Request):
             if silent:
                 return None
             raise BadRequest("The request body is not valid JSON.") from None
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without its cost on requests that send no cookie
+    (every API call): Flask builds a signing serializer per request before it looks for
+    the cookie.  A request without one gets a new empty session, as Flask would give it;
+    one that writes to it is saved by Flask's own ``save_session``."""
+
+    def open_session(self, app, request):
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)

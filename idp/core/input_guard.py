@@ -24,6 +24,8 @@ from .errors import IdPError
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 # A name we echo in the description; anything longer or odder is described, not quoted.
 _SHOWN_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+# The environ keys Werkzeug reads headers from (EnvironHeaders).
+_HEADER_KEYS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 class HostileInput(IdPError):
@@ -38,7 +40,18 @@ def is_clean(value: object) -> bool:
 
 
 def check_request() -> None:
-    """Raise :class:`HostileInput` naming the first bad value (never echoing it)."""
+    """Raise :class:`HostileInput` naming the first bad value (never echoing it).
+
+    One search over everything the request carries, joined, answers for nearly every
+    request; only when it finds something are the values walked one by one to name the
+    place (and to let an endpoint check its own path)."""
+    try:
+        # Werkzeug decodes the query string strictly (``request.args`` would raise).
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HostileInput("the query string is not valid UTF-8") from None
+    if _FORBIDDEN.search("\x01".join(_strings())) is None:
+        return
     for where, name, value in _request_values():
         if not (is_clean(name) and is_clean(value)):
             if where == "the path" and request.endpoint in _own_path_checks():
@@ -55,11 +68,6 @@ def _request_values() -> Iterator[tuple[str, object, object]]:
     is malformed JSON: both are left to the view.  Reading ``request.form`` or the JSON
     body may raise 413 (body over the size limit): that is the right answer, and it
     propagates as the HTTPException it is."""
-    try:
-        # Werkzeug decodes the query string strictly (``request.args`` would raise).
-        request.query_string.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HostileInput("the query string is not valid UTF-8") from None
     yield "the path", None, request.path
     for name, value in (request.view_args or {}).items():
         yield "the path", name, value
@@ -73,6 +81,32 @@ def _request_values() -> Iterator[tuple[str, object, object]]:
     if request.is_json:
         # silent: malformed JSON stays the view's 400 (IdPRequest), not ours.
         yield from _json_strings(request.get_json(silent=True))
+
+
+def _strings() -> list[str]:
+    """At least every name and string value :func:`_request_values` yields (header
+    values straight from the environ), gathered without the bookkeeping of where each
+    came from: the common case, a clean request, needs only this."""
+    strings = [request.path]
+    if request.view_args:
+        strings += [v for v in request.view_args.values() if isinstance(v, str)]
+    for multidict in (request.args, request.cookies, request.form):
+        for name, values in multidict.lists():
+            strings.append(name)
+            strings += values
+    for key, value in request.environ.items():
+        if key.startswith(_HEADER_KEYS) and isinstance(value, str):
+            strings += (key, value)
+    strings += [value for _, _, value in _basic_credentials()]
+    for name, uploads in request.files.lists():
+        strings.append(name)
+        strings += [upload.filename or "" for upload in uploads]
+    if request.is_json:
+        strings += [
+            s for _, name, value in _json_strings(request.get_json(silent=True))
+            for s in (name, value) if isinstance(s, str)
+        ]  # fmt: skip
+    return strings
 
 
 def _pairs(where: str, items) -> Iterator[tuple[str, object, object]]:
