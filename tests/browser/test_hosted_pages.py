@@ -187,6 +187,7 @@ def test_screenshots_of_every_hosted_page(page, pages, app_a, user, idp, mailbox
     shot_names = []
 
     def shot(name: str) -> None:
+        page.wait_for_load_state("load")
         assert _fits_width(page), f"{name} overflows at {width}px"
         page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
         shot_names.append(name)
@@ -202,19 +203,24 @@ def test_screenshots_of_every_hosted_page(page, pages, app_a, user, idp, mailbox
     shot("forgot")
     page.get_by_label("Email address").fill(user.email)
     page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("status")).to_be_visible()
     shot("forgot-sent")
     page.goto(mail_link(mailbox))
     shot("reset")
     page.goto(app_a.authorize_url(prompt="create"))
     pages.sign_up("nia@", PASSWORD, name="Nia")
+    pages.error().wait_for()
     shot("signup-error")
     page.get_by_label("Email address").fill("nia@example.com")
     page.get_by_role("button", name="Create account").click()
+    expect(pages.heading()).to_have_text("Check your email")
     shot("verify")
     pages.enter_code(f"{(int(mail_code(mailbox)) + 1) % 1_000_000:06d}")
+    pages.error().wait_for()
     shot("verify-wrong-code")
     page.goto(f"{idp}/logout")
     page.get_by_role("button", name="Sign out").click()
+    expect(pages.heading()).to_have_text("You are signed out")
     page.goto(app_a.authorize_url())
     pages.sign_in(user.email, PASSWORD)
     shot("consent")
@@ -224,6 +230,7 @@ def test_screenshots_of_every_hosted_page(page, pages, app_a, user, idp, mailbox
     page.goto(f"{idp}/oauth/logout?client_id={app_a.client_id}")
     shot("logout")
     page.get_by_role("button", name="Sign out").click()
+    expect(pages.heading()).to_have_text("You are signed out")
     shot("signed-out")
     page.goto(
         f"{idp}/oauth/authorize?client_id={app_a.client_id}&redirect_uri=http://x/&response_type=code"
@@ -234,6 +241,7 @@ def test_screenshots_of_every_hosted_page(page, pages, app_a, user, idp, mailbox
     page.goto(app_a.authorize_url())
     page.context.clear_cookies()
     pages.sign_in(user.email, PASSWORD)
+    expect(pages.heading()).to_have_text("This form expired")
     shot("csrf-expired")
     page.goto(app_a.authorize_url())
     for _ in range(2):  # the second failure of this test: the next attempt is refused
