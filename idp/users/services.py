@@ -8,6 +8,10 @@ way, and a sign-in with an unknown address spends as long as one with a wrong pa
 
 from __future__ import annotations
 
+# ``secrets`` stays importable from here: tests fix the mailed code with
+# ``monkeypatch.setattr(services.secrets, "randbelow", ...)`` (codes.py draws it).
+import secrets  # noqa: F401
+
 from sqlalchemy import select
 
 from idp.audit import services as audit
@@ -120,6 +124,7 @@ def authenticate(email: object, password: object) -> User:
 # -- email verification (``codes``) -------------------------------------------------------
 send_verification_code = codes.send
 verify_email = codes.verify
+_digest = codes._digest  # tests/test_logs.py looks for the code's digest in the logs
 
 
 def change_password(user: User, current: object, new_password: object) -> None:
