@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp.core.db_types import utcnow
@@ -46,6 +46,42 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+# The statements of a rotation, built once, on the table itself (SQLAlchemy Core): the
+# ORM's unit of work and bulk-update paths cost more than the round trips they make.
+_TOKENS = RefreshToken.__table__
+_NOT_TAKEN = (_TOKENS.c.used_at.is_(None), _TOKENS.c.revoked_at.is_(None))
+_CLAIM = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("parent"), *_NOT_TAKEN)
+    .values(used_at=bindparam("now"))
+)
+_RESERVE = insert(_TOKENS).returning(_TOKENS.c.id)
+_OUTCOME = (_TOKENS.c.client_id, _TOKENS.c.revoked_at, _TOKENS.c.revoke_reason)
+_HAND_OVER = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("successor"))
+    .values(
+        token_hash=bindparam("token_hash"),
+        access_jti=bindparam("jti"),
+        access_exp=bindparam("exp"),
+    )
+    .returning(*_OUTCOME)
+)
+_NOTHING_TO_HAND_OVER = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("successor"))
+    .values(
+        access_jti=bindparam("jti"),
+        access_exp=bindparam("exp"),
+        revoked_at=func.coalesce(
+            _TOKENS.c.revoked_at, bindparam("now", type_=_TOKENS.c.revoked_at.type)
+        ),
+        revoke_reason=func.coalesce(_TOKENS.c.revoke_reason, NOT_ISSUED),
+    )
+    .returning(*_OUTCOME)
+)
+
+
 def _reserve(parent: RefreshToken, client, now: datetime) -> int:
     """Insert the successor of ``parent`` in the caller's transaction.
 
@@ -54,22 +90,20 @@ def _reserve(parent: RefreshToken, client, now: datetime) -> int:
     Reserving here is what makes the claim and the new live token one commit.
     """
     idle = timedelta(seconds=client.refresh_token_idle_lifetime)
-    row = RefreshToken(
-        token_hash=_hash(secrets.token_urlsafe(32)),
-        family_id=parent.family_id,
-        client_id=parent.client_id,
-        user_id=parent.user_id,
-        session_id=parent.session_id,
-        scope=parent.scope,  # RFC 6749 section 6: the grant keeps its scope
-        auth_time=parent.auth_time,
-        created_at=now,
-        expires_at=min(now + idle, parent.family_expires_at),
-        family_expires_at=parent.family_expires_at,
-        parent_id=parent.id,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row.id
+    row = {
+        "token_hash": _hash(secrets.token_urlsafe(32)),
+        "family_id": parent.family_id,
+        "client_id": parent.client_id,
+        "user_id": parent.user_id,
+        "session_id": parent.session_id,
+        "scope": parent.scope,  # RFC 6749 section 6: the grant keeps its scope
+        "auth_time": parent.auth_time,
+        "created_at": now,
+        "expires_at": min(now + idle, parent.family_expires_at),
+        "family_expires_at": parent.family_expires_at,
+        "parent_id": parent.id,
+    }
+    return db.session.execute(_RESERVE, row).scalar_one()
 
 
 def rotate(parent: RefreshToken, client, now: datetime) -> Rotation | None:
@@ -80,16 +114,7 @@ def rotate(parent: RefreshToken, client, now: datetime) -> Rotation | None:
     No commit here: the claim's row lock is held while the access token is signed, so
     a revocation of the family waits for :func:`complete` and then sees the successor
     (one commit per refresh instead of three)."""
-    claimed = db.session.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.id == parent.id,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    claimed = db.session.execute(_CLAIM, {"parent": parent.id, "now": now})
     if claimed.rowcount != 1:
         return None
     set_committed_value(parent, "used_at", now)  # what the UPDATE wrote, no reload
@@ -130,21 +155,12 @@ def complete(rotation: Rotation, value: str | None, jti: str, exp: int) -> bool:
     the committed successor and denies its access token; one that got in first (in
     this transaction) is what ``RETURNING`` shows here.
     """
-    values = {"access_jti": jti, "access_exp": exp}
+    params = {"successor": rotation.successor_id, "jti": jti, "exp": exp}
     if value is None:  # the grant held no offline_access: nothing to hand over
-        values.update(
-            revoked_at=func.coalesce(RefreshToken.revoked_at, utcnow()),
-            revoke_reason=func.coalesce(RefreshToken.revoke_reason, NOT_ISSUED),
-        )
+        statement, params["now"] = _NOTHING_TO_HAND_OVER, utcnow()
     else:
-        values["token_hash"] = _hash(value)
-    client_id, revoked_at, reason = db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == rotation.successor_id)
-        .values(**values)
-        .returning(RefreshToken.client_id, RefreshToken.revoked_at, RefreshToken.revoke_reason)
-        .execution_options(synchronize_session=False)
-    ).one()
+        statement, params["token_hash"] = _HAND_OVER, _hash(value)
+    client_id, revoked_at, reason = db.session.execute(statement, params).one()
     db.session.commit()
     if revoked_at is None or reason in (SUPERSEDED, NOT_ISSUED):
         return True
