@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import jwt
+import summary  # bench/summary.py
 import token_endpoint as te  # bench/token_endpoint.py: this script's folder is on sys.path
 import wrk
 
@@ -78,6 +79,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk shares the cores too")
     parser.add_argument("--no-refresh", action="store_true", help="client credentials only")
     parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument(
+        "--summary-json", metavar="PATH", help="write the goal rows (bench/summary.py)"
+    )
     args = parser.parse_args()
     args.profile = False  # token_endpoint.gunicorn reads it
     if args.worker_class != "gthread":
@@ -297,15 +301,35 @@ def rates(rows: list[dict]) -> str:
     return " ".join(f"{r['requests_per_s']:.0f}" for r in rows)
 
 
-def summarize(grant: str, rows: list[dict], goal_ratio: float, p99_goal: bool) -> list[str]:
+def verdict(grant: str, rows: list[dict], goal_ratio: float, p99_goal: bool) -> dict:
+    """The medians of one grant's alternating runs, and whether the goal is met."""
     ours = [r for r in rows if r["grant"] == grant and r["server"] == "ours"]
     peer = [r for r in rows if r["grant"] == grant and r["server"] != "ours"]
     ratios = [a["requests_per_s"] / b["requests_per_s"] for a, b in zip(ours, peer, strict=True)]
     ratio = statistics.median(ratios)
     p99 = statistics.median(r["p99_ms"] for r in ours)
-    met = ratio >= goal_ratio and (not p99_goal or p99 < GOAL_P99_MS)
-    goal = f">= {goal_ratio:.1f}x" + (f", p99 < {GOAL_P99_MS:.0f} ms" if p99_goal else "")
     errors = sum(r["non_2xx"] for r in ours + peer)
+    met = ratio >= goal_ratio and (not p99_goal or p99 < GOAL_P99_MS) and not errors
+    goal = f">= {goal_ratio:.1f}x" + (f", p99 < {GOAL_P99_MS:.0f} ms" if p99_goal else "")
+    return {
+        "ours": ours, "peer": peer, "ratios": ratios, "ratio": ratio, "p99": p99,
+        "errors": errors, "met": met, "goal": goal,
+    }  # fmt: skip
+
+
+def summary_row(grant: str, v: dict, args: argparse.Namespace) -> dict:
+    """``make bench``'s row: the median of our runs beside the peer's (the ratio shown is
+    that of the medians; the goal is judged on the median of per-round ratios)."""
+    ours = statistics.median(r["requests_per_s"] for r in v["ours"])
+    theirs = statistics.median(r["requests_per_s"] for r in v["peer"])
+    figure = f"{grant} grants/s ({served(args)}; p99 {v['p99']:.0f} ms)"
+    return summary.row(figure, ours, "/s", "oidc-provider", theirs, v["goal"], v["met"])
+
+
+def summarize(grant: str, rows: list[dict], goal_ratio: float, p99_goal: bool) -> list[str]:
+    v = verdict(grant, rows, goal_ratio, p99_goal)
+    ours, peer, ratios, ratio, p99 = v["ours"], v["peer"], v["ratios"], v["ratio"], v["p99"]
+    errors, met, goal = v["errors"], v["met"], v["goal"]
     lines = [
         f"{grant}: ours {rates(ours)} grants/s, oidc-provider {rates(peer)} grants/s",
         f"  per-round ratios ours/peer: {' '.join(f'{x:.2f}' for x in ratios)};"
@@ -352,9 +376,16 @@ def main() -> int:
 date: {time.strftime("%Y-%m-%d %H:%M %Z")}; cores: {cores}; CPU busy before: {busy:.0%}
 ours: {served(args)}{threads}, PostgreSQL + Redis
 peer: oidc-provider {peer_version()} on node {node_version()}, in-memory adapter""")
-    print("\n".join(summarize("client_credentials", rows, GOAL_CC_RATIO, True)))
-    if "refresh_token" in grants:
-        print("\n".join(summarize("refresh_token", rows, GOAL_REFRESH_RATIO, False)))
+    goals = {
+        "client_credentials": (GOAL_CC_RATIO, True),
+        "refresh_token": (GOAL_REFRESH_RATIO, False),
+    }
+    for grant in grants:
+        print("\n".join(summarize(grant, rows, *goals[grant])))
+    summary.write(
+        args.summary_json,
+        [summary_row(grant, verdict(grant, rows, *goals[grant]), args) for grant in grants],
+    )
     te.RESULTS.mkdir(parents=True, exist_ok=True)
     out = te.RESULTS / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"rows": rows, "args": vars(args), "cores": cores}, indent=2))

@@ -34,6 +34,7 @@ from pathlib import Path
 import jwt
 import psycopg
 import redis
+import summary  # bench/summary.py
 import wrk  # bench/wrk.py: this script's folder is first on sys.path
 from psycopg import sql
 
@@ -70,6 +71,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="one sync worker under cProfile (bench/results/)"
     )
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument("--summary-json", metavar="PATH", help="write a row (bench/summary.py)")
     args = parser.parse_args()
     if args.profile:
         args.workers, args.worker_class = 1, "sync"  # cProfile sees only the main thread
@@ -173,8 +176,8 @@ def gunicorn(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[s
     )
     if args.profile:
         options += f" --config {ROOT / 'bench' / 'gunicorn_profile.py'}"
-    # The committed gunicorn.conf.py is not read: the flags above are the whole setup.
-    cmd = [str(BIN / "gunicorn"), "--config", "/dev/null", *options.split(), "wsgi:app"]
+    # deploy/gunicorn.conf.py is not read (only ./gunicorn.conf.py would be): flags only.
+    cmd = [str(BIN / "gunicorn"), *options.split(), "wsgi:app"]
     with _served(cmd, env, port, "gunicorn") as served:
         yield served
 
@@ -285,7 +288,7 @@ def load_test(args: argparse.Namespace, profile_path: Path) -> dict:
         env["BENCH_PROFILE_OUT"] = str(profile_path)
         print(f"provisioning {BENCH_DB} ({env.get('REDIS_URL', 'no Redis')})...", flush=True)
         credentials = provision(env)
-        with gunicorn(env, port, args) as (base, pgid):
+        with server(env, port, args) as (base, pgid):
             claims = verified_token(base, credentials, env["IDP_ISSUER"])
             print(f"RS256 signature verified with the JWKS: kid={claims['kid']}", flush=True)
             load = partial(
@@ -312,7 +315,8 @@ def load_test(args: argparse.Namespace, profile_path: Path) -> dict:
 
 
 def print_summary(result: dict, args: argparse.Namespace) -> None:
-    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    threads = f" x {args.threads} threads" if args.threads > 1 else ""
+    kind = args.worker_class if args.server == "gunicorn" else "WSGI"
     profiled = " under cProfile (figures not comparable)" if args.profile else ""
     grants, cores = result["requests_per_s"], result["cores"]
     server_ms = 1000 * result["server_cpu_s"] / result["requests"]
@@ -321,7 +325,7 @@ def print_summary(result: dict, args: argparse.Namespace) -> None:
     met = grants >= GOAL_GRANTS and result["p99_ms"] < GOAL_P99_MS
     print(f"""
 == POST /oauth/token (client_credentials, RS256 JWT) ==
-server: gunicorn {args.workers} {args.worker_class} workers{threads}{profiled}
+server: {args.server} {args.workers} {kind} workers{threads}{profiled}
 load: wrk, {CONNECTIONS} connections, {args.duration} s, {result["requests"]} requests
 CPU busy before the run: {result["busy_before"]:.0%}
 grants/s: {grants:.0f}
@@ -361,6 +365,10 @@ def main() -> int:
         print(f"cProfile of the worker, top 30 by cumulative time ({profile.name}):")
         pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(30)
     print_summary(result, args)
+    figure = f"client_credentials grants/s ({args.server}, {args.duration} s)"
+    ceiling = "openssl RSA-2048 signs/s"
+    row = summary.row(figure, result["requests_per_s"], "/s", ceiling, signs, "(the ceiling)", None)
+    summary.write(args.summary_json, [row])
     if result["non_2xx"]:
         raise BenchError(f"{result['non_2xx']} non-2xx responses")
     return 0

@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
+import summary  # bench/summary.py
 from cross_app_sdk import TokenVerifier
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per round and contender")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
     parser.add_argument("--no-pin", action="store_true", help="do not taskset -c 0")
+    parser.add_argument("--summary-json", metavar="PATH", help="write the goal row (summary.py)")
     args = parser.parse_args()
     pin_to_core_0(args)
 
@@ -149,6 +151,9 @@ def main() -> None:
     print(f"  goal: TokenVerifier >= 0.9x raw PyJWT: {verdict}")
     for name, rates in results.items():
         print(f"  rounds {name}: " + ", ".join(f"{r:,.0f}" for r in rates))
+    met = sdk_rate >= 0.9 * raw_rate
+    row = summary.row("TokenVerifier.verify", sdk_rate, "/s", "raw PyJWT", raw_rate, ">= 0.9x", met)
+    summary.write(args.summary_json, [row])
 
 
 if __name__ == "__main__":
