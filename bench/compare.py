@@ -75,10 +75,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="A B rounds per grant (default 3)")
     parser.add_argument("--workers", type=int, default=te.nproc(), help="default: nproc")
     parser.add_argument("--worker-class", default="gthread", help="default: gthread")
-    parser.add_argument("--threads", type=int, default=2, help="per gthread worker (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="per worker (default 4)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk shares the cores too")
     parser.add_argument("--no-refresh", action="store_true", help="client credentials only")
-    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument(
+        "--server", choices=["gunicorn", "granian"], default="granian", help="default: granian"
+    )
     parser.add_argument(
         "--summary-json", metavar="PATH", help="write the goal rows (bench/summary.py)"
     )

@@ -66,16 +66,19 @@ def parse_args() -> argparse.Namespace:
     # alive (sync workers close every one), and a worker per core keeps both cores busy.
     parser.add_argument("--workers", type=int, default=nproc(), help="default: nproc")
     parser.add_argument("--worker-class", default="gthread", help="default: gthread")
-    parser.add_argument("--threads", type=int, default=2, help="per gthread worker (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="per worker (default 4)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk shares the cores too")
     parser.add_argument(
         "--profile", action="store_true", help="one sync worker under cProfile (bench/results/)"
     )
-    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument(
+        "--server", choices=["gunicorn", "granian"], default="granian", help="default: granian"
+    )
     parser.add_argument("--summary-json", metavar="PATH", help="write a row (bench/summary.py)")
     args = parser.parse_args()
     if args.profile:
         args.workers, args.worker_class = 1, "sync"  # cProfile sees only the main thread
+        args.server = "gunicorn"  # bench/gunicorn_profile.py is a gunicorn hook
     if args.worker_class != "gthread":
         args.threads = 1  # gunicorn silently turns sync workers with threads into gthread
     return args
