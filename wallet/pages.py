@@ -17,6 +17,7 @@ from idp.ui.views import page
 from idp.users.sessions import signed_in_only
 
 from . import billing, ledger, packages, payments, prices, purchase_form, services, simulated
+from .models import PURCHASE, SUBSCRIPTION_GRANT
 
 bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase", template_folder="templates")
 
@@ -103,8 +104,9 @@ def _landing(user, wallet, return_to: str, status: int = 200, amount_error=None,
         client_id=_client_id(),
         selected=request.values.get("package_id"),
         custom=purchase_form.custom(
-            _typed_amount(), current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency(), amount_error
+            _typed_amount(), current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency()
         ),
+        errors={"amount": amount_error} if amount_error else None,
         **context,
     )
 
@@ -140,14 +142,34 @@ def success(user):
     found = billing.checkout(request.args.get("session_id"), wallet.id)
     if found is None:
         raise NotFound("No such checkout.")
+    handoff = popup()
+    retry = handoff["return_to"] if handoff else None
     return page(
         "purchase_success.html",
         checkout=found,
+        state=_state(found),
         summary=services.summary(wallet),
+        count=prices.count,
         status_url=url_for("payments.checkout_status", session_id=found.id),
         return_to=_return_to(),
-        popup=popup(),
+        retry_url=retry
+        or url_for("wallet_pages.purchase", client_id=_client_id(), return_to=_return_to()),
+        popup=handoff,
     )
+
+
+def _state(found) -> str:
+    """What the success page can honestly say: ``credited`` once the ledger holds the
+    purchase's credits (not merely once Stripe says "complete": the webhook may not have
+    arrived), ``failed`` or ``expired``, ``pending`` while a bank confirms, else
+    ``processing``.  The same test as ``payment_routes.checkout_status``."""
+    if found.mode == "subscription":
+        credited = billing.has_entry(SUBSCRIPTION_GRANT, found.invoice_id)
+    else:
+        credited = billing.has_entry(PURCHASE, found.id)
+    if credited:
+        return "credited"
+    return found.status if found.status in ("failed", "expired", "pending") else "processing"
 
 
 @bp.post("/portal")

@@ -37,14 +37,13 @@ def choice(form) -> dict:
     return {"amount": amount}
 
 
-def custom(raw: str | None, unit_minor: int, currency: str, error: str | None = None) -> dict:
+def custom(raw: str | None, unit_minor: int, currency: str) -> dict:
     """The "Another amount" field: ``raw`` (what was typed, or the SDK's preset) kept as
     it was, the total and the button's name when it is a valid number, and what
     purchase.js needs to recompute them as the person types."""
     amount = amount_of(raw)
     return {
         "value": raw,
-        "error": error,
         "total": prices.money(amount * unit_minor, currency) if amount else None,
         "button": f"Buy {prices.count(amount)} credits" if amount else "Buy credits",
         "unit_price": prices.money(unit_minor, currency),

@@ -158,13 +158,14 @@ def test_a_bad_amount_is_shown_at_its_field_and_kept(
     response = buy(signed_in, amount=typed)
     assert response.status_code == 400
     page = read(response.data)
-    assert page.alerts == []  # not the banner at the top
+    assert page.alerts == [AMOUNT_HELP]  # the field's message, no banner at the top
+    assert not [d for d in page.all("div") if d.get("id") == "form-error"]
     [field] = [i for i in page.all("input") if i.get("name") == "amount"]
     assert field["value"] == typed
     assert field["aria-invalid"] == "true" and "autofocus" in field
-    assert [p for p in page.all("p") if p.get("id") == "amount-error"]
-    assert field["aria-describedby"].split()[0] == "amount-error"
-    assert f"Error: {AMOUNT_HELP}" in page.text
+    [error] = [p for p in page.all("p") if p.get("id") == "amount-error"]
+    assert error["class"] == "field-error"
+    assert "amount-error" in field["aria-describedby"].split()
     assert "Starter" in page.text  # still the purchase page, packs listed
     assert fake_stripe.requests == []
 

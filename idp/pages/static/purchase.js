@@ -61,16 +61,37 @@
   var box = document.getElementById("purchase-status");
   if (!box || !window.fetch) { return; }
   var url = box.getAttribute("data-status-url");
-  var text = document.getElementById("status-text");
+  var heading = document.getElementById("page-title");
+  var spinner = document.getElementById("status-spinner");
   var error = document.getElementById("status-error");
   var balance = document.getElementById("status-balance");
+  var reload = document.getElementById("reload");
+  var retry = document.getElementById("retry");
+  var WAITING = { processing: true, pending: true };
+  var titleSuffix = document.title.indexOf(" · ") < 0 ? "" : document.title.slice(document.title.indexOf(" · "));
   var attempts = 0;
   var MAX_ATTEMPTS = 40; // about a minute at 1.5 s
   var failures = 0;
 
-  function fail(message) {
-    error.textContent = message;
-    error.hidden = false;
+  function grouped(number) {
+    return String(number).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  // Show one state's words (the template holds them all) and its heading.
+  function enter(name) {
+    var states = box.querySelectorAll("[data-state]");
+    for (var i = 0; i < states.length; i++) {
+      var shown = states[i].getAttribute("data-state") === name;
+      states[i].hidden = !shown;
+      if (shown && heading) {
+        heading.textContent = states[i].getAttribute("data-heading");
+        document.title = heading.textContent + titleSuffix;
+      }
+    }
+    box.setAttribute("data-state", name);
+    spinner.hidden = !WAITING[name];
+    if (reload) { reload.hidden = !(WAITING[name] || name === "slow"); }
+    if (retry) { retry.hidden = !(name === "failed" || name === "expired"); }
   }
 
   // In the SDK's purchase popup (popup_handoff.js), the outcome goes to the opener.
@@ -82,22 +103,21 @@
     }
   }
 
+  // The checkout's state as the status endpoint reports it; true once it is final.
   function show(state) {
-    balance.textContent = String(state.available);
+    balance.textContent = grouped(state.available);
     if (state.credited) {
-      text.textContent = "Your credits have been added.";
+      enter("credited");
       error.hidden = true;
       handOff("credited", state);
       return true;
     }
-    if (state.status === "failed") {
-      text.textContent = "The payment failed: no credits were added.";
+    if (state.status === "failed" || state.status === "expired") {
+      enter(state.status);
       handOff("failed", state);
       return true;
     }
-    if (state.status === "pending") {
-      text.textContent = "Your payment is being processed; the credits arrive as soon as your bank confirms it.";
-    }
+    enter(state.status === "pending" ? "pending" : "processing");
     return false;
   }
 
@@ -112,7 +132,7 @@
         failures = 0;
         if (show(state)) { return; }
         if (attempts >= MAX_ATTEMPTS) {
-          text.textContent = "The payment is taking longer than usual. Your credits will appear once it is confirmed; you can continue and check back later.";
+          enter("slow");
           return;
         }
         window.setTimeout(poll, 1500);
@@ -120,7 +140,9 @@
       .catch(function () {
         failures += 1;
         if (failures >= 3 || attempts >= MAX_ATTEMPTS) {
-          fail("We could not check the payment status. Reload this page to try again.");
+          enter("slow");
+          error.textContent = "We could not check the payment status. Use \u201cCheck again\u201d in a moment.";
+          error.hidden = false;
           return;
         }
         window.setTimeout(poll, 3000);
