@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
     InvalidRequestError,
 )
+from authlib.oauth2.rfc6749.requests import OAuth2Request
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
@@ -52,7 +53,12 @@ class _Request(FlaskOAuth2Request):
     ``scope=`` is no scope (section 3.1) wherever Authlib or our code looks."""
 
     def __init__(self, request) -> None:
-        super().__init__(request)
+        # FlaskOAuth2Request's constructor, but handing Authlib the origin instead of
+        # ``request.url``: the URI serves only its refusal of plain http (scheme and host
+        # decide it), and building the full IRI cost more than the rest of the wrapping.
+        origin = f"{request.scheme}://{request.host}/"
+        OAuth2Request.__init__(self, request.method, origin, headers=request.headers)
+        self._request = request
         self.payload = _Payload(request)
 
     @cached_property

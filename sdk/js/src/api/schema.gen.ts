@@ -3774,7 +3774,7 @@ export interface operations {
                     "application/json": components["schemas"]["Introspection"];
                 };
             };
-            /** @description `token` is missing, a parameter is repeated, or the request is malformed. */
+            /** @description `token` is missing, a parameter is repeated, or the request is malformed; or plain `http` to a host other than a loopback one (`insecure_transport`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3782,7 +3782,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "invalid_request";
+                        error: "invalid_request" | "insecure_transport";
                         error_description: string;
                     };
                 };
@@ -3937,7 +3937,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description `token` is missing or a parameter malformed (`invalid_request`), the hint names a type that cannot be revoked (`unsupported_token_type`), the token was issued to another client (`invalid_grant`), or a public client cannot authenticate (`invalid_client`). */
+            /** @description `token` is missing or a parameter malformed (`invalid_request`), the hint names a type that cannot be revoked (`unsupported_token_type`), the token was issued to another client (`invalid_grant`), or a public client cannot authenticate (`invalid_client`); or plain `http` to a host other than a loopback one (`insecure_transport`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3945,7 +3945,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_token_type";
+                        error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_token_type" | "insecure_transport";
                         error_description: string;
                     };
                 };
@@ -4002,7 +4002,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description The request is refused (RFC 6749 section 5.2): a missing, repeated or hostile parameter (`invalid_request`), a code or refresh token that is unknown, spent, expired, revoked or another client's, a redirect URI or PKCE verifier that does not match (`invalid_grant`), a scope the grant or the app does not hold (`invalid_scope`), or another grant type. */
+            /** @description The request is refused (RFC 6749 section 5.2): a missing, repeated or hostile parameter (`invalid_request`), a code or refresh token that is unknown, spent, expired, revoked or another client's, a redirect URI or PKCE verifier that does not match (`invalid_grant`), a scope the grant or the app does not hold (`invalid_scope`), another grant type, or plain `http` to a host other than a loopback one (`insecure_transport`: TLS is required, RFC 6749 section 1.6). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4010,7 +4010,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "invalid_request" | "invalid_client" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type";
+                        error: "invalid_request" | "invalid_client" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type" | "insecure_transport";
                         error_description: string;
                     };
                 };
