@@ -9,27 +9,30 @@ from flask.cli import AppGroup
 
 from idp.core.errors import IdPError
 
-from . import services
+from . import admin, services
 from .access import end_all_access
 
 cli = AppGroup("users", help="Manage user accounts.")
+
+_LIST_ROW = "{:<24} {:<40} {}"
+
+
+def _flags(user: dict) -> str:
+    on = (
+        ("verified", user["email_verified"]),
+        ("admin", user["user_type"] == "admin"),
+        ("disabled", user["disabled"]),
+    )
+    return " ".join(flag for flag, set_ in on if set_)
 
 
 def _out(body, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(body, indent=2))
     elif isinstance(body, list):
+        click.echo(_LIST_ROW.format("SUB", "EMAIL", "FLAGS"))
         for user in body:
-            flags = " ".join(
-                f
-                for f, on in (
-                    ("verified", user["email_verified"]),
-                    ("admin", user["user_type"] == "admin"),
-                    ("disabled", user["disabled"]),
-                )
-                if on
-            )
-            click.echo(f"{user['sub']:<24} {user['email']:<40} {flags}")
+            click.echo(_LIST_ROW.format(user["sub"], user["email"], _flags(user)))
     else:
         for key, value in body.items():
             click.echo(f"{key:<15} {value}")
@@ -42,13 +45,32 @@ def _fail(exc: IdPError, as_json: bool):
     raise click.ClickException(exc.description)
 
 
+def _checked_email(ctx: click.Context, _param, email: str) -> str:
+    """Refuse a bad address before the password prompt (--email is processed first when
+    given on the command line; --json is eager so its choice is known here)."""
+    try:
+        return services.normalise_email(email)
+    except IdPError as exc:
+        _fail(exc, ctx.params.get("as_json", False))
+
+
+def _account(email: str, as_json: bool):
+    try:
+        return admin.find(email)
+    except IdPError as exc:
+        _fail(exc, as_json)
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
 @cli.command("create")
-@click.option("--email", required=True)
+@click.option("--email", required=True, callback=_checked_email)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")
 @click.option("--verified", is_flag=True, help="Mark the address as verified.")
 @click.option("--admin", is_flag=True, help="user_type admin.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, is_eager=True, help="Print JSON.")
 def create_command(email, password, display_name, verified, admin, as_json):
     """Create an account (no mail is sent)."""
     try:
@@ -60,15 +82,38 @@ def create_command(email, password, display_name, verified, admin, as_json):
 
 @cli.command("list")
 @click.option("--limit", default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def list_command(limit, as_json):
     """List accounts."""
     _out([services.to_dict(u) for u in services.list_users(limit)], as_json)
 
 
+@cli.command("show")
+@click.argument("email")
+@_json_option
+def show_command(email, as_json):
+    """Show one account and how many browsers are signed in to it."""
+    user = _account(email, as_json)
+    _out({**services.to_dict(user), "active_sessions": admin.active_sessions(user)}, as_json)
+
+
+@cli.command("verify")
+@click.argument("email")
+@click.option("--actor", default="admin:cli", show_default=True, help="Who (audit log).")
+@_json_option
+def verify_command(email, actor, as_json):
+    """Mark an account's address as verified (you checked it another way)."""
+    user = _account(email, as_json)
+    changed = admin.mark_verified(user, actor)
+    if not as_json and not changed:
+        click.echo(f"{user.email} was already verified")
+        return
+    _out(services.to_dict(user), as_json)
+
+
 def _toggle(disabled: bool):
     @click.argument("email")
-    @click.option("--json", "as_json", is_flag=True)
+    @_json_option
     def command(email, as_json):
         try:
             user = services.set_disabled(email, disabled)

@@ -1,11 +1,12 @@
-"""`flask users ...`: create, list, disable (ends sessions), enable."""
+"""`flask users ...`: create, list, show, verify, disable (ends sessions), enable."""
 
 import json
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from idp.audit.models import AuditEvent
 from idp.oauth2.models import RefreshToken
 from idp.users.models import User
 from tests.helpers import PASSWORD, Browser, make_user, stored_refresh_token
@@ -93,11 +94,14 @@ def test_list(runner, db, user):
     ]
     assert all("password" not in key for u in body for key in u)
 
-    lines = flask_users(runner, "list").stdout.splitlines()
+    header, *lines = flask_users(runner, "list").stdout.splitlines()
+    assert header.split() == ["SUB", "EMAIL", "FLAGS"]
     assert [line.split()[1:] for line in lines] == [
         ["ada@example.com", "verified"],
         ["bob@example.com", "disabled"],
     ]
+    # the columns line up under their headings
+    assert {line.index(line.split()[1]) for line in lines} == {header.index("EMAIL")}
 
 
 def test_disable_ends_sessions_and_refresh_tokens_then_enable(app, runner, db, user, apps):
@@ -131,3 +135,73 @@ def test_unknown_account(runner, db, command):
         "error": "not_found",
         "error_description": "No account has that email address.",
     }
+
+
+@pytest.mark.parametrize("as_json_flag", [["--json"], []], ids=["json", "text"])
+def test_create_checks_the_address_before_asking_for_the_password(runner, db, as_json_flag):
+    result = runner.invoke(args=["users", "create", "--email", "bad", *as_json_flag], input="")
+    assert result.exit_code == 1, result.output
+    assert "Password" not in result.output  # no prompt was shown
+    if as_json_flag:
+        assert as_json(result)["error"] == "invalid_email"
+    else:
+        assert "Error: Enter a valid email address." in result.output
+    assert db.session.scalar(select(User)) is None
+
+
+def test_show(app, runner, db, user):
+    assert Browser(app.test_client()).login().status_code == 302
+    assert Browser(app.test_client()).login().status_code == 302
+
+    body = as_json(flask_users(runner, "show", " ADA@Example.com ", "--json"))
+
+    assert body["sub"] == user.sub and body["email"] == "ada@example.com"
+    assert body["active_sessions"] == 2 and body["email_verified"] is True
+    assert all("password" not in key for key in body)
+    text = flask_users(runner, "show", "ada@example.com")
+    assert text.exit_code == 0
+    rows = dict(line.split(None, 1) for line in text.stdout.splitlines())
+    assert rows["email"] == "ada@example.com" and rows["active_sessions"] == "2"
+
+
+def test_show_counts_only_live_sessions(app, runner, db, user):
+    browser = app.test_client()
+    assert Browser(browser).login().status_code == 302
+    flask_users(runner, "disable", "ada@example.com")
+    flask_users(runner, "enable", "ada@example.com")
+    assert as_json(flask_users(runner, "show", "ada@example.com", "--json"))["active_sessions"] == 0
+
+
+def test_verify(app, runner, db):
+    make_user("bob@example.com", verified=False)
+    before = stored(db, "bob@example.com").updated_at
+
+    result = flask_users(runner, "verify", "Bob@example.com", "--actor", "admin:eve", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert as_json(result)["email_verified"] is True
+    bob = stored(db, "bob@example.com")
+    assert bob.email_verified is True and bob.updated_at >= before
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "email.verified"))
+    assert (event.user_id, event.detail) == (bob.id, {"via": "cli", "actor": "admin:eve"})
+    login = Browser(app.test_client()).login("bob@example.com")
+    assert login.headers["Location"].startswith("/account")
+
+    again = flask_users(runner, "verify", "bob@example.com")
+    assert again.exit_code == 0
+    assert "bob@example.com was already verified" in again.output
+    verified = select(func.count(AuditEvent.id)).where(AuditEvent.event == "email.verified")
+    assert db.session.scalar(verified) == 1
+
+
+@pytest.mark.parametrize("command", ["show", "verify"])
+def test_show_and_verify_refuse(runner, db, command):
+    unknown = flask_users(runner, command, "nobody@example.com", "--json")
+    assert unknown.exit_code == 1
+    assert as_json(unknown) == {
+        "error": "not_found",
+        "error_description": "No account has that email address.",
+    }
+    bad = flask_users(runner, command, "not-an-address")
+    assert bad.exit_code == 1
+    assert "Error: Enter a valid email address." in bad.output
