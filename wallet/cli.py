@@ -1,4 +1,4 @@
-"""`flask wallet ...`: audit, grants and adjustments, holds, the catalogue."""
+"""`flask wallet ...`: a wallet's state, audit, grants and adjustments, holds, the catalogue."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 import click
 from flask.cli import AppGroup
 
-from idp.core.errors import IdPError
+from idp.core.errors import IdPError, NotFound
 from idp.users import services as users
 
-from . import audit, holds, ledger, packages, schemas, services
+from . import audit, holds, ledger, lookup, packages, schemas, services
 from .errors import WalletError
 from .models import PROMO_GRANT
 
@@ -19,15 +19,75 @@ packages_cli = AppGroup("packages", help="Credit packages and plans on sale.")
 cli.add_command(packages_cli)
 
 
-def _fail(exc: IdPError):
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_ENTRY_ROW = "{:>8}  {:<14} {:>8} {:>8} {:>9}  {:<24} {:<19}  {}"
+_PACKAGE_ROW = "{:<20} {:>8}  {:>8} {:<8}  {:<8} {}"
+
+
+def _fail(exc: IdPError, as_json: bool = False):
+    if as_json:
+        click.echo(json.dumps(exc.to_dict()))
+        raise SystemExit(1)
     raise click.ClickException(f"{exc.error}: {exc.description}")
 
 
-def _wallet(email: str):
+def _user(email: str):
     user = users.by_email(users.normalise_email(email))
     if user is None:
-        raise click.ClickException(f"no account has the address {email}")
-    return ledger.wallet_for(user.id)
+        raise NotFound(f"no account has the address {email}")
+    return user
+
+
+def _wallet(email: str):
+    return ledger.wallet_for(_user(email).id)
+
+
+def _changed(entry, as_json: bool, text: str) -> None:
+    """What a grant or an adjustment left: the entry and the wallet's state."""
+    if as_json:
+        body = {**services.after(entry), "entry": schemas.entry_to_dict(entry)}
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(text)
+
+
+@cli.command("show")
+@click.option("--email", required=True)
+@click.option("--limit", default=10, show_default=True, help="How many recent entries.")
+@_json_option
+def show_command(email, limit, as_json):
+    """Balance, held and available credits and the latest ledger entries of one account."""
+    try:
+        user = _user(email)
+    except IdPError as exc:
+        _fail(exc, as_json)
+    wallet = lookup.existing_wallet(user.id)
+    state = services.summary(wallet) if wallet else {"balance": 0, "held": 0, "available": 0}
+    rows = services.transactions(wallet, limit=max(limit, 0)) if wallet else []
+    entries = [schemas.entry_to_dict(entry) for entry in rows]
+    if as_json:
+        body = {"email": user.email, "sub": user.sub, **state, "entries": entries}
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"{user.email} ({user.sub})")
+    for key, value in state.items():
+        click.echo(f"{key:<10} {value}")
+    _print_entries(entries)
+
+
+_ENTRY_COLUMNS = ("ID", "KIND", "AMOUNT", "HELD", "BALANCE", "CLIENT", "CREATED", "REASON")
+
+
+def _print_entries(entries: list[dict]) -> None:
+    if not entries:
+        click.echo("no ledger entries")
+        return
+    click.echo(f"latest {len(entries)} entries, newest first:")
+    click.echo(_ENTRY_ROW.format(*_ENTRY_COLUMNS))
+    for e in entries:
+        created = e["created_at"][:19]  # to the second: enough to tell entries apart
+        row = (e["id"], e["kind"], e["amount"], e["held_delta"], e["balance_after"])
+        click.echo(_ENTRY_ROW.format(*row, e["client_id"] or "-", created, e["reason"] or ""))
 
 
 @cli.command("audit")
@@ -51,7 +111,8 @@ def audit_command(as_json):
 @click.option("--credits", "amount", type=int, required=True)
 @click.option("--reason", required=True, help="Why (kept in the ledger).")
 @click.option("--actor", default="admin:cli", show_default=True)
-def grant_command(email, amount, reason, actor):
+@_json_option
+def grant_command(email, amount, reason, actor, as_json):
     """Give promotional credits."""
     try:
         schemas.positive_amount(amount, "credits")
@@ -59,8 +120,8 @@ def grant_command(email, amount, reason, actor):
             raise WalletError("a reason is required", field="reason")
         entry, _ = services.grant(_wallet(email), amount, PROMO_GRANT, actor, reason=reason.strip())
     except IdPError as exc:
-        _fail(exc)
-    click.echo(f"granted {amount} credits; balance {entry.balance_after}")
+        _fail(exc, as_json)
+    _changed(entry, as_json, f"granted {amount} credits; balance {entry.balance_after}")
 
 
 @cli.command("adjust")
@@ -68,13 +129,14 @@ def grant_command(email, amount, reason, actor):
 @click.option("--amount", type=int, required=True, help="Signed number of credits.")
 @click.option("--reason", required=True)
 @click.option("--actor", default="admin:cli", show_default=True)
-def adjust_command(email, amount, reason, actor):
+@_json_option
+def adjust_command(email, amount, reason, actor, as_json):
     """Correct a balance with a new ledger entry (never by editing one)."""
     try:
         entry = services.adjust(_wallet(email), amount, reason, actor)
     except IdPError as exc:
-        _fail(exc)
-    click.echo(f"adjusted by {amount}; balance {entry.balance_after}")
+        _fail(exc, as_json)
+    _changed(entry, as_json, f"adjusted by {amount}; balance {entry.balance_after}")
 
 
 @cli.command("expire-holds")
@@ -117,11 +179,17 @@ def list_packages_command(as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    click.echo(_PACKAGE_ROW.format("ID", "CREDITS", "PRICE", "CURRENCY", "INTERVAL", "STATUS"))
     for row in rows:
         click.echo(
-            f"{row['id']:<20} {row['credits']:>8} credits  {row['price']:>8} "
-            f"{row['currency']}  {row['interval'] or 'one-off':<8} "
-            f"{'active' if row['active'] else 'inactive'}"
+            _PACKAGE_ROW.format(
+                row["id"],
+                row["credits"],
+                row["price"],
+                row["currency"],
+                row["interval"] or "one-off",
+                "active" if row["active"] else "inactive",
+            )
         )
 
 
