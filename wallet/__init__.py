@@ -5,8 +5,10 @@ def init_app(app) -> None:
     from idp import ui
     from idp.core.extensions import csrf
     from idp.oauth2 import interaction
+    from idp.ui.account_sections import register_account_section
+    from idp.users.deletion import register_deletion_step
 
-    from . import models  # noqa: F401  (register the tables)
+    from . import account, models  # noqa: F401  (register the tables)
     from .cli import cli
     from .pages import bp as pages_bp
     from .pages import detour_url
@@ -22,4 +24,7 @@ def init_app(app) -> None:
     app.register_blueprint(pages_bp)  # hosted purchase pages: CSRF-protected forms
     # An authorization request with next=purchase visits the purchase page after consent.
     interaction.register_detour(app, "purchase", detour_url)
+    # The account page shows the wallet; deleting an account forfeits its credits.
+    register_account_section(app, account.section)
+    register_deletion_step(app, account.describe_deletion, account.forfeit)
     app.cli.add_command(cli)

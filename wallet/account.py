@@ -1,0 +1,110 @@
+"""The wallet on the account page (``idp.ui.account_sections``) and what deleting an
+account does to it (``idp.users.deletion``): its remaining credits are forfeited by one
+ledger entry; the wallet and its entries stay, as every ledger does."""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask import request, url_for
+from sqlalchemy import select
+
+from idp.core.extensions import db
+from idp.users.models import User
+
+from . import billing, holds, ledger, services
+from .errors import HoldNotActive
+from .ledger import Change
+from .models import EXPIRE, Hold, Wallet
+
+HISTORY_PAGE = 10
+# The account page's query parameter that pages through the history (older than an id).
+BEFORE_PARAM = "wallet_before"
+KIND_LABELS = {
+    "purchase": "Purchase",
+    "subscription_grant": "Subscription credits",
+    "promo_grant": "Promotional credits",
+    "consume": "Used",
+    "hold": "Reserved",
+    "capture": "Reserved credits used",
+    "release": "Reservation released",
+    "refund": "Refund",
+    "expire": "Expired",
+    "adjustment": "Adjustment",
+}
+
+
+def _existing(user_id: int) -> Wallet | None:
+    """The user's wallet without creating one (reading a page must not write)."""
+    return db.session.scalar(select(Wallet).where(Wallet.user_id == user_id))
+
+
+def section(user: User) -> tuple[str, dict]:
+    """The account page's wallet section: balance, held and available credits, the
+    history (paged, newest first) and the way to buy credits."""
+    wallet = _existing(user.id)
+    summary = services.summary(wallet) if wallet else {"balance": 0, "held": 0, "available": 0}
+    before = request.args.get(BEFORE_PARAM, type=int)
+    entries = []
+    if wallet is not None:
+        entries = services.transactions(wallet, before=before, limit=HISTORY_PAGE + 1)
+    older = entries[HISTORY_PAGE - 1].id if len(entries) > HISTORY_PAGE else None
+    return "account_wallet.html", {
+        "summary": summary,
+        "entries": entries[:HISTORY_PAGE],
+        "labels": KIND_LABELS,
+        "older_url": url_for("pages.account", **{BEFORE_PARAM: older}) + "#wallet-title"
+        if older
+        else None,
+        "newest_url": url_for("pages.account") + "#wallet-title" if before else None,
+        "buy_url": url_for("wallet_pages.purchase", return_to="/account"),
+    }
+
+
+def describe_deletion(user: User) -> str | None:
+    """What deleting the account does to the wallet, said before the person confirms."""
+    wallet = _existing(user.id)
+    if wallet is None:
+        return None
+    said = _subscription_warning(wallet)
+    if wallet.balance:
+        summary = services.summary(wallet)
+        held = summary["held"]
+        reserved = f" ({held} of them reserved by apps for work in progress)" if held else ""
+        said = (
+            f"Your {summary['balance']} credits{reserved} will be forfeited: they are not "
+            "refunded and cannot be moved to another account. Your credit history is kept, "
+            "without your name or address, as payment records must be." + said
+        )
+    return said.strip() or None
+
+
+def _subscription_warning(wallet: Wallet) -> str:
+    # Deleting does not cancel a plan at Stripe: whoever deletes must know to do it first.
+    live = [s for s in billing.subscriptions(wallet.id) if s.status != "canceled"]
+    if not live:
+        return ""
+    return (
+        " Deleting does not cancel your subscription: cancel it first (Buy credits, "
+        "then Manage subscription), or it will keep being charged."
+    )
+
+
+def forfeit(user: User, actor: str) -> None:
+    """Deletion step: release the wallet's holds, then one ``expire`` entry takes the
+    balance to zero (committed).  The wallet row and its ledger stay."""
+    wallet = _existing(user.id)
+    if wallet is None:
+        return
+    holds.expire_holds(wallet.id)
+    active = select(Hold).where(Hold.wallet_id == wallet.id, Hold.status == "active")
+    for found in db.session.scalars(active).all():
+        with contextlib.suppress(HoldNotActive):  # settled meanwhile
+            holds.release(found, actor)
+    db.session.refresh(wallet)
+    if wallet.balance:
+        ledger.apply(
+            wallet.id,
+            Change(EXPIRE, amount=-wallet.balance, actor=actor, reason="account deleted"),
+        )
+        db.session.commit()
