@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import jwt
+import psycopg
 import summary  # bench/summary.py
 import token_endpoint as te  # bench/token_endpoint.py: this script's folder is on sys.path
 import wrk
@@ -281,6 +283,62 @@ def check_refresh(side: Side) -> None:
     raise te.BenchError(f"{side.name} accepted a rotated refresh token again")
 
 
+# PostgreSQL alone running what one of our refresh grants runs (bench/README.md): the
+# token and its user, the claim, the successor's INSERT, the roles, the hand-over, one
+# commit.  Each transaction takes one of SEEDED families at random (our load chains one
+# family per connection, so rows are rarely contended either way).  pgbench reads every
+# ":word" as a variable, hence CAST(... AS text) for the casts.
+SEEDED = 10_000
+SEED_FAMILIES = """
+INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, session_id, scope,
+    auth_time, created_at, expires_at, family_expires_at)
+  SELECT md5(CAST(n AS text)) || md5(CAST(-n AS text)), md5(CAST(n AS text)), client_id, user_id,
+    session_id, scope, auth_time, created_at, expires_at, family_expires_at
+  FROM refresh_tokens, generate_series(1, %s) AS n WHERE id = %s
+"""
+PGBENCH_REFRESH = """\
+\\set id random(:first, :last)
+BEGIN;
+SELECT t.*, u.* FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = :id;
+UPDATE refresh_tokens SET used_at = now() WHERE id = :id AND revoked_at IS NULL;
+INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, session_id, scope,
+    auth_time, created_at, expires_at, family_expires_at, parent_id)
+  SELECT md5(CAST(random() AS text)) || md5(CAST(random() AS text)), family_id, client_id,
+    user_id, session_id, scope, auth_time, now(), expires_at, family_expires_at, id
+  FROM refresh_tokens WHERE id = :id RETURNING id AS successor \\gset
+SELECT role FROM user_app_roles WHERE user_id = 1 AND client_id = 'bench-refresh' ORDER BY role;
+UPDATE refresh_tokens SET token_hash = md5(CAST(random() AS text)) || md5(CAST(random() AS text)),
+    access_jti = 'pgbench', access_exp = 0
+  WHERE id = :successor RETURNING client_id, revoked_at, revoke_reason;
+END;
+"""
+
+
+def pgbench_refresh(database_url: str, seconds: int) -> float:
+    """tps of PGBENCH_REFRESH with ``te.CONNECTIONS`` clients on the bench database: the
+    ceiling PostgreSQL itself sets for a refresh that is stored durably, on these cores."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        (template,) = conn.execute("SELECT min(id) FROM refresh_tokens").fetchone()
+        conn.execute(SEED_FAMILIES, (SEEDED, template))
+        first, last = conn.execute(
+            "SELECT min(id), max(id) FROM refresh_tokens WHERE id > %s", (template,)
+        ).fetchone()
+        conn.execute("VACUUM ANALYZE refresh_tokens")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_REFRESH)
+        script.flush()
+        cmd = [
+            "pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres", "-c", str(te.CONNECTIONS),
+            "-T", str(seconds), "-M", "prepared", "-D", f"first={first}", "-D", f"last={last}",
+            "-f", script.name, te.BENCH_DB,
+        ]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    tps = re.search(r"^tps = ([\d.]+)", done.stdout, re.M)
+    if done.returncode or not tps:
+        raise te.BenchError(f"pgbench failed:\n{done.stderr or done.stdout}")
+    return float(tps.group(1))
+
+
 def alternate(grant: str, ours: Side, theirs: Side, args: argparse.Namespace) -> list[dict]:
     """Warm both up, then A B A B ...; one row per run."""
     for side in (ours, theirs):
@@ -372,6 +430,10 @@ def main() -> int:
             for grant in grants:
                 print(f"{grant}: wrk {te.CONNECTIONS} connections, {args.duration} s per run")
                 rows += alternate(grant, ours, theirs, args)
+        ceiling = None
+        if "refresh_token" in grants:  # with both servers stopped: the cores to itself
+            print(f"pgbench: our refresh transaction in SQL alone, {args.duration} s", flush=True)
+            ceiling = pgbench_refresh(env["DATABASE_URL"], args.duration)
     threads = f" x {args.threads} threads" if args.threads > 1 else ""
     print(f"""
 == token endpoint vs node oidc-provider (same run, alternating) ==
@@ -384,10 +446,17 @@ peer: oidc-provider {peer_version()} on node {node_version()}, in-memory adapter
     }
     for grant in grants:
         print("\n".join(summarize(grant, rows, *goals[grant])))
-    summary.write(
-        args.summary_json,
-        [summary_row(grant, verdict(grant, rows, *goals[grant]), args) for grant in grants],
-    )
+    table = [summary_row(grant, verdict(grant, rows, *goals[grant]), args) for grant in grants]
+    if ceiling is not None:
+        ours = statistics.median(r["requests_per_s"] for r in rows if r["server"] == "ours"
+                                 and r["grant"] == "refresh_token")  # fmt: skip
+        print(f"  PostgreSQL alone, the same refresh transaction (pgbench, {te.CONNECTIONS}"
+              f" clients): {ceiling:.0f} tps; ours {ours / ceiling:.0%} of it")  # fmt: skip
+        figure = "refresh_token grants/s (durable: PostgreSQL)"
+        table.append(
+            summary.row(figure, ours, "/s", "pgbench, same SQL", ceiling, "(ceiling)", None)
+        )
+    summary.write(args.summary_json, table)
     te.RESULTS.mkdir(parents=True, exist_ok=True)
     out = te.RESULTS / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"rows": rows, "args": vars(args), "cores": cores}, indent=2))
