@@ -2,7 +2,11 @@
 
 import base64
 import os
+import re
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +84,111 @@ def test_production_refusal_from_the_environment(monkeypatch, instance):
     monkeypatch.setenv("DATABASE_URL", "sqlite:///idp.sqlite3")
     with pytest.raises(ConfigError, match=r"^DATABASE_URL "):
         create_app({"IDP_INSTANCE_PATH": str(instance)})
+
+
+def test_production_lists_every_problem_at_once(instance):
+    """One start-up names them all (it took five attempts, one setting each)."""
+    config = {
+        "IDP_ENV": "production",
+        "IDP_INSTANCE_PATH": str(instance),
+        "DATABASE_URL": "sqlite:////srv/idp.sqlite3",
+        "SECRET_KEY": "short",
+        "IDP_KEY_ENCRYPTION_KEY": "not-a-key",
+        "IDP_PAYMENTS": "simulated",
+        "IDP_JWKS_MAX_AGE": "soon",
+        "IDP_OUTBOX_DELIVERY": "pigeon",
+    }
+    with pytest.raises(ConfigError) as caught:
+        create_app(config)
+    assert [problem.split()[0] for problem in caught.value.problems] == [
+        "IDP_JWKS_MAX_AGE",
+        "IDP_SMTP_URL",
+        "DATABASE_URL",
+        "IDP_ISSUER",
+        "SECRET_KEY",
+        "IDP_KEY_ENCRYPTION_KEY",
+        "IDP_OUTBOX_DELIVERY",
+        "IDP_PAYMENTS=simulated",
+    ]
+    message = str(caught.value)
+    assert message.startswith("the configuration has 8 problems:\n")
+    assert all(f"  - {problem}" in message for problem in caught.value.problems)
+    assert "short" not in message and "not-a-key" not in message  # secrets never echoed
+    assert not instance.exists()
+
+
+@pytest.mark.parametrize(
+    "kek",
+    ["not base64!", base64.urlsafe_b64encode(b"k" * 16).decode()],
+    ids=["not-base64", "16-bytes"],
+)
+def test_production_refuses_a_malformed_key_encryption_key(instance, kek):
+    config = {**PRODUCTION, "IDP_KEY_ENCRYPTION_KEY": kek, "IDP_INSTANCE_PATH": str(instance)}
+    with pytest.raises(ConfigError, match=r"^IDP_KEY_ENCRYPTION_KEY must be 32 bytes") as caught:
+        create_app(config)
+    assert kek not in str(caught.value)
+
+
+def test_bad_integers_are_all_listed(instance):
+    with pytest.raises(ConfigError) as caught:
+        create_app(
+            {"IDP_KEY_SIZE": "big", "IDP_JWKS_MAX_AGE": "", "IDP_INSTANCE_PATH": str(instance)}
+        )
+    assert sorted(p.split()[0] for p in caught.value.problems) == [
+        "IDP_JWKS_MAX_AGE",
+        "IDP_KEY_SIZE",
+    ]
+
+
+def test_unknown_outbox_delivery(instance):
+    with pytest.raises(ConfigError, match=r"^IDP_OUTBOX_DELIVERY must be worker, request or cli"):
+        create_app({"IDP_OUTBOX_DELIVERY": "pigeon", "IDP_INSTANCE_PATH": str(instance)})
+
+
+def test_refusal_report_for_a_terminal_and_for_a_log():
+    refused = ConfigError("A must be set", "B must be https")
+    assert (
+        refused.report()
+        == "idp: refusing to start (2 configuration problems): A must be set; B must be https"
+    )
+    assert refused.report(multiline=True) == (
+        "idp: refusing to start: the configuration has 2 problems:\n"
+        "  - A must be set\n"
+        "  - B must be https"
+    )
+    assert ConfigError("A must be set").report() == (
+        "idp: refusing to start (1 configuration problem): A must be set"
+    )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def refused_start(args: list[str], instance) -> subprocess.CompletedProcess:
+    """Start an entry point as a server or the flask command would, in production with
+    nothing set: it must refuse in one message, without a traceback."""
+    env = {"PATH": os.environ["PATH"], "IDP_ENV": "production", "IDP_INSTANCE_PATH": str(instance)}
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [sys.executable, "-c", "import wsgi"],
+        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "users", "list"],
+    ],
+    ids=["wsgi", "flask-cli"],
+)
+def test_entry_points_refuse_in_one_message_without_a_traceback(instance, args):
+    result = refused_start(args, instance)
+    assert result.returncode == 4  # gunicorn's "App failed to load": its master stops
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    [line] = result.stderr.splitlines()  # one record in a server's log
+    assert line.startswith("idp: refusing to start (5 configuration problems): ")
+    for setting in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "IDP_SMTP_URL"):
+        assert f"{setting} must be set when IDP_ENV=production" in line
+    assert "IDP_ISSUER must be an https:// URL" in line
+    assert not instance.exists()
 
 
 @pytest.mark.parametrize(
@@ -199,3 +308,32 @@ def test_pages_set_the_session_cookie_under_that_name(client):
     assert client.get("/login").status_code == 200
     assert client.get_cookie("idp_csrf") is not None
     assert client.get_cookie("session") is None
+
+
+# -- make help -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/usr/bin/make").exists(), reason="needs GNU make")
+def test_make_help_lists_every_target_with_its_comment():
+    makefile = (ROOT / "Makefile").read_text().splitlines()
+    documented = {}  # target -> the first line of the ## comment above it
+    comment: list[str] = []
+    for line in makefile:
+        if line.startswith("## "):
+            comment.append(line[3:])
+        elif not line:
+            comment = []
+        elif target := re.match(r"([a-z][\w-]*):(?!=)", line):
+            documented[target.group(1)] = comment[0] if comment else ""
+            comment = []
+    result = subprocess.run(
+        ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    shown = {}
+    for line in result.stdout.splitlines():
+        if line[2:3] != " ":  # a target's first line; continuation lines are indented
+            name, _, text = line.strip().partition(" ")
+            shown[name] = text.strip()
+    assert {"run", "test", "lint", "serve", "demo", "bench", "help"} <= shown.keys()
+    assert shown == documented

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import secrets
 from collections.abc import Mapping
@@ -15,7 +16,28 @@ _INT_SETTINGS = {k for k, v in DEFAULTS.items() if isinstance(v, int)}
 
 
 class ConfigError(RuntimeError):
-    """Raised at start-up when a setting is unusable; the message names the setting."""
+    """Raised at start-up when settings are unusable.  ``problems`` lists every one found
+    (each names its setting); the message is that list, so one start-up shows them all
+    instead of one per attempt."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__(_describe(self.problems))
+
+    def report(self, multiline: bool = False) -> str:
+        """The refusal as the entry points print it: a list for a person at a terminal,
+        else one line (one record in a server's log)."""
+        if multiline:
+            return f"idp: refusing to start: {_describe(self.problems)}"
+        count = f"{len(self.problems)} configuration problem" + "s" * (len(self.problems) > 1)
+        return f"idp: refusing to start ({count}): {'; '.join(self.problems)}"
+
+
+def _describe(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    return f"the configuration has {len(problems)} problems:\n{lines}"
 
 
 def load(app, config: Mapping[str, object] | None) -> None:
@@ -30,34 +52,66 @@ def load(app, config: Mapping[str, object] | None) -> None:
             values[name] = os.environ[name]
     if config:
         values.update(config)
-    for name in _INT_SETTINGS:
-        try:
-            values[name] = int(values[name])
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be an integer, got {values[name]!r}") from None
+    problems = _integers(values)
     values["IDP_ISSUER"] = str(values["IDP_ISSUER"]).rstrip("/")
     app.config.update(values)
 
-    production = app.config["IDP_ENV"] == "production"
     if app.config["IDP_ENV"] not in ("development", "production"):
-        raise ConfigError("IDP_ENV must be 'development' or 'production'")
-    if production:
-        _refuse_dev_defaults(app.config)
+        problems.append("IDP_ENV must be 'development' or 'production'")
+    if app.config["IDP_ENV"] == "production":
+        problems += _refuse_dev_defaults(app.config)
+    problems += _check_outbox(app.config)
+    problems += _payments(app.config)
+    if problems:  # every problem at once, before any dev fallback is generated
+        raise ConfigError(*problems)
     _fill_dev_fallbacks(app)
     _derive(app.config)
 
 
-def _refuse_dev_defaults(cfg) -> None:
+def _integers(values: dict) -> list[str]:
+    """Convert the integer settings in place; one problem per setting that is not one."""
+    problems = []
+    for name in sorted(_INT_SETTINGS):
+        try:
+            values[name] = int(values[name])
+        except (TypeError, ValueError):
+            problems.append(f"{name} must be an integer, got {values[name]!r}")
+    return problems
+
+
+def _refuse_dev_defaults(cfg) -> list[str]:
     """Production must name every secret and durable store explicitly."""
-    for name in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "IDP_SMTP_URL"):
-        if not cfg.get(name):
-            raise ConfigError(f"{name} must be set when IDP_ENV=production")
-    if str(cfg["DATABASE_URL"]).startswith("sqlite"):
-        raise ConfigError("DATABASE_URL must not be SQLite when IDP_ENV=production")
+    when = "when IDP_ENV=production"
+    problems = [
+        f"{name} must be set {when}"
+        for name in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "IDP_SMTP_URL")
+        if not cfg.get(name)
+    ]
+    if str(cfg.get("DATABASE_URL") or "").startswith("sqlite"):
+        problems.append(f"DATABASE_URL must not be SQLite {when}")
     if urlsplit(cfg["IDP_ISSUER"]).scheme != "https":
-        raise ConfigError("IDP_ISSUER must be an https:// URL when IDP_ENV=production")
-    if len(str(cfg["SECRET_KEY"])) < 32:
-        raise ConfigError("SECRET_KEY must be at least 32 characters when IDP_ENV=production")
+        problems.append(f"IDP_ISSUER must be an https:// URL {when}")
+    if cfg.get("SECRET_KEY") and len(str(cfg["SECRET_KEY"])) < 32:
+        problems.append(f"SECRET_KEY must be at least 32 characters {when}")
+    if cfg.get("IDP_KEY_ENCRYPTION_KEY") and not _is_kek(str(cfg["IDP_KEY_ENCRYPTION_KEY"])):
+        # keys.crypto would refuse it too, but only later and alone: say it here with the rest.
+        problems.append(f"IDP_KEY_ENCRYPTION_KEY must be 32 bytes in base64url {when}")
+    return problems
+
+
+def _is_kek(value: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _check_outbox(cfg) -> list[str]:
+    """The outbox would refuse an unknown mode later, alone (idp.core.outbox.init_app)."""
+    mode = cfg.get("IDP_OUTBOX_DELIVERY")
+    if mode in (None, "", "worker", "request", "cli"):
+        return []
+    return [f"IDP_OUTBOX_DELIVERY must be worker, request or cli, not {mode!r}"]
 
 
 def _fill_dev_fallbacks(app) -> None:
@@ -90,28 +144,30 @@ def _instance_secret(path: Path, fresh: str) -> str:
     return fresh
 
 
-def _payments(cfg) -> None:
+def _payments(cfg) -> list[str]:
     """Resolve IDP_PAYMENTS; production never simulates and needs both Stripe secrets."""
     mode = cfg.get("IDP_PAYMENTS") or ("stripe" if cfg.get("IDP_STRIPE_SECRET_KEY") else "disabled")
+    problems = []
     if mode not in ("stripe", "simulated", "disabled"):
-        raise ConfigError("IDP_PAYMENTS must be stripe, simulated or disabled")
+        problems.append("IDP_PAYMENTS must be stripe, simulated or disabled")
     if mode == "simulated" and cfg["IDP_ENV"] == "production":
-        raise ConfigError("IDP_PAYMENTS=simulated is refused when IDP_ENV=production")
+        problems.append("IDP_PAYMENTS=simulated is refused when IDP_ENV=production")
     if mode == "stripe":
         for name in ("IDP_STRIPE_SECRET_KEY", "IDP_STRIPE_WEBHOOK_SECRET"):
             if not cfg.get(name):
-                raise ConfigError(f"{name} must be set when IDP_PAYMENTS=stripe")
+                problems.append(f"{name} must be set when IDP_PAYMENTS=stripe")
     cfg["IDP_PAYMENTS"] = mode
-    if cfg["IDP_CREDIT_UNIT_PRICE"] <= 0:
-        raise ConfigError("IDP_CREDIT_UNIT_PRICE must be a positive amount in minor units")
+    price = cfg["IDP_CREDIT_UNIT_PRICE"]
+    if isinstance(price, int) and price <= 0:  # not an integer: already a problem
+        problems.append("IDP_CREDIT_UNIT_PRICE must be a positive amount in minor units")
     currency = str(cfg["IDP_CREDIT_CURRENCY"]).lower()
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-        raise ConfigError("IDP_CREDIT_CURRENCY must be an ISO 4217 code such as usd")
+        problems.append("IDP_CREDIT_CURRENCY must be an ISO 4217 code such as usd")
     cfg["IDP_CREDIT_CURRENCY"] = currency
+    return problems
 
 
 def _derive(cfg) -> None:
-    _payments(cfg)
     issuer = cfg["IDP_ISSUER"]
     cfg["IDP_WALLET_AUDIENCE"] = cfg.get("IDP_WALLET_AUDIENCE") or f"{issuer}/api/wallet"
     cfg["IDP_ADMIN_AUDIENCE"] = cfg.get("IDP_ADMIN_AUDIENCE") or f"{issuer}/api/admin"
