@@ -100,3 +100,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage
+
+## Every target with its ## comment from this file (targets without one are listed bare)
+.PHONY: help
+help:
+	@awk '/^## / { doc = doc (doc == "" ? "" : "\n") substr($$0, 4); next } \
+	  /^$$/ { doc = ""; next } \
+	  /^[a-z][a-zA-Z0-9_-]*:([^=]|$$)/ { name = $$0; sub(/:.*/, "", name); \
+	    n = split(doc, lines, "\n"); if (!n) printf "  %s\n", name; \
+	    for (i = 1; i <= n; i++) printf "  %-8s %s\n", (i == 1 ? name : ""), lines[i]; \
+	    doc = "" }' $(firstword $(MAKEFILE_LIST))
