@@ -7,9 +7,9 @@ import json
 import click
 from flask.cli import AppGroup
 
-from idp.core.errors import IdPError
+from idp.core.errors import IdPError, NotFound
 
-from . import admin, services
+from . import admin, deletion, services
 from .access import end_all_access
 
 cli = AppGroup("users", help="Manage user accounts.")
@@ -109,6 +109,45 @@ def verify_command(email, actor, as_json):
         click.echo(f"{user.email} was already verified")
         return
     _out(services.to_dict(user), as_json)
+
+
+_DELETION_FACTS = (
+    "Its address, name, password and subject identifier are replaced: nobody can sign in "
+    "to it, and apps no longer know it.",
+    "Every session and refresh token ends now.",
+    "Its ledger and audit history are kept, without the name or address.",
+)
+
+
+def _deletion_notice(user, consequences: list[str]) -> str:
+    said = consequences or ["It holds no credits: nothing is forfeited."]
+    lines = [f"Deleting the account {user.email} (sub {user.sub}):"]
+    lines += [f"  - {fact}" for fact in (*_DELETION_FACTS, *said)]
+    return "\n".join(lines)
+
+
+@cli.command("delete")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--actor", default="operator:cli", show_default=True, help="Who (audit, ledger).")
+@_json_option
+def delete_command(email, yes, actor, as_json):
+    """Delete an account: anonymise it, forfeit its credits (ledger kept), end its access."""
+    user = _account(email, as_json)
+    if deletion.is_deleted(user):
+        _fail(NotFound("That account was already deleted."), as_json)
+    before = {"email": user.email, "sub": user.sub}
+    consequences = deletion.consequences(user)
+    # The notice and prompt go to stderr so that --json output stays one JSON document.
+    click.echo(_deletion_notice(user, consequences), err=True)
+    if not yes:
+        click.confirm("Delete this account?", abort=True, err=True)
+    deletion.delete_account(user, actor)
+    if as_json:
+        body = {"deleted": before, "consequences": consequences, **services.to_dict(user)}
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(f"deleted {before['email']}; the account is now {user.email}")
 
 
 def _toggle(disabled: bool):
