@@ -441,7 +441,7 @@ HOTSPOTS = [
         " 'cryptography.hazmat.bindings._rust.openssl.rsa.RSAPublicKey' objects>",
     ),
     ("  deny-list lookup", "denylist.py", "is_revoked"),
-    ("caller: user + consent in one query", "wallet/services.py", "delegated_user"),
+    ("caller: user + consent in one query", "idp/oauth2/services.py", "user_and_granted_scopes"),
     ("ledger.spend (the write and its commit)", "wallet/ledger.py", "spend"),
     ("  UPDATE ... RETURNING + INSERT", "wallet/ledger.py", "_spend_with"),
     ("  commit", "sqlalchemy/orm/session.py", "commit"),

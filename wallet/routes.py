@@ -12,7 +12,7 @@ import functools
 from flask import jsonify, request
 
 from idp.core.errors import JSONBlueprint, NotFound
-from idp.oauth2.bearer import Caller, InsufficientScope, current_caller, protector
+from idp.oauth2.bearer import Caller, current_caller, protector
 
 from . import holds, ledger, packages, payments, schemas, services, subscriptions
 from .errors import WalletError
@@ -56,16 +56,13 @@ def wallet_api(scope: str):
 
 
 def _delegated(caller: Caller, scope: str) -> Caller:
-    """A client-credentials caller names the user; that user must have granted it ``scope``
-    (:meth:`~idp.oauth2.bearer.Caller.acting_for_user`'s rules, its two lookups as one)."""
+    """A client-credentials caller names the user (``user``, their sub), who must have
+    granted it ``scope``."""
     sub = request.args.get("user") or schemas.json_body().get("user")
-    found = services.delegated_user(sub, caller.client_id) if isinstance(sub, str) else None
-    if found is None:
+    acting = caller.acting_for_user(sub, scope)
+    if acting is None:
         raise WalletError("name the user (their sub) in the `user` parameter", field="user")
-    user, granted = found
-    if scope not in granted:
-        raise InsufficientScope(scope, "the user has not granted this app " + scope)
-    return Caller(caller.claims, None, user)
+    return acting
 
 
 def _idempotency_key(body: dict) -> str:

@@ -7,12 +7,10 @@ shapes in ``schemas``.
 
 from __future__ import annotations
 
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.extensions import db
-from idp.oauth2.models import Consent
-from idp.users.models import User
 
 from . import holds, ledger, schemas
 from .errors import WalletError
@@ -65,26 +63,6 @@ def consume(
         holds.expire_holds(wallet.id)
     entry, replayed = ledger.apply_once(wallet.id, change)
     return entry, replayed, summary(wallet) if replayed else after(entry)
-
-
-# Built once: the consume API runs it on every request of an app acting for a user.
-_DELEGATED_USER = (
-    select(User, Consent.scopes)
-    .outerjoin(
-        Consent, and_(Consent.user_id == User.id, Consent.client_id == bindparam("client_id"))
-    )
-    .where(User.sub == bindparam("sub"))
-)
-
-
-def delegated_user(sub: str, client_id: str) -> tuple[User, set[str]] | None:
-    """The user ``sub`` names and the scopes they granted ``client_id`` (none when they
-    never did), in one query; None when no user has that sub.  The consume API's
-    ``idp.oauth2.bearer.Caller.acting_for_user``, which reads them one query each."""
-    row = db.session.execute(_DELEGATED_USER, {"sub": sub, "client_id": client_id}).first()
-    if row is None:
-        return None
-    return row[0], set(row[1] or ())
 
 
 def grant(

@@ -15,7 +15,6 @@ from flask import current_app, json, request
 
 from idp.apps.services import query_client
 from idp.core.scopes import ADMIN_SCOPE
-from idp.users import services as users
 
 from . import services
 from .descriptions import described
@@ -110,11 +109,15 @@ class Caller:
     def acting_for_user(self, sub: object, scope: str) -> Caller | None:
         """This app's call on behalf of the user ``sub`` names, who must have granted the
         app ``scope`` (else :class:`InsufficientScope`); None when no user has that sub.
-        The user may be disabled: the API decides what that means for it."""
-        user = users.by_sub(sub) if isinstance(sub, str) else None
-        if user is None:
+        The user may be disabled: the API decides what that means for it.  One query
+        for the user and the consent."""
+        found = (
+            services.user_and_granted_scopes(sub, self.client_id) if isinstance(sub, str) else None
+        )
+        if found is None:
             return None
-        if scope not in services.granted_scopes(user.id, self.client_id):
+        user, granted = found
+        if scope not in granted:
             raise InsufficientScope(scope, "the user has not granted this app " + scope)
         return Caller(self.claims, None, user)
 

@@ -7,12 +7,13 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 
 from idp.audit import services as audit
 from idp.core import scopes as scope_names
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
+from idp.users.models import User
 
 from . import denylist
 from .models import AuthorizationCode, Consent
@@ -142,6 +143,25 @@ def granted_scopes(user_id: int, client_id: str) -> set[str]:
     """The scopes the user has granted the app (none when it never asked)."""
     row = _consent(user_id, client_id)
     return set(row.scopes) if row else set()
+
+
+# Built once: every call of an app acting for a user (the wallet API) runs it.
+_USER_AND_CONSENT = (
+    select(User, Consent.scopes)
+    .outerjoin(
+        Consent, and_(Consent.user_id == User.id, Consent.client_id == bindparam("client_id"))
+    )
+    .where(User.sub == bindparam("sub"))
+)
+
+
+def user_and_granted_scopes(sub: str, client_id: str) -> tuple[User, set[str]] | None:
+    """The user ``sub`` names and the scopes they granted ``client_id`` (none when they
+    never did), in one query; None when no user has that sub."""
+    row = db.session.execute(_USER_AND_CONSENT, {"sub": sub, "client_id": client_id}).first()
+    if row is None:
+        return None
+    return row[0], set(row[1] or ())
 
 
 def needs_consent(user_id: int, client, scope: str) -> bool:
