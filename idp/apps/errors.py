@@ -17,5 +17,9 @@ class ClientIdInUse(RegistryError):
     error = "client_id_in_use"
 
 
+class NameInUse(RegistryError):
+    error = "name_in_use"
+
+
 class AppNotFound(NotFound):
     description = "No app is registered with that client_id."

@@ -56,8 +56,14 @@ class AppIntegration(db.Model):
     refresh_reuse_grace_seconds: Mapped[int] = mapped_column(Integer, server_default="0")
     # OIDC RP-Initiated Logout: where the app may ask us to send the browser afterwards.
     post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
-    # Branding on hosted pages.
+    # Branding on the app's hosted pages (idp.ui): an https logo (the pages' CSP allows
+    # its origin only), a colour that passes 4.5:1 with white text (idp.apps.branding),
+    # and the app's home, privacy policy and terms (RFC 7591 section 2 names).
     logo_uri: Mapped[str | None] = mapped_column(String(512))
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    client_uri: Mapped[str | None] = mapped_column(String(512))
+    policy_uri: Mapped[str | None] = mapped_column(String(512))
+    tos_uri: Mapped[str | None] = mapped_column(String(512))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from idp.core import scopes as scope_names
 from idp.core.defaults import DEFAULTS
 
-from . import uris
+from . import branding, uris
 from .errors import InvalidRedirectURI, RegistryError
 from .models import CONFIDENTIAL, PUBLIC
 
@@ -29,6 +29,10 @@ _FIELDS = {
     "first_party",
     "post_logout_redirect_uris",
     "logo_uri",
+    "brand_color",
+    "client_uri",
+    "policy_uri",
+    "tos_uri",
     "refresh_token_idle_lifetime",
     "refresh_token_absolute_lifetime",
     "refresh_reuse_grace_seconds",
@@ -122,6 +126,7 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     _url_list(values, data, "post_logout_redirect_uris", policy, required)
     if "logo_uri" in data:
         values["logo_uri"] = uris.logo_uri(data["logo_uri"], policy)
+    values.update(_branding(data))
     if "first_party" in data:
         if not isinstance(data["first_party"], bool):
             raise RegistryError("first_party must be true or false", field="first_party")
@@ -131,6 +136,15 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     return values
 
 
+def _branding(data: dict) -> dict:
+    """The colour and the links of the app's hosted pages that ``data`` sets."""
+    values = {f: uris.page_link(data[f], f) for f in _LINKS if f in data}
+    if "brand_color" in data:
+        values["brand_color"] = branding.brand_color(data["brand_color"])
+    return values
+
+
+_LINKS = ("client_uri", "policy_uri", "tos_uri")
 _URL_CHECKS = {
     "redirect_uris": uris.redirect_uri,
     "allowed_origins": uris.origin,
@@ -205,6 +219,20 @@ def _list(data: dict, field: str) -> list:
     if len(value) > _MAX_LIST:
         raise RegistryError(f"{field} holds at most {_MAX_LIST} entries", field=field)
     return list(dict.fromkeys(value))
+
+
+def require_scopes(allowed_scopes: list[str]) -> None:
+    """An operator's new app names at least one scope: an app registered with none can do
+    nothing (every grant asks for a scope), and each default would be wrong for some apps
+    (``openid`` means nothing to a service calling the credit API, ``credits:read``
+    nothing to a sign-in-only app), so the operator says which."""
+    if not allowed_scopes:
+        raise RegistryError(
+            "allowed_scopes is required: name at least one scope the app may use, e.g. "
+            "'openid profile email' for sign-in; supported: "
+            f"{' '.join(sorted(scope_names.SUPPORTED))}",
+            field="allowed_scopes",
+        )
 
 
 def _scopes(value: object) -> list[str]:

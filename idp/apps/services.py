@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.core import scopes as scope_names
@@ -19,7 +19,7 @@ from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
 from . import schemas
-from .errors import AppNotFound, ClientIdInUse
+from .errors import AppNotFound, ClientIdInUse, NameInUse
 from .models import (
     ACTIVE,
     CLIENT_CREDENTIALS,
@@ -59,9 +59,23 @@ def policy() -> schemas.Policy:
     )
 
 
-def create(data: object) -> tuple[AppIntegration, str | None]:
-    """Register an app; returns it and its client secret (shown this once, stored hashed)."""
+def register(data: object) -> tuple[AppIntegration, str | None]:
+    """An operator's registration (``flask apps create``, the admin API): :func:`create`
+    plus the rules that catch an operator's slips, which seed data and test fixtures
+    need not follow: at least one scope named, and a name no other app has in any case."""
     values = schemas.validate_new(data, policy())
+    schemas.require_scopes(values["allowed_scopes"])
+    _refuse_taken_name(values["name"])
+    return _insert(values)
+
+
+def create(data: object) -> tuple[AppIntegration, str | None]:
+    """Insert an app without :func:`register`'s operator rules (the demo's seed, test
+    fixtures); returns it and its client secret (shown this once, stored hashed)."""
+    return _insert(schemas.validate_new(data, policy()))
+
+
+def _insert(values: dict) -> tuple[AppIntegration, str | None]:
     values.setdefault("client_id", "app_" + secrets.token_hex(8))
     values.setdefault("audience", values["client_id"])
     now = utcnow()
@@ -82,6 +96,25 @@ def create(data: object) -> tuple[AppIntegration, str | None]:
     return app, secret
 
 
+def _refuse_taken_name(name: str, client_id: str | None = None) -> None:
+    """Two apps of one name would look alike on the consent page and in the account's
+    list of connected apps, so a name is taken whatever its case.  A check, not a unique
+    index: a deployment may already hold two apps of one name, which a migration adding
+    the index would fail on."""
+    taken = db.session.scalar(
+        select(AppIntegration.client_id).where(
+            func.lower(AppIntegration.name) == name.lower(),
+            AppIntegration.client_id != (client_id or ""),
+        )
+    )
+    if taken is not None:
+        raise NameInUse(
+            f"the name {name!r} is already used by the app {taken!r} (names are compared "
+            "without regard to case); choose another",
+            field="name",
+        )
+
+
 def get(client_id: str) -> AppIntegration:
     app = db.session.scalar(select(AppIntegration).where(AppIntegration.client_id == client_id))
     if app is None:
@@ -95,7 +128,10 @@ def list_all() -> list[AppIntegration]:
 
 def update(client_id: str, data: object) -> AppIntegration:
     app = get(client_id)
-    for key, value in schemas.validate_update(data, policy(), app).items():
+    values = schemas.validate_update(data, policy(), app)
+    if "name" in values:
+        _refuse_taken_name(values["name"], client_id)
+    for key, value in values.items():
         setattr(app, key, value)
     return _save(app)
 
@@ -145,6 +181,10 @@ def to_dict(app: AppIntegration) -> dict:
         "refresh_reuse_grace_seconds": app.refresh_reuse_grace_seconds,
         "post_logout_redirect_uris": app.post_logout_redirect_uris,
         "logo_uri": app.logo_uri,
+        "brand_color": app.brand_color,
+        "client_uri": app.client_uri,
+        "policy_uri": app.policy_uri,
+        "tos_uri": app.tos_uri,
         "status": app.status,
         "created_at": app.created_at.isoformat(),
         "updated_at": app.updated_at.isoformat(),
@@ -170,6 +210,10 @@ class Client(ClientMixin):
     post_logout_redirect_uris: tuple[str, ...]
     logo_uri: str | None
     refresh_reuse_grace_seconds: int = 0
+    brand_color: str | None = None
+    client_uri: str | None = None
+    policy_uri: str | None = None
+    tos_uri: str | None = None
 
     @classmethod
     def from_model(cls, app: AppIntegration) -> Client:
@@ -188,6 +232,10 @@ class Client(ClientMixin):
             tuple(app.post_logout_redirect_uris),
             app.logo_uri,
             app.refresh_reuse_grace_seconds,
+            app.brand_color,
+            app.client_uri,
+            app.policy_uri,
+            app.tos_uri,
         )
 
     @property

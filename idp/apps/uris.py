@@ -91,21 +91,50 @@ def origin(origin: str, policy: Policy) -> str:
     return origin.lower()
 
 
-def logo_uri(value: object, policy: Policy) -> str | None:
-    """Shown on hosted pages: https (http only on loopback outside production)."""
+_HOST_RE = re.compile(r"\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+")
+
+
+def _https(value: object, field: str, what: str) -> str | None:
+    """An https URL of at most 512 characters, with a plain host and no credentials;
+    empty or None for none.  Never http, not even on loopback: the hosted pages' CSP
+    allows only an https logo, and a link to a policy must not be readable in transit."""
     if value is None or value == "":
         return None
     parts = _split(value) if isinstance(value, str) and len(value) <= 512 else None
     ok = (
         parts is not None
+        and parts.scheme == "https"
         and parts.hostname
-        and (
-            parts.scheme == "https"
-            or (parts.scheme == "http" and (not policy.production or _is_loopback(parts.hostname)))
-        )
+        and _HOST_RE.fullmatch(parts.hostname)
+        and not parts.username
+        and not parts.password
+        and value.isprintable()
+        and " " not in value
     )
     if not ok:
-        raise RegistryError(
-            "logo_uri must be an https URL of at most 512 characters", field="logo_uri"
-        )
+        raise RegistryError(f"{field} must be an https URL of {what}", field=field)
     return value
+
+
+def logo_uri(value: object, policy: Policy | None = None) -> str | None:
+    """The logo on the app's hosted pages: https only, since the pages' CSP ``img-src``
+    names exactly this URL's origin (:func:`logo_origin`) and nothing else off-site."""
+    return _https(value, "logo_uri", "at most 512 characters (the pages load nothing else)")
+
+
+def page_link(value: object, field: str) -> str | None:
+    """``client_uri`` (the app's home), ``policy_uri`` (privacy), ``tos_uri`` (terms):
+    links on every hosted page of the app's flow (RFC 7591 section 2 names)."""
+    return _https(value, field, "at most 512 characters")
+
+
+def logo_origin(uri: str | None) -> str | None:
+    """The CSP source expression (``https://host[:port]``) that allows ``uri``."""
+    if not uri:
+        return None
+    parts = urlsplit(uri)
+    port = f":{parts.port}" if parts.port and parts.port != 443 else ""
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    return f"https://{host}{port}"

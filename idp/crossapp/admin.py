@@ -27,7 +27,7 @@ def _json_body() -> dict:
 @bp.post("/register")
 @require_admin
 def register():
-    app, secret = services.create(_json_body())
+    app, secret = services.register(_json_body())
     body = services.to_dict(app)
     if secret:
         body["client_secret"] = secret

@@ -118,6 +118,8 @@ def test_create_public_prints_no_secret(runner):
         "create",
         "--name",
         "Mobile",
+        "--scope",
+        "openid",
         "--type",
         "public",
         "--redirect-uri",
@@ -131,7 +133,9 @@ def test_create_public_prints_no_secret(runner):
 
 
 def test_create_readable_output_shows_secret_once(runner, db):
-    result = flask_apps(runner, "create", "--name", "Shop", "--client-id", "shop")
+    result = flask_apps(
+        runner, "create", "--name", "Shop", "--client-id", "shop", "--scope", "openid"
+    )
     assert result.exit_code == 0, result.output
     lines = readable(result)
     assert (lines["client_id"], lines["type"], lines["status"]) == (
@@ -148,7 +152,9 @@ def test_create_readable_output_shows_secret_once(runner, db):
 
 
 def test_list(runner, apps, shop):
-    apps.create(client_id="mobile", type="public", redirect_uris=["com.example.app:/cb"])
+    apps.create(
+        client_id="mobile", name="Mobile", type="public", redirect_uris=["com.example.app:/cb"]
+    )
     result = flask_apps(runner, "list", "--json")
     assert result.exit_code == 0
     listed = as_json(result)
@@ -157,9 +163,10 @@ def test_list(runner, apps, shop):
     readable = flask_apps(runner, "list")
     assert readable.exit_code == 0
     rows = [line.split() for line in readable.stdout.splitlines()]
-    assert [row[:3] for row in rows] == [
-        ["shop", "confidential", "active"],
-        ["mobile", "public", "active"],
+    assert rows == [
+        ["CLIENT_ID", "TYPE", "STATUS", "NAME"],
+        ["shop", "confidential", "active", "Test", "app"],
+        ["mobile", "public", "active", "Mobile"],
     ]
 
 
@@ -218,7 +225,7 @@ CREATE_REJECTIONS = [
 @pytest.mark.parametrize(("args", "error", "field"), CREATE_REJECTIONS)
 def test_create_rejections_as_json(runner, shop, args, error, field):
     before = len(services.list_all())
-    result = flask_apps(runner, "create", "--name", "Other", *args, "--json")
+    result = flask_apps(runner, "create", "--name", "Other", "--scope", "openid", *args, "--json")
     assert result.exit_code == 1
     body = json.loads(result.stdout)
     assert set(body) == {"error", "error_description", "field"}
@@ -229,14 +236,14 @@ def test_create_rejections_as_json(runner, shop, args, error, field):
 
 @pytest.mark.parametrize(("args", "error", "field"), CREATE_REJECTIONS)
 def test_create_rejections_readable(runner, shop, args, error, field):
-    result = flask_apps(runner, "create", "--name", "Other", *args)
+    result = flask_apps(runner, "create", "--name", "Other", "--scope", "openid", *args)
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.startswith(f"Error: {error}: ")
 
 
 def test_blank_name_is_rejected(runner):
-    result = flask_apps(runner, "create", "--name", "   ", "--json")
+    result = flask_apps(runner, "create", "--name", "   ", "--scope", "openid", "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["field"] == "name"
 
@@ -264,7 +271,9 @@ def test_rotate_secret_of_public_app(runner, apps):
 
 
 def test_secret_hash_never_in_cli_output(runner, db):
-    created = flask_apps(runner, "create", "--name", "Shop", "--client-id", "shop", "--json")
+    created = flask_apps(
+        runner, "create", "--name", "Shop", "--client-id", "shop", "--scope", "openid", "--json"
+    )
     hashes = {stored_hash(db, "shop")}
     outputs = [created]
     for args in (

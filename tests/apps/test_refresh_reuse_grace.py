@@ -27,7 +27,12 @@ def test_new_apps_default_to_no_window(apps):
 
 @pytest.mark.parametrize("seconds", [0, 1, 60])
 def test_registration_within_bounds(client, admin_headers, seconds):
-    body = {"name": "Tabs", "type": "public", "redirect_uris": ["https://tabs.example/cb"]}
+    body = {
+        "name": "Tabs",
+        "type": "public",
+        "redirect_uris": ["https://tabs.example/cb"],
+        "allowed_scopes": "openid",
+    }
     response = client.post(f"{API}/register", json={**body, FIELD: seconds}, headers=admin_headers)
     assert response.status_code == 201, response.json
     assert response.json[FIELD] == seconds
@@ -44,7 +49,8 @@ def test_patch_takes_effect_at_once(client, apps, admin_headers):
 
 
 def test_cli_create_and_update(runner):
-    args = ["--name", "Tabs", "--client-id", "tabs", "--refresh-reuse-grace", "5", "--json"]
+    args = ["--name", "Tabs", "--client-id", "tabs", "--scope", "openid"]
+    args += ["--refresh-reuse-grace", "5", "--json"]
     created = runner.invoke(args=["apps", "create", *args])
     assert created.exit_code == 0, created.output
     assert json.loads(created.stdout)[FIELD] == 5

@@ -32,6 +32,7 @@ def admin_headers(client, apps):
 
 
 def register(client, headers, **body):
+    body.setdefault("allowed_scopes", "openid")
     return client.post(REGISTER, json=body, headers=headers)
 
 
@@ -371,8 +372,8 @@ def test_generated_defaults(client, admin_headers):
     assert body["access_token_lifetime"] == 600
     assert body["type"] == "confidential"
     assert body["first_party"] is False
-    assert (body["redirect_uris"], body["allowed_origins"], body["allowed_scopes"]) == ([], [], [])
-    assert register(client, admin_headers, name="Shop").json["client_id"] != body["client_id"]
+    assert (body["redirect_uris"], body["allowed_origins"]) == ([], [])
+    assert register(client, admin_headers, name="Shop 2").json["client_id"] != body["client_id"]
 
 
 def test_first_party_confidential_app_may_hold_admin_scope(client, apps, admin_headers):

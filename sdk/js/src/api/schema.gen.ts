@@ -407,7 +407,7 @@ export type paths = {
         put?: never;
         /**
          * Register a partner app.
-         * @description A confidential app (the default) gets a `client_secret`, returned this once (stored as a SHA-256 hash; `Cache-Control: no-store`); a public app gets none and needs at least one redirect URI.  Without `client_id` one is generated (`app_` and 16 hex digits); without `audience` the `client_id` is the audience.
+         * @description A confidential app (the default) gets a `client_secret`, returned this once (stored as a SHA-256 hash; `Cache-Control: no-store`); a public app gets none and needs at least one redirect URI.  Without `client_id` one is generated (`app_` and 16 hex digits); without `audience` the `client_id` is the audience. `allowed_scopes` must name at least one scope, and `name` must differ, in any case, from every other app's.
          */
         post: operations["registerApp"];
         delete?: never;
@@ -923,12 +923,19 @@ export type components = {
             allowed_scopes: string[];
             /** @description The `aud` of the app's own access tokens. */
             audience: string;
+            /** @description Buttons and links of the app's hosted pages; at least 4.5:1 against white. */
+            brand_color: string | null;
             client_id: string;
+            /** @description The app's home page (https), linked from its hosted pages. */
+            client_uri: string | null;
             created_at: components["schemas"]["Timestamp"];
             /** @description First-party apps skip the consent screen. */
             first_party: boolean;
+            /** @description https; the only off-site image the app's hosted pages may load. */
             logo_uri: string | null;
             name: string;
+            /** @description The app's privacy policy (https), linked from its hosted pages and consent. */
+            policy_uri: string | null;
             post_logout_redirect_uris: string[];
             /** @description Matched exactly; https (http on loopback) or a reverse-domain app scheme. */
             redirect_uris: string[];
@@ -942,6 +949,8 @@ export type components = {
             secret_rotated_at: components["schemas"]["Timestamp"] | null;
             /** @enum {string} */
             status: "active" | "disabled";
+            /** @description The app's terms of service (https), linked from its hosted pages and consent. */
+            tos_uri: string | null;
             /** @enum {string} */
             type: "confidential" | "public";
             updated_at: components["schemas"]["Timestamp"];
@@ -955,14 +964,21 @@ export type components = {
             allowed_scopes: string[];
             /** @description The `aud` of the app's own access tokens. */
             audience: string;
+            /** @description Buttons and links of the app's hosted pages; at least 4.5:1 against white. */
+            brand_color: string | null;
             client_id: string;
             /** @description The app's secret, shown this once. */
             client_secret?: string;
+            /** @description The app's home page (https), linked from its hosted pages. */
+            client_uri: string | null;
             created_at: components["schemas"]["Timestamp"];
             /** @description First-party apps skip the consent screen. */
             first_party: boolean;
+            /** @description https; the only off-site image the app's hosted pages may load. */
             logo_uri: string | null;
             name: string;
+            /** @description The app's privacy policy (https), linked from its hosted pages and consent. */
+            policy_uri: string | null;
             post_logout_redirect_uris: string[];
             /** @description Matched exactly; https (http on loopback) or a reverse-domain app scheme. */
             redirect_uris: string[];
@@ -976,6 +992,8 @@ export type components = {
             secret_rotated_at: components["schemas"]["Timestamp"] | null;
             /** @enum {string} */
             status: "active" | "disabled";
+            /** @description The app's terms of service (https), linked from its hosted pages and consent. */
+            tos_uri: string | null;
             /** @enum {string} */
             type: "confidential" | "public";
             updated_at: components["schemas"]["Timestamp"];
@@ -987,23 +1005,31 @@ export type components = {
             /** @description `https://host[:port]`, nothing else. */
             allowed_origins?: string[] | string;
             /** @description Scopes this server supports; `admin` only for a first-party confidential app. */
-            allowed_scopes?: string[] | string;
+            allowed_scopes: string[] | string;
             /** @description No whitespace; not one of this server's own resources.  Defaults to the client_id. */
             audience?: string;
+            /** @description `#rrggbb` or `#rgb`, at least 4.5:1 against white (it colours buttons with white text, and links); empty or null for the default. */
+            brand_color?: string | null;
             /** @description Generated when omitted. */
             client_id?: string;
+            /** @description https URL of the app's home page (also where "Back to <app>" goes); empty or null for none. */
+            client_uri?: string | null;
             /** @default false */
             first_party: boolean;
-            /** @description https (http on loopback, or anywhere outside production); empty or null for none. */
+            /** @description https only (the hosted pages' CSP allows exactly this URL's origin); empty or null for none. */
             logo_uri?: string | null;
             /** @description Trimmed. */
             name: string;
+            /** @description https URL of the app's privacy policy; empty or null for none. */
+            policy_uri?: string | null;
             post_logout_redirect_uris?: string[] | string;
             /** @description Exact URIs, no fragment or wildcard; https (http only on loopback in production) or a reverse-domain app scheme (RFC 8252). */
             redirect_uris?: string[] | string;
             refresh_reuse_grace_seconds?: number;
             refresh_token_absolute_lifetime?: number;
             refresh_token_idle_lifetime?: number;
+            /** @description https URL of the app's terms of service; empty or null for none. */
+            tos_uri?: string | null;
             /**
              * @default confidential
              * @enum {string}
@@ -1020,18 +1046,26 @@ export type components = {
             allowed_scopes?: string[] | string;
             /** @description No whitespace; not one of this server's own resources.  Defaults to the client_id. */
             audience?: string;
+            /** @description `#rrggbb` or `#rgb`, at least 4.5:1 against white (it colours buttons with white text, and links); empty or null for the default. */
+            brand_color?: string | null;
+            /** @description https URL of the app's home page (also where "Back to <app>" goes); empty or null for none. */
+            client_uri?: string | null;
             /** @default false */
             first_party: boolean;
-            /** @description https (http on loopback, or anywhere outside production); empty or null for none. */
+            /** @description https only (the hosted pages' CSP allows exactly this URL's origin); empty or null for none. */
             logo_uri?: string | null;
             /** @description Trimmed. */
             name?: string;
+            /** @description https URL of the app's privacy policy; empty or null for none. */
+            policy_uri?: string | null;
             post_logout_redirect_uris?: string[] | string;
             /** @description Exact URIs, no fragment or wildcard; https (http only on loopback in production) or a reverse-domain app scheme (RFC 8252). */
             redirect_uris?: string[] | string;
             refresh_reuse_grace_seconds?: number;
             refresh_token_absolute_lifetime?: number;
             refresh_token_idle_lifetime?: number;
+            /** @description https URL of the app's terms of service; empty or null for none. */
+            tos_uri?: string | null;
         };
         /** @description An app with its newly issued secret. */
         RegistryAppWithSecret: {
@@ -1042,14 +1076,21 @@ export type components = {
             allowed_scopes: string[];
             /** @description The `aud` of the app's own access tokens. */
             audience: string;
+            /** @description Buttons and links of the app's hosted pages; at least 4.5:1 against white. */
+            brand_color: string | null;
             client_id: string;
             /** @description The app's secret, shown this once. */
             client_secret: string;
+            /** @description The app's home page (https), linked from its hosted pages. */
+            client_uri: string | null;
             created_at: components["schemas"]["Timestamp"];
             /** @description First-party apps skip the consent screen. */
             first_party: boolean;
+            /** @description https; the only off-site image the app's hosted pages may load. */
             logo_uri: string | null;
             name: string;
+            /** @description The app's privacy policy (https), linked from its hosted pages and consent. */
+            policy_uri: string | null;
             post_logout_redirect_uris: string[];
             /** @description Matched exactly; https (http on loopback) or a reverse-domain app scheme. */
             redirect_uris: string[];
@@ -1063,6 +1104,8 @@ export type components = {
             secret_rotated_at: components["schemas"]["Timestamp"] | null;
             /** @enum {string} */
             status: "active" | "disabled";
+            /** @description The app's terms of service (https), linked from its hosted pages and consent. */
+            tos_uri: string | null;
             /** @enum {string} */
             type: "confidential" | "public";
             updated_at: components["schemas"]["Timestamp"];
@@ -1545,7 +1588,7 @@ export interface operations {
                     "application/json": components["schemas"]["RegistryApp"];
                 };
             };
-            /** @description `invalid_client_metadata` (an unknown, immutable or invalid member, a body that is not a JSON object), `invalid_redirect_uri`, `invalid_request` (bytes the server refuses). */
+            /** @description `invalid_client_metadata` (an unknown, immutable or invalid member, a body that is not a JSON object), `invalid_redirect_uri`, `name_in_use` (another app has the new name, in any case), `invalid_request` (bytes the server refuses). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1553,7 +1596,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "invalid_client_metadata" | "invalid_redirect_uri" | "invalid_request";
+                        error: "invalid_client_metadata" | "invalid_redirect_uri" | "name_in_use" | "invalid_request";
                         error_description: string;
                         /** @description The member of the request that is wrong (absent when the body itself is not a JSON object). */
                         field?: string;
@@ -1697,6 +1740,10 @@ export interface operations {
                      *       "refresh_reuse_grace_seconds": 0,
                      *       "post_logout_redirect_uris": [],
                      *       "logo_uri": null,
+                     *       "brand_color": null,
+                     *       "client_uri": null,
+                     *       "policy_uri": null,
+                     *       "tos_uri": null,
                      *       "status": "active",
                      *       "created_at": "2026-12-01T12:00:00.000000+00:00",
                      *       "updated_at": "2026-12-01T12:00:00.000000+00:00",
@@ -3080,6 +3127,10 @@ export interface operations {
                      *       "refresh_reuse_grace_seconds": 0,
                      *       "post_logout_redirect_uris": [],
                      *       "logo_uri": null,
+                     *       "brand_color": null,
+                     *       "client_uri": null,
+                     *       "policy_uri": null,
+                     *       "tos_uri": null,
                      *       "status": "active",
                      *       "created_at": "2026-12-01T12:00:00.000000+00:00",
                      *       "updated_at": "2026-12-01T12:00:00.000000+00:00",
@@ -3089,7 +3140,7 @@ export interface operations {
                     "application/json": components["schemas"]["RegistryAppCreated"];
                 };
             };
-            /** @description `invalid_client_metadata` (an unknown or invalid member, a body that is not a JSON object), `invalid_redirect_uri`, `client_id_in_use` (with `field` `client_id`), `invalid_request` (bytes the server refuses, such as NUL). */
+            /** @description `invalid_client_metadata` (an unknown or invalid member, a body that is not a JSON object, no `allowed_scopes`), `invalid_redirect_uri`, `client_id_in_use` (with `field` `client_id`), `name_in_use` (another app has the name, in any case; `field` `name`), `invalid_request` (bytes the server refuses, such as NUL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3097,7 +3148,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "invalid_client_metadata" | "invalid_redirect_uri" | "client_id_in_use" | "invalid_request";
+                        error: "invalid_client_metadata" | "invalid_redirect_uri" | "client_id_in_use" | "name_in_use" | "invalid_request";
                         error_description: string;
                         /** @description The member of the request that is wrong (absent when the body itself is not a JSON object). */
                         field?: string;
