@@ -12,7 +12,7 @@ from sqlalchemy import select
 from idp.core.extensions import db
 from idp.users.models import User
 
-from . import billing, holds, ledger, services
+from . import billing, holds, ledger, payments, prices, services
 from .errors import HoldNotActive
 from .ledger import Change
 from .models import EXPIRE, Hold, Wallet
@@ -58,6 +58,8 @@ def section(user: User) -> tuple[str, dict]:
         else None,
         "newest_url": url_for("pages.account") + "#wallet-title" if before else None,
         "buy_url": url_for("wallet_pages.purchase", return_to="/account"),
+        "can_buy": payments.mode() != "disabled",
+        "count": prices.count,
     }
 
 

@@ -140,3 +140,37 @@ def signed_in_only(view=None, *, back_after_post: str | None = "/account"):
         return guarded
 
     return decorate(view) if view is not None else decorate
+
+
+def active_for(user_id: int) -> list[CrossAppSession]:
+    """The user's live sessions (signed-in browsers), the most recently seen first."""
+    return list(
+        db.session.scalars(
+            select(CrossAppSession)
+            .where(
+                CrossAppSession.user_id == user_id,
+                CrossAppSession.revoked_at.is_(None),
+                CrossAppSession.expires_at > utcnow(),
+            )
+            .order_by(CrossAppSession.last_seen_at.desc(), CrossAppSession.id.desc())
+        )
+    )
+
+
+def end_one(user_id: int, session_id: int) -> bool:
+    """End one of the user's sessions (only theirs: the id comes from a form); whether
+    there was such a live session."""
+    ended = db.session.execute(
+        update(CrossAppSession)
+        .where(
+            CrossAppSession.id == session_id,
+            CrossAppSession.user_id == user_id,
+            CrossAppSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    found = g.get("idp_session")
+    if found and found[0].id == session_id:
+        g.idp_session = None
+    return ended.rowcount == 1

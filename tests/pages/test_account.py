@@ -41,6 +41,13 @@ def fresh_user(db, user) -> User:
     return db.session.get(User, user.id)
 
 
+def shown(http, response, path: str = "/account"):
+    """The page a successful POST redirects to (302: a reload never sends it again)."""
+    assert response.status_code == 302, response.data[:300]
+    assert urlsplit(response.headers["Location"]).path == path
+    return http.get(response.headers["Location"])
+
+
 def refresh_token(user, client_id: str, value: str) -> None:
     oauth_services.save_refresh_token(
         value,
@@ -75,6 +82,10 @@ def test_pages_need_a_session(client, db, path):
         "/account/password",
         "/account/apps/shop/revoke",
         "/account/sign-out-everywhere",
+        "/account/sessions/1/end",
+        "/account/email",
+        "/account/email/verify",
+        "/account/delete",
     ],
 )
 def test_forms_without_a_session_go_to_sign_in_then_the_account(client, db, user, path):
@@ -102,9 +113,9 @@ def test_account_page_shows_the_person(signed_in, user):
 
 def test_profile_update(signed_in, db, user):
     response = submit(signed_in, "/account", "/account/profile", display_name="  Ada L.  ")
-    assert response.status_code == 200
-    assert "Your profile was saved." in text(response)
+    assert "Your profile was saved." in text(shown(signed_in, response))
     assert fresh_user(db, user).display_name == "Ada L."
+    assert "Your profile was saved." not in text(signed_in.get("/account"))  # shown once
 
 
 def test_too_long_name_is_an_inline_error(signed_in, db, user):
@@ -122,8 +133,7 @@ def test_change_password(signed_in, db, user):
         current_password=PASSWORD,
         new_password=NEW_PASSWORD,
     )
-    assert response.status_code == 200
-    assert "Your password was changed." in text(response)
+    assert "Your password was changed." in text(shown(signed_in, response))
     assert Browser(signed_in).login(password=NEW_PASSWORD).status_code == 302
 
 
@@ -169,9 +179,11 @@ def test_consent_lists_the_app_and_revoking_ends_its_access(signed_in, db, user,
     assert listed == {"shop", "news"}
     assert "Shop Sign you in with your account, See your name Revoke access" in text(page)
 
-    response = submit(signed_in, "/account", "/account/apps/shop/revoke")
+    asked = signed_in.get("/account/apps/shop/revoke")
+    assert "Remove Shop's access?" in text(asked)
+    assert len(list(db.session.scalars(select(Consent)))) == 2  # asking changed nothing
+    response = shown(signed_in, submit(signed_in, "/account/apps/shop/revoke"))
 
-    assert response.status_code == 200
     assert "Access removed. The app must ask you again." in text(response)
     listed = {a["data-client-id"] for a in read(response.data).all("li") if "data-client-id" in a}
     assert listed == {"news"}
@@ -191,11 +203,12 @@ def test_sign_out_everywhere(app, db, user, shop):
         assert Browser(browser).login().status_code == 302
     refresh_token(user, "shop", "shop-1")
 
-    response = submit(here, "/account", "/account/sign-out-everywhere")
-
-    assert response.status_code == 200
-    assert "You are signed out on every device" in text(response)
+    asked = here.get("/account/sign-out-everywhere")
+    assert "Sign out everywhere?" in text(asked)
+    assert elsewhere.get("/account").status_code == 200  # asking changed nothing
+    response = submit(here, "/account/sign-out-everywhere")
     assert session_cookie(here, app) is None
+    assert "You are signed out on every device" in text(shown(here, response, "/signed-out"))
     for browser in (here, elsewhere):
         assert browser.get("/account").status_code == 302
     db.session.rollback()
@@ -239,7 +252,7 @@ def test_changing_the_password_ends_other_browsers_and_refresh_tokens(app, db, u
         here, "/account", "/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert here.get("/account").status_code == 200
     assert elsewhere.get("/account").status_code == 302
     assert refresh_tokens(db) == {"shop-1": "password_changed"}
@@ -277,3 +290,25 @@ def test_profile_changes_move_updated_at_and_a_password_change_does_not(signed_i
 
     submit(signed_in, "/account", "/account/profile", display_name="Ada L.")
     assert fresh_user(db, user).updated_at > stale
+
+
+def test_the_sign_out_button_signs_out_here_and_redirects(app, db, user):
+    here, elsewhere = app.test_client(), app.test_client()
+    for browser in (here, elsewhere):
+        assert Browser(browser).login().status_code == 302
+    action = [f["action"] for f in read(here.get("/account").data).all("form")][-1]
+    assert action.startswith("/account/sessions/")  # "Sign out": this device's session
+
+    response = shown(
+        here,
+        here.post(action, data={"csrf_token": csrf_of(here.get("/account").data)}),
+        "/signed-out",
+    )
+
+    assert "You are signed out in this browser." in text(response)
+    assert here.get("/account").status_code == 302
+    assert elsewhere.get("/account").status_code == 200
+
+
+def test_a_reloaded_signed_out_page_says_nothing_it_cannot_know(signed_in):
+    assert signed_in.get("/signed-out").status_code == 302  # still signed in: the account

@@ -52,7 +52,7 @@ def test_deleting_anonymises_and_ends_access(app, db, user, apps):
         user.id,
         {"actor": "self"},
     )
-    assert Browser(app.test_client()).login(password=PASSWORD).status_code != 302
+    assert Browser(app.test_client()).login(password=PASSWORD).status_code == 401
 
 
 @pytest.mark.postgres
