@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 
@@ -19,7 +18,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.request_class = IdPRequest
     app.session_interface = CookieSessions()
     config_module.load(app, config)
-    _configure_logging(app.config["IDP_LOG_LEVEL"])
+    _configure_logging(app)
     if proxies := app.config["IDP_TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,9 +31,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 def _init_core(app: Flask) -> None:
     """Extensions and the request-wide hooks, in the order they must run."""
     from . import cors, security
-    from .core import handlers, input_guard, mail, redis_client
+    from .core import handlers, input_guard, logs, mail, redis_client
     from .core.extensions import csrf, db, migrate
 
+    logs.init_app(app)  # its after_request hook runs last: it logs the final status
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     redis_client.init_app(app)
@@ -53,9 +53,22 @@ def _init_packages(app: Flask) -> None:
     import keys
     import wallet
 
-    from . import apps, audit, cli, crossapp, health, oauth2, openapi, pages, ratelimit, users
+    from . import (
+        apps,
+        audit,
+        cli,
+        crossapp,
+        health,
+        metrics,
+        oauth2,
+        openapi,
+        pages,
+        ratelimit,
+        users,
+    )
 
-    packages = (keys, apps, users, audit, oauth2, crossapp, pages, wallet, openapi, health, cli)
+    packages = (keys, apps, users, audit, oauth2, crossapp, pages, wallet, openapi, health)
+    packages += (metrics, cli)
     for package in packages:
         package.init_app(app)
     ratelimit.init_app(app)  # wraps views, so after every blueprint is registered
@@ -67,11 +80,9 @@ def _migrations_dir():
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _configure_logging(level: str) -> None:
-    """The ``idp`` logger writes to stderr unless the host (gunicorn, pytest) configured one."""
-    log = logging.getLogger("idp")
-    log.setLevel(level)
-    if not log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
+def _configure_logging(app: Flask) -> None:
+    """Text lines in development, JSON in production, unless ``IDP_LOG_FORMAT`` says."""
+    from .core import logs
+
+    default = "json" if app.config["IDP_ENV"] == "production" else "text"
+    logs.configure(app.config["IDP_LOG_LEVEL"], logs.setting(app, "IDP_LOG_FORMAT", default))

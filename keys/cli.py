@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from . import services
-from .errors import RotationNotReady
+from .errors import KeyDecryptionFailed, RotationNotReady
 from .signer import key_cache
 
 cli = AppGroup("keys", help="Manage the RS256 signing keys.")
@@ -66,3 +66,16 @@ def list_command(as_json: bool) -> None:
             f"{row['kid']}  {row['status']:8}  created {row['created_at']}  "
             f"publish_until {row['publish_until'] or '-'}"
         )
+
+
+@cli.command("rewrap")
+def rewrap_command() -> None:
+    """Re-encrypt every private key under the first key of IDP_KEY_ENCRYPTION_KEY.
+
+    Rotation of the key-encryption key: set IDP_KEY_ENCRYPTION_KEY=new,old on every node,
+    run this, then drop the old key (docs/deploy.md)."""
+    try:
+        resealed, current = services.rewrap()
+    except KeyDecryptionFailed as exc:
+        raise click.ClickException(f"{exc.description} Nothing was changed.") from None
+    click.echo(f"re-sealed {resealed} key(s); {current} already under the current key")

@@ -1,4 +1,10 @@
-"""Private keys at rest: AES-256-GCM under the key-encryption key (``IDP_KEY_ENCRYPTION_KEY``)."""
+"""Private keys at rest: AES-256-GCM under the key-encryption key (``IDP_KEY_ENCRYPTION_KEY``).
+
+The setting may name several keys, comma-separated: the first seals, every one may
+unseal.  That is how the key-encryption key is rotated without downtime (docs/deploy.md):
+nodes learn the new key before any row depends on it, ``flask keys rewrap`` re-seals
+every row under it, then the old key is dropped from the setting.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,14 @@ def parse_kek(value: str) -> bytes:
     return kek
 
 
+def parse_keks(value: str) -> list[bytes]:
+    """The configured keys, sealing key first (``IDP_KEY_ENCRYPTION_KEY=new,old``)."""
+    keks = [parse_kek(part.strip()) for part in str(value).split(",") if part.strip()]
+    if not keks:
+        raise ConfigError("IDP_KEY_ENCRYPTION_KEY names no key")
+    return keks
+
+
 def generate_rsa(size: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=size)
 
@@ -46,8 +60,22 @@ def seal(kek: bytes, kid: str, private_key: rsa.RSAPrivateKey) -> bytes:
 
 def unseal(kek: bytes, kid: str, blob: bytes) -> rsa.RSAPrivateKey:
     """Decrypt a private key sealed by :func:`seal`."""
+    return serialization.load_der_private_key(_open(kek, kid, blob), password=None)
+
+
+def unseal_any(keks: list[bytes], kid: str, blob: bytes) -> tuple[rsa.RSAPrivateKey, int]:
+    """Decrypt with whichever configured key sealed ``blob``; returns the key and the
+    index of the key-encryption key that opened it (0: the sealing key)."""
+    for index, kek in enumerate(keks):
+        try:
+            return serialization.load_der_private_key(_open(kek, kid, blob), None), index
+        except KeyDecryptionFailed:
+            continue
+    raise KeyDecryptionFailed()
+
+
+def _open(kek: bytes, kid: str, blob: bytes) -> bytes:
     try:
-        der = AESGCM(kek).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], kid.encode())
+        return AESGCM(kek).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], kid.encode())
     except InvalidTag:
         raise KeyDecryptionFailed() from None
-    return serialization.load_der_private_key(der, password=None)

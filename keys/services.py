@@ -20,14 +20,19 @@ from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
 from . import crypto
-from .errors import RotationNotReady
+from .errors import KeyDecryptionFailed, RotationNotReady
 from .models import ACTIVE, ALG, NEXT, RETIRED, SigningKey
 
 log = logging.getLogger("idp.keys")
 
 
+def _keks() -> list[bytes]:
+    """The configured key-encryption keys, the sealing one first."""
+    return crypto.parse_keks(current_app.config["IDP_KEY_ENCRYPTION_KEY"])
+
+
 def _kek() -> bytes:
-    return crypto.parse_kek(current_app.config["IDP_KEY_ENCRYPTION_KEY"])
+    return _keks()[0]
 
 
 def _new_key(status: str, now: datetime, private=None) -> SigningKey:
@@ -160,7 +165,7 @@ def active_kid() -> str | None:
 
 def load_private(key: SigningKey) -> RSAKey:
     """The decrypted private key as a joserfc key carrying its kid."""
-    private = crypto.unseal(_kek(), key.kid, key.private_key)
+    private, _ = crypto.unseal_any(_keks(), key.kid, key.private_key)
     return RSAKey.import_key(private, {"kid": key.kid, "alg": ALG, "use": "sig"})
 
 
@@ -178,3 +183,35 @@ def published(now: datetime | None = None) -> list[SigningKey]:
 
 def all_keys() -> list[SigningKey]:
     return list(db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
+
+
+def rewrap() -> tuple[int, int]:
+    """Re-seal every stored private key under the sealing key-encryption key (the first
+    of ``IDP_KEY_ENCRYPTION_KEY``); returns (re-sealed, already under it).
+
+    Nodes keep signing meanwhile: each row is one conditional UPDATE on the blob it read
+    (a key rotated away or re-sealed by a concurrent run is left to that writer), and a
+    node holds its decrypted key in memory.  A row no configured key opens raises
+    :class:`KeyDecryptionFailed` before anything is written."""
+    keks = _keks()
+    plan = []
+    stored = all_keys()
+    for key in stored:
+        try:
+            private, opened_by = crypto.unseal_any(keks, key.kid, key.private_key)
+        except KeyDecryptionFailed:
+            raise KeyDecryptionFailed(
+                f"Signing key {key.kid} opens under no key of IDP_KEY_ENCRYPTION_KEY."
+            ) from None
+        if opened_by:
+            plan.append((key.kid, key.private_key, crypto.seal(keks[0], key.kid, private)))
+    for kid, old, new in plan:
+        db.session.execute(
+            update(SigningKey)
+            .where(SigningKey.kid == kid, SigningKey.private_key == old)
+            .values(private_key=new)
+        )
+    db.session.commit()
+    if plan:
+        log.info("re-sealed %d signing key(s) under the current key-encryption key", len(plan))
+    return len(plan), len(stored) - len(plan)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import Row, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from idp.core import observe
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
@@ -92,6 +93,7 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
     )
     db.session.add(entry)
     db.session.flush()
+    observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
     return entry
 
 
@@ -199,6 +201,7 @@ def spend(user_id: int, change: Change) -> Row | None:
         return None
     if entry is not None:
         db.session.commit()
+        observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
     return entry
 
 

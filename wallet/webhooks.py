@@ -22,6 +22,7 @@ import stripe
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from idp.core import observe
 from idp.core.extensions import db
 
 from . import billing, webhook_handlers
@@ -46,7 +47,12 @@ HANDLERS = {
 
 def receive(payload: bytes, signature: str | None) -> str:
     """Verify and handle one delivery; returns the outcome recorded for the event."""
-    return handle(verified_event(payload, signature))
+    try:
+        event = verified_event(payload, signature)
+    except WalletError:
+        observe.emit(observe.WEBHOOK, type="unverified", outcome="rejected")
+        raise
+    return handle(event)
 
 
 def verified_event(payload: bytes, signature: str | None) -> dict:
@@ -87,12 +93,15 @@ def handle(event: dict) -> str:
     """Apply ``event`` once: its ``stripe_events`` row and its effect commit together."""
     handler = HANDLERS.get(event["type"])
     if handler is None:
-        return "ignored"  # not subscribed to, or not ours to act on; nothing to remember
+        # not subscribed to, or not ours to act on; nothing to remember
+        observe.emit(observe.WEBHOOK, type="other", outcome="ignored")
+        return "ignored"
     db.session.rollback()  # start clean: nothing else may ride on this commit
     try:
         row = billing.add_event(event)
     except IntegrityError:
         db.session.rollback()
+        observe.emit(observe.WEBHOOK, type=event["type"], outcome="duplicate")
         return "duplicate"
     try:
         row.outcome = handler(event, event["data"]["object"])
@@ -100,6 +109,8 @@ def handle(event: dict) -> str:
     except Exception:
         db.session.rollback()  # neither the event row nor any part of its effect
         log.warning("stripe event %s (%s) failed; Stripe will retry", event["id"], event["type"])
+        observe.emit(observe.WEBHOOK, type=event["type"], outcome="failed")
         raise
     log.info("stripe event %s (%s): %s", event["id"], event["type"], row.outcome)
+    observe.emit(observe.WEBHOOK, type=event["type"], outcome=row.outcome)
     return row.outcome

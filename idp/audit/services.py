@@ -7,6 +7,7 @@ import logging
 from flask import has_request_context, request
 from sqlalchemy import select
 
+from idp.core import observe
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
@@ -46,6 +47,8 @@ def record(
     if commit:
         db.session.commit()
     log.info("audit %s user=%s client=%s %s", event, user_id, client_id, detail or "")
+    # The metrics count login failures and refresh-token reuse from here, one choke point.
+    observe.emit(observe.AUDIT, event=event, client_id=client_id, reason=detail.get("reason"))
 
 
 def tail(limit: int = 20, after_id: int = 0, event: str | None = None) -> list[AuditEvent]:

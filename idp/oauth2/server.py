@@ -22,6 +22,7 @@ from flask import request as flask_request
 from werkzeug.datastructures import MultiDict
 
 from idp.apps.services import query_client
+from idp.core import logs, observe
 from idp.core import scopes as scope_names
 
 from . import services
@@ -189,6 +190,9 @@ def _save_token(token, request) -> None:
     if code is not None:
         # After the refresh token exists: a replay noticed here revokes it too.
         services.record_code_tokens(code, *access)
+    client_id = request.client.client_id
+    logs.annotate(client_id=client_id, sub=getattr(request.user, "sub", None))
+    observe.emit(observe.TOKEN_ISSUED, grant_type=request.payload.grant_type, client_id=client_id)
 
 
 def _client_secret_basic(query_client, request):
