@@ -21,7 +21,9 @@ from .oauth2.internal import forward
 DEMO_CLIENT_ID = "demo-app"
 DEMO_SCOPE = "openid profile email offline_access credits:read credits:consume credits:purchase"
 
-bp = Blueprint("demo", __name__)
+# Its own stylesheet and script (token wrapping, copy buttons): the page's CSP allows
+# scripts and styles from this origin only, never inline.
+bp = Blueprint("demo", __name__, static_folder="demo_static", static_url_path="/demo/static")
 
 
 def redirect_uri() -> str:
@@ -96,14 +98,36 @@ def authorize_url(**extra) -> str:
 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo app</title>
-<link rel="stylesheet" href="{{ url_for('pages.static', filename='idp.css') }}"></head>
-<body><main class="card"><h1>Demo partner app: callback</h1>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="{{ url_for('pages.static', filename='idp.css') }}">
+<link rel="stylesheet" href="{{ url_for('demo.static', filename='demo.css') }}">
+<script src="{{ url_for('demo.static', filename='demo.js') }}" defer></script></head>
+<body><main class="card demo"><h1>Demo partner app: callback</h1>
 {% if error %}<div class="message error" role="alert">{{ error }}: {{ description }}</div>
 {% endif %}
 {% if code %}<p>Received <code>code</code> (state <code>{{ state }}</code>) and exchanged it at
 <code>/oauth/token</code> like the app's backend would:</p>
-<pre>{{ exchange_curl }}</pre><p>Response ({{ status }}):</p><pre>{{ tokens }}</pre>{% endif %}
+<pre class="wrap">{{ exchange_curl }}</pre>
+<h2>Response ({{ status }})</h2>
+<dl class="fields">{% for name, value, copy in fields %}
+<div class="field"><dt id="field-{{ name }}">{{ name }}</dt>
+<dd><pre class="wrap"{% if copy %} data-copy aria-labelledby="field-{{ name }}"{% endif %}>
+{{- value }}</pre></dd></div>{% endfor %}
+</dl>
+<details><summary>The whole response as JSON</summary><pre class="wrap">{{ tokens }}</pre></details>
+{% endif %}
 </main></body></html>"""
+
+
+def _fields(body: object) -> list[tuple[str, str, bool]]:
+    """Each member of the token response on its own (name, value, copyable): a token is
+    one long word, so it gets its own wrapped block and a copy button."""
+    if not isinstance(body, dict):
+        return []
+    return [
+        (name, value if isinstance(value, str) else json.dumps(value), name.endswith("token"))
+        for name, value in body.items()
+    ]
 
 
 @bp.get("/demo/callback")
@@ -127,6 +151,7 @@ def callback():
         response = forward(None, form)
         context["status"] = response.status_code
         context["tokens"] = json.dumps(response.get_json(), indent=2)
+        context["fields"] = _fields(response.get_json())
         context["exchange_curl"] = (
             f"curl -s -u {creds['client_id']}:<secret> -d grant_type=authorization_code "
             f"-d code=<code> --data-urlencode redirect_uri={redirect_uri()} "
