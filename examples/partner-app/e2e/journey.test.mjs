@@ -60,7 +60,7 @@ test('sign up through the app, with the purchase detour: credits bought in the p
   await popup.getByRole('heading', { level: 1, name: 'Create your account' }).waitFor();
   await popup.getByLabel('Your name').fill('Newcomer');
   await popup.getByLabel('Email address').fill(email);
-  await popup.getByLabel('Password').fill(PASSWORD);
+  await popup.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await popup.getByRole('button', { name: 'Create account' }).click();
   await popup.getByLabel('Verification code').fill(await demo.code(email));
   await popup.getByRole('button', { name: 'Verify' }).click();
