@@ -5,13 +5,24 @@ reads a family before and after the action and asserts the difference."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import os
 import secrets
+import signal
+import socket
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from flask_migrate import upgrade
 from prometheus_client.parser import text_string_to_metric_families
 
+from idp import create_app
 from idp.oauth2.server import authorization_server
 from idp.users import services as users
 from idp.users.errors import InvalidCredentials
@@ -243,3 +254,113 @@ def test_database_pool_usage(app, db, committed_db, scrape):
     assert held - idle == 1
     assert value(scrape(), name) == idle
     assert value(scrape(), "idp_db_pool_capacity") >= 1
+
+
+# -- several worker processes ---------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_file(path: Path) -> dict:
+    """KEY=VALUE lines of deploy/granian.env (what `set -a; . file` exports)."""
+    pairs = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    """One request on its own connection, so the workers share them out."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Connection": "close"})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def server_command(server: str, port: int) -> tuple[list[str], dict]:
+    """The production command of ``server`` with its committed config, on ``port``."""
+    binary = Path(sys.executable).parent
+    if server == "granian":
+        env = env_file(ROOT / "deploy" / "granian.env")
+        env.update(GRANIAN_HOST="127.0.0.1", GRANIAN_PORT=str(port), GRANIAN_WORKERS="2")
+        return [str(binary / "granian"), "wsgi:app"], env
+    env = {"IDP_BIND": f"127.0.0.1:{port}", "IDP_WORKERS": "2"}
+    return [str(binary / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "wsgi:app"], env
+
+
+@contextlib.contextmanager
+def running(server: str, tmp_path: Path):
+    """The server on a migrated SQLite database, metrics open; yields (port, metrics dir)."""
+    database = f"sqlite:///{tmp_path / 'idp.sqlite3'}"
+    settings = {"DATABASE_URL": database, "IDP_INSTANCE_PATH": str(tmp_path), "IDP_METRICS": "open"}
+    with create_app(settings).app_context():
+        upgrade()
+    port, metrics_dir = free_port(), tmp_path / "prometheus"
+    command, env = server_command(server, port)
+    env = {**os.environ, **env, **settings, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if get(port, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, (
+                tmp_path / "server.log"
+            ).read_text()
+            time.sleep(0.2)
+        yield port, metrics_dir
+    finally:
+        process.send_signal(signal.SIGTERM)  # the graceful shutdown both configs set up
+        try:
+            process.wait(timeout=40)
+        finally:
+            process.kill()
+            log.close()
+
+
+def pids_with_values(metrics_dir: Path) -> set[int]:
+    return {int(p.stem.rsplit("_", 1)[1]) for p in metrics_dir.glob("histogram_*.db")}
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_metrics_add_up_across_two_worker_processes(tmp_path, server):
+    """Under the production servers' committed configs, /metrics (answered by one
+    worker) counts the requests every worker served, and the JSON access lines are there."""
+    with running(server, tmp_path) as (port, metrics_dir):
+        sent = 0
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(10):  # until both workers have served some
+                statuses = list(pool.map(lambda _: get(port, "/readyz")[0], range(40)))
+                assert statuses == [200] * 40
+                sent += 40
+                if len(pids_with_values(metrics_dir)) >= 2:
+                    break
+        assert len(pids_with_values(metrics_dir)) == 2, "one worker served every request"
+        status, text = get(port, "/metrics")
+    assert status == 200
+    samples = {
+        (s.name, *sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    count = ("idp_http_request_duration_seconds_count", ("route", "/readyz"), ("status", "200"))
+    assert samples[count] == sent
+    lines = [
+        json.loads(x) for x in (tmp_path / "server.log").read_text().splitlines() if x[:1] == "{"
+    ]
+    access = [x for x in lines if x.get("logger") == "idp.access" and x["route"] == "/readyz"]
+    assert len(access) == sent and all(len(x["request_id"]) == 32 for x in access)
