@@ -10,12 +10,13 @@ from __future__ import annotations
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
+from idp.core.events_hook import emit
 from idp.core.extensions import db
 
 from . import holds, ledger, schemas
 from .errors import WalletError
 from .ledger import Change
-from .models import ADJUSTMENT, CONSUME, REFUND, LedgerEntry, Wallet
+from .models import ADJUSTMENT, CONSUME, PURCHASE, REFUND, LedgerEntry, Wallet
 
 
 def summary(wallet: Wallet) -> dict:
@@ -117,7 +118,11 @@ def grant_within(
         stripe_ref=stripe_ref,
         reason=reason,
     )
-    return _apply_within(wallet_id, change)
+    entry = _apply_within(wallet_id, change)
+    if entry is not None:  # a partner event in this transaction (idp.core.events_hook)
+        event = "credits.purchased" if kind == PURCHASE else "credits.granted"
+        emit(event, db.session.get(Wallet, wallet_id).user_id, {"credits": credits})
+    return entry
 
 
 def claw_back_within(

@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from idp.audit import services as audit
 from idp.core import scopes as scope_names
 from idp.core.db_types import utcnow
+from idp.core.events_hook import emit
 from idp.core.extensions import db
 from idp.users.models import User
 
@@ -186,6 +187,7 @@ def grant_consent(user_id: int, client_id: str, scope: str) -> None:
         row.scopes = sorted(set(row.scopes) | set(scopes))
         row.updated_at = now
     audit.record(audit.CONSENT_GRANTED, user_id, client_id, commit=False, scope=scope)
+    emit("consent.granted", user_id, {"client_id": client_id, "scopes": scopes}, client_id)
     db.session.commit()
 
 
@@ -195,6 +197,7 @@ def revoke_consent(user_id: int, client_id: str) -> None:
         delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
     )
     audit.record(audit.CONSENT_REVOKED, user_id, client_id, commit=False)
+    emit("consent.revoked", user_id, {"client_id": client_id}, client_id)
     db.session.commit()
     _remember((user_id, client_id), None)
     revoke_refresh_tokens(user_id, client_id, "consent_revoked")

@@ -1,0 +1,128 @@
+"""The endpoint registry: add, list, remove, rotate a secret, change contact/threshold.
+Every query about ``webhook_endpoints`` is here; callers commit (the CLI and the admin
+views both commit once per command)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+
+from idp.apps import services as apps
+from idp.core.db_types import utcnow
+from idp.core.extensions import db
+
+from . import signing, ssrf
+from .errors import EndpointNotFound, EventsError, UnknownEventType
+from .models import ACTIVE, WebhookEndpoint
+from .types import DEFAULT, TYPES
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+
+
+def production() -> bool:
+    return current_app.config["IDP_ENV"] == "production"
+
+
+def parse_types(value: object) -> list[str]:
+    """A list (or comma-separated string) of known event types; none means the default."""
+    if value is None or value == "" or value == []:
+        return list(DEFAULT)
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise UnknownEventType("events must be a list of event types", field="events")
+    chosen = sorted({i.strip() for i in items if i.strip()})
+    unknown = [i for i in chosen if i not in TYPES]
+    if unknown or not chosen:
+        raise UnknownEventType(f"unknown event types: {', '.join(unknown)}", field="events")
+    return chosen
+
+
+def add(client_id: str, url: str, events: object = None, **options) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint for the app; returns it and its secret (shown only now)."""
+    apps.get(client_id)  # AppNotFound
+    ssrf.check_syntax(url, production=production())
+    now = utcnow()
+    endpoint = WebhookEndpoint(
+        id="ep_" + secrets.token_urlsafe(16),
+        client_id=client_id,
+        url=url,
+        event_types=parse_types(events),
+        status=ACTIVE,
+        failures=0,
+        created_at=now,
+        updated_at=now,
+    )
+    secret = signing.new_secret()
+    endpoint.secret_sealed = signing.seal(endpoint.id, secret)
+    _set_options(endpoint, **options)
+    db.session.add(endpoint)
+    return endpoint, secret
+
+
+def _set_options(endpoint: WebhookEndpoint, contact_email=None, low_balance_threshold=None):
+    if contact_email is not None:
+        if not isinstance(contact_email, str) or not _EMAIL.match(contact_email):
+            raise EventsError("contact_email must be an email address", field="contact_email")
+        endpoint.contact_email = contact_email
+    if low_balance_threshold is not None:
+        value = low_balance_threshold
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**9:
+            raise EventsError(
+                "low_balance_threshold must be a positive integer", field="low_balance_threshold"
+            )
+        endpoint.low_balance_threshold = value
+
+
+def update(endpoint_id: str, **options) -> WebhookEndpoint:
+    """Change the contact address or the credits.low threshold; ``enable`` re-activates a
+    disabled endpoint (its failure count starts again)."""
+    endpoint = get(endpoint_id)
+    enable = options.pop("enable", False)
+    _set_options(endpoint, **options)
+    if enable:
+        endpoint.status, endpoint.failures, endpoint.disabled_at = ACTIVE, 0, None
+    endpoint.updated_at = utcnow()
+    return endpoint
+
+
+def get(endpoint_id: object) -> WebhookEndpoint:
+    found = isinstance(endpoint_id, str) and db.session.get(WebhookEndpoint, endpoint_id)
+    if not found:
+        raise EndpointNotFound()
+    return found
+
+
+def for_app(client_id: str) -> list[WebhookEndpoint]:
+    apps.get(client_id)
+    query = select(WebhookEndpoint).where(WebhookEndpoint.client_id == client_id)
+    return list(db.session.scalars(query.order_by(WebhookEndpoint.created_at)))
+
+
+def remove(endpoint_id: str) -> None:
+    db.session.delete(get(endpoint_id))
+
+
+def rotate_secret(endpoint_id: str) -> tuple[WebhookEndpoint, str]:
+    """A new secret at once (the old one stops signing); returns it, shown only now."""
+    endpoint = get(endpoint_id)
+    secret = signing.new_secret()
+    endpoint.secret_sealed = signing.seal(endpoint.id, secret)
+    endpoint.updated_at = utcnow()
+    return endpoint, secret
+
+
+def to_dict(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": endpoint.id,
+        "client_id": endpoint.client_id,
+        "url": endpoint.url,
+        "events": list(endpoint.event_types),
+        "status": endpoint.status,
+        "contact_email": endpoint.contact_email,
+        "low_balance_threshold": endpoint.low_balance_threshold,
+        "failures": endpoint.failures,
+        "created_at": endpoint.created_at.isoformat(),
+    }
