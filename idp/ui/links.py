@@ -22,11 +22,13 @@ def safe_return_to(value: str | None, default: str = "/account") -> str:
 
 
 def app_home(app) -> str | None:
-    """Where "Back to <App>" goes: the app's first registered web origin, else the origin
-    of its first http(s) redirect URI (both registered by the app, so no open redirect);
-    None for an app with neither (a native app)."""
+    """Where "Back to <App>" goes: its registered home page (``client_uri``), else its
+    first registered web origin, else the origin of its first http(s) redirect URI (all
+    registered by the app, so no open redirect); None for an app with none (native)."""
     if app is None:
         return None
+    if getattr(app, "client_uri", None):
+        return app.client_uri
     for origin in getattr(app, "allowed_origins", None) or ():
         return origin.rstrip("/") + "/"
     for uri in getattr(app, "redirect_uris", None) or ():

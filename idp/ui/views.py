@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from idp.apps.services import get, query_client
 
 from . import waits
+from .branding import brand_of
 from .links import app_home, try_again_url
 
 
@@ -18,10 +19,12 @@ def requesting_app():
 
 
 def frame_policy(response, app=None):
-    """Hosted pages may be framed only by the registered origins of the app in the request."""
+    """Hosted pages may be framed only by the registered origins of the app in the request,
+    and load images from its logo's origin only (idp.ui.branding), nothing else off-site."""
     origins = " ".join(app.allowed_origins) if app and app.allowed_origins else "'none'"
+    brand = brand_of(app)
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+        f"default-src 'none'; style-src {brand.style_sources}; img-src {brand.img_sources}; "
         f"script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors {origins}"
     )
     if origins == "'none'":
@@ -41,7 +44,9 @@ def page(template: str, status: int = 200, **context):
     if wait:  # a form a rate limit refused: it says for how long (forms.js counts down)
         context.update(wait=wait, wait_words=waits.in_words(wait))
     context.setdefault("app_home", app_home(app))  # "Back to <App>"
-    html = render_template(template, app=app, app_name=_app_name(app), **context)
+    html = render_template(
+        template, app=app, app_name=_app_name(app), brand=brand_of(app), **context
+    )
     return frame_policy(make_response(html, status), app)
 
 
@@ -125,6 +130,7 @@ def error_page(error: str, description: str | None, status: int = 400):
         "error.html",
         app=app,
         app_name=name,
+        brand=brand_of(app),
         app_home=app_home(app),
         heading=heading,
         message=message,
