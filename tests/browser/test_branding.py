@@ -8,6 +8,8 @@ router (the network is closed); the CSP still judges its real https URL."""
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +18,9 @@ from tests.helpers import PASSWORD, mail_code, mail_link
 
 from .actions import Partner
 
+SCREENSHOTS = Path(__file__).parent / "screenshots"  # git-ignored, for a reviewer
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 LOGO = "https://cdn.brand.example/logo.png"
 BRAND = "#6f42c1"  # 6.51:1 with white
 BRAND_RGB = "rgb(111, 66, 193)"
@@ -103,11 +108,18 @@ def assert_branded(page, where: str) -> None:
     assert page.evaluate("window.__cspViolations") == [], where
 
 
+@pytest.mark.parametrize("context", [PHONE, DESKTOP], indirect=True, ids=["phone", "desktop"])
 def test_branding_on_every_page_of_a_flow(page, pages, branded, user, idp, mailbox):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    width = page.viewport_size["width"]
     seen = []
 
     def check(where: str) -> None:
         assert_branded(page, where)
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits, f"{where} overflows at {width}px"
+        name = re.sub(r"\W+", "-", where).strip("-")
+        page.screenshot(path=SCREENSHOTS / f"branded-{name}-{width}.png", full_page=True)
         seen.append(where)
 
     # sign-up, verification, consent
