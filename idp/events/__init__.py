@@ -9,6 +9,7 @@ webhooks`` (``cli``) or the admin API (``routes``).  docs/events.md is the guide
 from __future__ import annotations
 
 from idp.core import events_hook, outbox
+from idp.core.extensions import csrf
 from idp.users.deletion import register_deletion_step
 
 from . import cli, delivery, routes, services
@@ -18,6 +19,7 @@ def init_app(app) -> None:
     events_hook.register_writer(app, services.write)
     outbox.register(services.KIND, delivery.deliver)
     register_deletion_step(app, lambda user: None, _user_deleted)
+    csrf.exempt(routes.bp)  # bearer-token JSON API: no cookies, so no CSRF
     app.register_blueprint(routes.bp)
     # `flask apps webhooks ...`: onto the registry's own group (idp.apps.cli).
     if "apps" in app.cli.commands:

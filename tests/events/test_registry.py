@@ -1,0 +1,86 @@
+"""`flask apps webhooks ...` and the admin API over endpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import Apps, bearer
+
+
+def cli(app, *args):
+    result = app.test_cli_runner().invoke(args=["apps", "webhooks", *args, "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def test_add_prints_the_id_and_the_one_time_secret(app, partner):
+    code, body = cli(
+        app,
+        "add",
+        "shop",
+        "--url",
+        "https://hooks.shop.example/in",
+        "--events",
+        "credits.purchased,credits.low",
+    )
+    assert code == 0
+    assert body["id"].startswith("ep_") and body["secret"].startswith("whsec_")
+    assert body["events"] == ["credits.low", "credits.purchased"]
+    code, listed = cli(app, "list", "shop")
+    assert code == 0 and [e["id"] for e in listed] == [body["id"]]
+    assert "secret" not in listed[0]
+    code, rotated = cli(app, "rotate-secret", body["id"])
+    assert code == 0 and rotated["secret"] not in (body["secret"], None)
+    code, _ = cli(app, "remove", body["id"])
+    assert code == 0
+    assert cli(app, "list", "shop") == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["add", "nope", "--url", "https://h.example/"], "not_found"),
+        (["add", "shop", "--url", "http://h.example/"], "invalid_webhook_url"),
+        (["add", "shop", "--url", "https://10.0.0.1/"], "invalid_webhook_url"),
+        (
+            ["add", "shop", "--url", "https://h.example/", "--events", "credits.stolen"],
+            "invalid_event_type",
+        ),
+        (["add", "shop", "--url", "https://h.example/", "--contact-email", "x"], "invalid_webhook"),
+        (["remove", "ep_nope"], "not_found"),
+        (["rotate-secret", "ep_nope"], "not_found"),
+    ],
+)
+def test_refusals(app, partner, args, error):
+    code, body = cli(app, *args)
+    assert (code, body["error"]) == (1, error)
+
+
+@pytest.fixture
+def admin_token(client, apps):
+    admin = apps.admin()
+    return Apps.token(client, admin, "admin").json["access_token"]
+
+
+def test_the_admin_api(client, partner, admin_token):
+    auth = bearer(admin_token)
+    url = "/api/cross-app/apps/shop/webhooks"
+    made = client.post(url, json={"url": "https://hooks.shop.example/in"}, headers=auth)
+    assert made.status_code == 201, made.json
+    assert made.json["secret"].startswith("whsec_")
+    assert made.headers["Cache-Control"] == "no-store"
+    listed = client.get(url, headers=auth)
+    assert [e["id"] for e in listed.json["endpoints"]] == [made.json["id"]]
+    patched = client.patch(
+        f"/api/cross-app/webhooks/{made.json['id']}",
+        json={"contact_email": "ops@shop.example", "low_balance_threshold": 10},
+        headers=auth,
+    )
+    assert patched.json["contact_email"] == "ops@shop.example"
+    assert (
+        client.delete(f"/api/cross-app/webhooks/{made.json['id']}", headers=auth).status_code == 204
+    )
+    assert client.get(url).status_code == 401
+    bad = client.post(url, json={"url": "http://hooks.shop.example/"}, headers=auth)
+    assert (bad.status_code, bad.json["error"]) == (400, "invalid_webhook_url")
