@@ -99,6 +99,22 @@ def base_settings(url, redis_url, instance: Path) -> dict:
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _suite_log_scan():
+    """Every line the whole run logs, scanned for secrets; the run fails at its end if
+    one held any (tests/test_logs.py, ``SuiteLogScan``)."""
+    from tests import test_logs
+    from tests.helpers import PASSWORD
+
+    known = {"test password": PASSWORD, "hostile password": test_logs.PASSWORD, "KEK": KEK}
+    known["SECRET_KEY"] = base_settings(None, None, Path())["SECRET_KEY"]
+    scan = test_logs.SuiteLogScan(known)
+    with scan.installed():
+        yield scan
+    if problem := scan.verdict():
+        pytest.fail(problem, pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def backend(request, tmp_path_factory, smtp_server) -> harness.Backend:
     """One database per backend per session, built by the Alembic migrations, and the

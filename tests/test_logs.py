@@ -9,13 +9,16 @@ line logged: pytest's capture and a handler formatting as the production one doe
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from idp.core.logs import JSONFormatter
 from idp.users import passwords
 from idp.users import services as users
 from tests.helpers import csrf_of
@@ -167,3 +170,108 @@ def test_a_refused_row_is_logged_without_its_values(make_app, logged):
     text = logged()
     assert "IntegrityError" in text and "users" in text  # logged, usefully
     assert EMAIL not in text and digest not in text and "$argon2" not in text, text
+
+
+# -- the whole suite's logs ----------------------------------------------------------------
+# Every record the suite logs (the app's, the libraries', every test's), formatted as
+# production formats it (JSON, tracebacks included), is scanned as it is written; the
+# session fixture ``_suite_log_scan`` (tests/conftest.py) fails the run at its end if a
+# line held a secret.  What it looks for: values the tests use as secrets, and the shapes
+# secrets have whatever their value.
+SECRET_SHAPES = {
+    "argon2 hash": re.compile(r"\$argon2(id|i|d)\$"),
+    "JWT": re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"),
+    "Stripe key or webhook secret": re.compile(r"\b(sk|rk)_(live|test)_\w{6,}|whsec_\w{6,}"),
+    "Authorization credentials": re.compile(r"\b(Basic|Bearer) [\w+/=.~-]{12,}"),
+    # name=value (a query or form) or "name": "value" (JSON, a dict's repr)
+    "secret parameter": re.compile(
+        r"\b(client_secret|refresh_token|access_token|id_token|code_verifier|password|code)"
+        r"""(=|\\?["']\s*:\s*\\?["'])(?!None|null|<|\*)[\w.~+/-]{6,}"""
+    ),
+}
+# The development server's own access lines (live-server tests) quote the path and query
+# as the browser sent them; production servers run with their access log off
+# (deploy/granian.env, deploy/gunicorn.conf.py) and the app's own line logs the route.
+NOT_THE_APPS = ("werkzeug",)
+
+
+class SuiteLogScan(logging.Handler):
+    """Sees every record any logger handles during the session; keeps each offending line.
+
+    Not a handler on the root logger: the migrations' ``fileConfig`` (migrations/env.py),
+    run when the first backend is built, replaces the root logger's handlers.  So the
+    scan wraps ``Logger.handle``, through which every record passes on its way to the
+    handlers, wherever they are."""
+
+    def __init__(self, known: dict[str, str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JSONFormatter())
+        self.known = {name: value for name, value in known.items() if value}
+        self.lines = 0
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(NOT_THE_APPS):
+            return
+        line = self.format(record)
+        self.lines += 1
+        found = [name for name, value in self.known.items() if value in line]
+        found += [name for name, shape in SECRET_SHAPES.items() if shape.search(line)]
+        if found:
+            self.leaks.append(f"{', '.join(found)}: {line[:600]}")
+
+    @contextlib.contextmanager
+    def installed(self):
+        original = logging.Logger.handle
+        scan = self
+
+        def handle(logger, record):
+            scan.handle(record)
+            return original(logger, record)
+
+        logging.Logger.handle = handle
+        try:
+            yield self
+        finally:
+            logging.Logger.handle = original
+
+    def verdict(self) -> str | None:
+        if not self.leaks:
+            return None
+        shown = "\n".join(self.leaks[:20])
+        return f"{len(self.leaks)} of {self.lines} log lines held a secret:\n{shown}"
+
+
+def test_the_scan_finds_each_kind_of_secret():
+    """The scanner itself: each shape and each known value is found; ordinary lines pass."""
+    scan = SuiteLogScan({"password": PASSWORD})
+    records = {
+        "argon2 hash": "stored $argon2id$v=19$m=8192,t=1,p=1$c2FsdA$aGFzaA",
+        "JWT": "token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl",
+        "Stripe key or webhook secret": "using whsec_abcdef123456",
+        "Authorization credentials": "header Basic c2hvcDpzZWNyZXQtdmFsdWU=",
+        "secret parameter": 'body {"refresh_token": "r3fr3sh-value-123"}',
+        "password": f"signing in with {PASSWORD}",
+    }
+    for message in records.values():
+        scan.emit(logging.LogRecord("idp.test", logging.INFO, __file__, 1, message, (), None))
+    for name, leak in zip(records, scan.leaks, strict=True):
+        assert name in leak.split(":")[0]
+    for harmless in (
+        "GET /oauth/token 200 3.1ms",
+        "audit login.failed user=3 client=None {'reason': 'bad_password'}",
+        "signing key rotated: active kid=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+        "stripe event evt_1 (checkout.session.completed): granted",
+        "client_secret=None refresh_token=<redacted> error code: invalid_grant",
+    ):
+        scan.emit(logging.LogRecord("idp.test", logging.INFO, __file__, 1, harmless, (), None))
+    assert len(scan.leaks) == len(records)
+    assert scan.verdict().startswith(f"{len(records)} of {len(records) + 5} log lines")
+
+
+def test_the_suite_scan_sees_the_app_and_libraries(_suite_log_scan, client, signing_keys):
+    """After the migrations reconfigured logging: the app's lines and a library's."""
+    before = _suite_log_scan.lines
+    client.get("/healthz")  # the access line
+    logging.getLogger("sqlalchemy.pool").warning("a library's line")
+    assert _suite_log_scan.lines - before == 2
