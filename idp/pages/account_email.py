@@ -56,19 +56,23 @@ def verify_new_email(user):
     if request.method == "GET":
         return _form(user, new_email)
     if request.form.get("action") == "resend":
-        wait = email_change.resend(user, new_email)
-        return account.done_at(
-            f"We sent a new code to {new_email}. Earlier codes no longer work."
-            if wait == codes.RESEND_COOLDOWN_SECONDS
-            else "We sent you a code a moment ago. Check your inbox and spam folder.",
-            url_for("pages.verify_new_email"),
-        )
+        return _resend(user, new_email)
     try:
         email_change.confirm(user, new_email, request.form.get("code"))
     except InvalidCode as exc:
         return _form(user, new_email, 400, errors={"code": exc.description})
     session.pop(PENDING, None)
     return account.done(f"Your email address is now {new_email}.")
+
+
+def _resend(user, new_email: str):
+    """A new code, unless one went out within the cooldown (then no mail: the wait)."""
+    if codes.resend_wait(user):
+        message = "We sent you a code a moment ago. Check your inbox and spam folder."
+    else:
+        email_change.resend(user, new_email)
+        message = f"We sent a new code to {new_email}. Earlier codes no longer work."
+    return account.done_at(message, url_for("pages.verify_new_email"))
 
 
 @bp.post("/account/email/cancel")

@@ -131,3 +131,29 @@ def test_keep_the_current_address(signed_in, db, user, mailbox):
     assert "Your email address was not changed." in text(signed_in.get("/account"))
     assert signed_in.get("/account/email/verify").status_code == 302
     assert address(db, user) == "ada@example.com"
+
+
+def test_resend_waits_then_sends_a_new_code_and_the_old_one_dies(signed_in, db, user, mailbox):
+    from datetime import timedelta
+
+    from idp.users.codes import RESEND_COOLDOWN_SECONDS
+    from idp.users.models import EmailVerification
+
+    ask(signed_in, "ada.new@example.com")
+    first = code_sent(mailbox)
+    too_soon = enter(signed_in, "", action="resend")
+    assert too_soon.status_code == 302
+    page = signed_in.get(too_soon.headers["Location"])
+    assert "We sent you a code a moment ago." in text(page)
+    assert len(mailbox.messages) == 2  # no new mail
+    for row in db.session.scalars(select(EmailVerification)):
+        row.created_at -= timedelta(seconds=RESEND_COOLDOWN_SECONDS + 1)
+    db.session.commit()
+
+    enter(signed_in, "", action="resend")
+    assert mailbox.messages[-1]["To"] == "ada.new@example.com"
+    second = re.search(r"\b(\d{6})\b", mailbox.messages[-1].get_payload(decode=True).decode())[1]
+    if first != second:
+        assert enter(signed_in, first).status_code == 400  # the earlier code no longer works
+    assert enter(signed_in, second).status_code == 302
+    assert address(db, user) == "ada.new@example.com"
