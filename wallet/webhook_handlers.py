@@ -17,12 +17,14 @@ Payloads are read through ``stripe_payloads``, in the shapes of current and olde
 
 from __future__ import annotations
 
+from idp.core.events_hook import emit
+from idp.core.extensions import db
 from idp.users import services as users
 
 from . import billing, packages, services
 from . import stripe_payloads as payload
 from .errors import PackageNotFound
-from .models import PURCHASE, SUBSCRIPTION_GRANT, CheckoutSession, Package
+from .models import PURCHASE, SUBSCRIPTION_GRANT, CheckoutSession, Package, Wallet
 
 # Invoices that pay for a period of a plan; others (proration on a plan change, manual
 # invoices) grant nothing, so switching plans back and forth cannot mint credits.
@@ -126,16 +128,20 @@ def subscription_changed(event: dict, sub: dict) -> str:
         return "ignored_unknown_customer"
     deleted = event["type"] == "customer.subscription.deleted"
     plan = _plan(payload.subscription_prices(sub), meta)
+    status = "canceled" if deleted else (payload.short(sub.get("status"), 32) or "incomplete")
     applied = billing.apply_subscription_event(
         wallet_id,
         sub["id"],
         event["created"],
-        status="canceled" if deleted else (payload.short(sub.get("status"), 32) or "incomplete"),
+        status=status,
         current_period_end=billing.from_epoch(payload.period_end(sub)),
         cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
         package_id=plan.id if plan else None,
         client_id=payload.short(meta.get("client_id"), 64),
     )
+    if applied:  # a partner event in this transaction (idp.core.events_hook)
+        shown = {"status": status, "plan": plan.id if plan else None}
+        emit("subscription.updated", db.session.get(Wallet, wallet_id).user_id, shown)
     return "applied" if applied else "ignored_stale"
 
 

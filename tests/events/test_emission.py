@@ -106,3 +106,34 @@ def test_an_endpoint_hears_only_the_types_it_chose(db, user, apps, receiver):
     oauth2.revoke_consent(user.id, "shop")
     outbox.drain()
     assert [e["type"] for e in receiver.events()] == ["consent.revoked"]
+
+
+@pytest.mark.postgres
+def test_a_subscription_change_from_stripe_is_announced(db, granted, listeners, receiver):
+    from wallet import webhook_handlers
+
+    ledger.wallet_for(granted.id)
+    stripe_sub = {
+        "id": "sub_1",
+        "customer": "cus_unknown",
+        "status": "past_due",
+        "metadata": {"user_sub": granted.sub},
+        "cancel_at_period_end": False,
+        "current_period_end": 1893456000,
+    }
+    event = {"type": "customer.subscription.updated", "created": 1700000000}
+    assert webhook_handlers.subscription_changed(event, stripe_sub) == "applied"
+    outbox.commit()
+    got = received(receiver, listeners)
+    assert list(got) == ["shop"]
+    [sent] = got["shop"]
+    assert (sent["type"], sent["data"]) == (
+        "subscription.updated",
+        {"sub": granted.sub, "status": "past_due", "plan": None},
+    )
+    # An older event arriving late is stale: nothing more is sent.
+    receiver.requests.clear()
+    older = {**event, "created": 1600000000}
+    assert webhook_handlers.subscription_changed(older, stripe_sub) == "ignored_stale"
+    outbox.commit()
+    assert receiver.requests == []
