@@ -59,4 +59,7 @@ def brand_of(app) -> Brand:
         )
         if url
     )
-    return Brand(getattr(app, "logo_uri", None), style, links)
+    # An http logo registered before the registry refused them would only be blocked by
+    # the policy (a broken image): such a page shows none and allows none.
+    logo = getattr(app, "logo_uri", None)
+    return Brand(logo if logo and logo.startswith("https://") else None, style, links)

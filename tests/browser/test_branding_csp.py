@@ -9,6 +9,10 @@ import hashlib
 import re
 
 import pytest
+from sqlalchemy import update
+
+from idp.apps import services
+from idp.apps.models import AppIntegration
 
 
 def directives(response) -> dict[str, str]:
@@ -50,3 +54,18 @@ def test_other_pages_allow_no_off_site_image_and_no_inline_style(client, apps, q
     assert policy["style-src"] == "'self'"
     assert "<style>" not in response.text
     assert 'class="app-links"' not in response.text
+
+
+def test_an_http_logo_from_before_the_rule_is_not_shown(client, db, branded):
+    """Registered when http was still accepted: the page would only show it broken."""
+    db.session.execute(
+        update(AppIntegration)
+        .where(AppIntegration.client_id == "brand-co")
+        .values(logo_uri="http://cdn.brand.example/logo.png")
+    )
+    db.session.commit()
+    services.client_cache().clear()
+    response = client.get("/login?client_id=brand-co")
+    assert directives(response)["img-src"] == "'self' data:"
+    assert "<img" not in response.text
+    assert "Brand &amp; Co" in response.text  # the rest of the branding stays
