@@ -1,0 +1,141 @@
+"""idp/events/openapi.yaml: merged into the served document it is valid OpenAPI 3.1, the
+admin API answers as it says, and the server's real deliveries match its webhooks."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+import idp.events
+from idp import openapi
+from idp.core import outbox
+from idp.events.types import TYPES
+from idp.oauth2 import services as oauth2
+from tests.contract import Contract
+from tests.helpers import Apps, bearer
+
+FRAGMENT = Path(idp.events.__file__).parent / "openapi.yaml"
+
+
+@functools.cache
+def _merged() -> str:
+    doc = openapi.document()
+    part = yaml.safe_load(FRAGMENT.read_text())
+    paths = {
+        path: {
+            key: {
+                **op,
+                "responses": {s: openapi._expand(str(s), r) for s, r in op["responses"].items()},
+            }
+            if isinstance(op, dict) and "responses" in op
+            else op
+            for key, op in item.items()
+        }
+        for path, item in part["paths"].items()
+    }
+    openapi._merge(doc["paths"], paths, FRAGMENT.name)
+    openapi._merge(doc["components"]["schemas"], part["components"]["schemas"], FRAGMENT.name)
+    openapi._merge_tags(doc["tags"], part["tags"])
+    doc["webhooks"] = part["webhooks"]
+    return json.dumps(doc)
+
+
+def merged() -> dict:
+    return json.loads(_merged())
+
+
+def test_the_merged_document_is_valid_openapi_3_1():
+    validate(merged())
+
+
+def test_every_event_type_is_a_webhook():
+    assert set(merged()["webhooks"]) == set(TYPES)
+
+
+def test_the_admin_api_answers_as_documented(client, apps, partner):
+    contract = Contract(spec=merged())
+    http = client
+    token = Apps.token(http, apps.admin(), "admin").json["access_token"]
+    auth = bearer(token)
+    base = "/api/cross-app/apps/shop/webhooks"
+    calls = [
+        ("POST", base, {"url": "https://hooks.shop.example/in", "events": ["consent.granted"]}),
+        ("POST", base, {"url": "http://hooks.shop.example/in"}),
+        ("GET", base, None),
+        ("GET", "/api/cross-app/apps/nope/webhooks", None),
+    ]
+    answers = [_call(http, contract, m, p, b, auth) for m, p, b in calls]
+    endpoint = answers[0].json["id"]
+    for method, path, body in [
+        ("PATCH", f"/api/cross-app/webhooks/{endpoint}", {"contact_email": "ops@shop.example"}),
+        ("PATCH", f"/api/cross-app/webhooks/{endpoint}", {"contact_email": "nope"}),
+        ("POST", f"/api/cross-app/webhooks/{endpoint}/rotate-secret", None),
+        ("POST", "/api/cross-app/webhook-events/evt_nope/replay", None),
+        ("DELETE", f"/api/cross-app/webhooks/{endpoint}", None),
+        ("DELETE", f"/api/cross-app/webhooks/{endpoint}", None),
+    ]:
+        _call(http, contract, method, path, body, auth)
+    _call(http, contract, "GET", base, None, {})
+    assert contract.violations == []
+    assert {
+        ("addWebhookEndpoint", "201"),
+        ("addWebhookEndpoint", "400"),
+        ("listWebhookEndpoints", "200"),
+        ("listWebhookEndpoints", "404"),
+        ("listWebhookEndpoints", "401"),
+        ("updateWebhookEndpoint", "200"),
+        ("updateWebhookEndpoint", "400"),
+        ("rotateWebhookSecret", "200"),
+        ("replayWebhookEvent", "404"),
+        ("removeWebhookEndpoint", "204"),
+        ("removeWebhookEndpoint", "404"),
+    } <= contract.seen
+
+
+def _call(http, contract, method, path, body, headers):
+    response = http.open(path, method=method, json=body, headers=headers)
+    contract.check(method, path, response.status_code, response.headers, response.data)
+    return response
+
+
+@pytest.fixture
+def validators():
+    doc = merged()
+    registry = Registry().with_resource(
+        "urn:openapi", Resource.from_contents(doc, default_specification=DRAFT202012)
+    )
+
+    def for_type(kind: str) -> Draft202012Validator:
+        ref = doc["webhooks"][kind]["post"]["requestBody"]["content"]["application/json"]
+        return Draft202012Validator(
+            {"$ref": "urn:openapi#" + ref["schema"]["$ref"][1:]}, registry=registry
+        )
+
+    return for_type
+
+
+def test_real_deliveries_match_their_webhooks(db, user, hook, receiver, validators):
+    from idp.users.deletion import delete_account
+
+    oauth2.grant_consent(user.id, "shop", "openid email profile credits:read")
+    oauth2.revoke_consent(user.id, "shop")
+    oauth2.grant_consent(user.id, "shop", "openid")
+    delete_account(user, "self")
+    outbox.drain()
+    events = receiver.events()
+    assert [e["type"] for e in events] == [
+        "consent.granted",
+        "consent.revoked",
+        "consent.granted",
+        "user.deleted",
+    ]
+    for event in events:
+        assert list(validators(event["type"]).iter_errors(event)) == []
