@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from idp.core.extensions import db
 from tests.helpers import PASSWORD
 from tests.live import serve
-from wallet import packages
+from wallet import billing, packages
 
 SHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -75,15 +76,15 @@ def shot(page, name: str) -> None:
 
 
 def assert_fits(page) -> None:
-    """Nothing scrolls sideways, and the app's name is inside the screen.  A phone's
+    """Nothing scrolls sideways, and the app's name (if shown) is inside the screen.  A phone's
     browser widens its layout viewport (innerWidth) to content that overflows, so the
     page's width is also compared with the screen's."""
     page.wait_for_load_state("load")
     screen = page.viewport_size["width"]
     wide, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
     assert wide <= inner == screen, (wide, inner, screen)
-    name = page.locator(".app-name").bounding_box()
-    assert name["x"] >= 0 and name["x"] + name["width"] <= screen, name
+    for name in [n.bounding_box() for n in page.locator(".app-name").all()]:
+        assert name["x"] >= 0 and name["x"] + name["width"] <= screen, name
 
 
 def contrast(page, selector: str, prop: str) -> float:
@@ -165,11 +166,25 @@ def test_controls_keep_three_to_one_against_white(page, shop_idp, studio, user):
     assert contrast(page, "#amount-buy", "outlineColor") >= 3
 
 
+@BOTH
+def test_an_error_outside_a_field_takes_the_focus(page, shop_idp, studio, user):
+    open_purchase(page, shop_idp, user)
+    packages.set_active("bundle", False)  # taken off sale while the page was open
+    page.get_by_role("button", name="Buy 1,200 credits for $10.00").click()
+    banner = page.locator("#form-error")
+    expect(banner).to_have_text("No such package on sale.")
+    expect(banner).to_be_focused()
+    assert_fits(page)
+
+
 def start_checkout(page, shop_idp, user) -> str:
     """Choose the Starter pack and stop at the (simulated) checkout; its URL."""
     open_purchase(page, shop_idp, user)
     page.get_by_role("button", name="Buy 500 credits for $5.00").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Simulated checkout")
+    expect(page.get_by_role("button", name="Pay $5.00")).to_be_visible()
+    assert_fits(page)
+    shot(page, "purchase-simulated-checkout")
     return page.url
 
 
@@ -201,6 +216,7 @@ def test_the_success_page_waits_honestly_then_says_what_was_added(
     payer = context.new_page()  # the payment confirmed elsewhere while this page polls
     payer.goto(checkout)
     payer.get_by_role("button", name=re.compile("^Pay")).click()
+    expect(payer.get_by_role("heading", level=1)).to_have_text("Thank you for your purchase")
     payer.close()
 
     expect(heading).to_have_text("Thank you for your purchase")
@@ -211,6 +227,26 @@ def test_the_success_page_waits_honestly_then_says_what_was_added(
     assert page.title().startswith("Thank you for your purchase")
     assert_fits(page)
     shot(page, "success-credited")
+
+
+@BOTH
+def test_a_failed_payment_says_so_and_offers_to_try_again(page, shop_idp, studio, user):
+    checkout = start_checkout(page, shop_idp, user)
+    session_id = checkout.split("/purchase/simulated/")[1].split("?")[0]
+    billing.advance_checkout(billing.checkout(session_id), "failed")  # as its webhook does
+    db.session.commit()
+    query = urlencode({"session_id": session_id, "client_id": "studio", "return_to": RESUME})
+    page.goto(f"{shop_idp}/purchase/success?{query}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Payment failed")
+    expect(page.locator("#status-spinner")).to_be_hidden()
+    expect(page.locator("#status-text")).to_have_class("message error progress")
+    again = page.get_by_role("link", name="Try again")
+    assert same_line(page.locator("#continue"), again)
+    assert_fits(page)
+    shot(page, "success-failed")
+    again.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Buy credits")
+    expect(page.get_by_role("link", name="Skip for now")).to_have_attribute("href", RESUME)
 
 
 @pytest.mark.parametrize("context", [{**PHONE, "reduced_motion": "reduce"}], indirect=True)

@@ -105,6 +105,8 @@ def test_each_state_says_what_it_is(
         "spinner": spinner,
         "links": links,
     }
+    [box] = [d for d in read(response.data).all("div") if d.get("id") == "status-text"]
+    assert ("error" in box["class"].split()) == (status == "failed")
 
 
 def test_try_again_goes_back_to_the_purchase_page_for_the_app(signed_in, user, store, catalogue):

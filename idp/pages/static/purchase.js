@@ -62,6 +62,7 @@
   if (!box || !window.fetch) { return; }
   var url = box.getAttribute("data-status-url");
   var heading = document.getElementById("page-title");
+  var status = document.getElementById("status-text");
   var spinner = document.getElementById("status-spinner");
   var error = document.getElementById("status-error");
   var balance = document.getElementById("status-balance");
@@ -89,6 +90,7 @@
       }
     }
     box.setAttribute("data-state", name);
+    status.className = "message " + (name === "failed" ? "error" : "notice") + " progress";
     spinner.hidden = !WAITING[name];
     if (reload) { reload.hidden = !(WAITING[name] || name === "slow"); }
     if (retry) { retry.hidden = !(name === "failed" || name === "expired"); }
