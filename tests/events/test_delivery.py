@@ -170,3 +170,30 @@ def test_an_event_committed_before_a_crash_is_delivered_once_after_restart(
         assert result.exit_code == 0, result.output
     assert len(receiver.requests) == 1
     assert receiver.events()[0]["type"] == "consent.granted"
+
+
+def test_a_crash_after_sending_resends_the_same_id(db, user, hook, receiver, monkeypatch):
+    """Sent, then the process died before recording it: the outbox tries again (at least
+    once) with the same webhook-id, so the receiver can drop the copy."""
+    sent = delivery.send
+
+    def send_then_crash(endpoint, event):
+        sent(endpoint, event)
+        raise SystemError("the process died here")
+
+    monkeypatch.setattr(delivery, "send", send_then_crash)
+    consent(user)
+    assert len(receiver.requests) == 1
+    assert db.session.scalars(select(WebhookAttempt)).all() == []  # nothing was recorded
+    monkeypatch.setattr(delivery, "send", sent)
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.kind == "webhook")
+        .values(next_attempt_at=utcnow())
+    )
+    db.session.commit()
+    outbox.drain()
+    first, second = receiver.requests
+    assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"]
+    [attempt] = db.session.scalars(select(WebhookAttempt)).all()
+    assert attempt.ok
