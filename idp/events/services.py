@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from idp.apps.models import ACTIVE as APP_ACTIVE
+from idp.apps.models import AppIntegration
 from idp.core import outbox
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
@@ -57,8 +59,15 @@ def _sees(required: frozenset[str], scopes: set[str]) -> bool:
 def _endpoints(kind: str, client_ids: list[str]) -> dict[str, list[WebhookEndpoint]]:
     if not client_ids:
         return {}
-    query = select(WebhookEndpoint).where(
-        WebhookEndpoint.client_id.in_(client_ids), WebhookEndpoint.status == ACTIVE
+    # A disabled app hears nothing (its endpoints stay, for when it is enabled again).
+    query = (
+        select(WebhookEndpoint)
+        .join(AppIntegration, AppIntegration.client_id == WebhookEndpoint.client_id)
+        .where(
+            WebhookEndpoint.client_id.in_(client_ids),
+            WebhookEndpoint.status == ACTIVE,
+            AppIntegration.status == APP_ACTIVE,
+        )
     )
     found: dict[str, list[WebhookEndpoint]] = {}
     for endpoint in db.session.scalars(query.order_by(WebhookEndpoint.created_at)):

@@ -137,3 +137,13 @@ def test_a_subscription_change_from_stripe_is_announced(db, granted, listeners, 
     assert webhook_handlers.subscription_changed(older, stripe_sub) == "ignored_stale"
     outbox.commit()
     assert receiver.requests == []
+
+
+def test_a_disabled_app_hears_nothing(db, user, listeners, receiver):
+    from idp.apps import services as registry
+
+    registry.disable("blog")
+    db.session.commit()
+    oauth2.grant_consent(user.id, "blog", "openid")
+    outbox.drain()
+    assert receiver.requests == []
