@@ -9,8 +9,6 @@ off (a replayed capture), and returns the typed :class:`WebhookEvent`.  Deduplic
 Standard library only (``hmac``), so a receiver needs nothing beyond this SDK.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import hashlib
