@@ -125,3 +125,12 @@ def deliver():
     """Deliver every due outbox message now (webhooks and mail alike): for cron or a
     separate process when IDP_OUTBOX_DELIVERY=cli."""
     click.echo(f"delivered {outbox.drain()}")
+
+
+@events.command("rewrap")
+def rewrap():
+    """Re-seal every webhook secret under the first IDP_KEY_ENCRYPTION_KEY: run it with
+    `flask keys rewrap` when rotating that key, before the old key is dropped."""
+    changed = endpoints.rewrap()
+    outbox.commit()
+    click.echo(f"re-sealed {changed} webhook secrets")

@@ -114,6 +114,19 @@ def rotate_secret(endpoint_id: str) -> tuple[WebhookEndpoint, str]:
     return endpoint, secret
 
 
+def rewrap() -> int:
+    """Re-seal every endpoint secret under the sealing key-encryption key (the first of
+    ``IDP_KEY_ENCRYPTION_KEY``), as ``flask keys rewrap`` does for signing keys; returns
+    how many were sealed under another key.  The caller commits."""
+    changed = 0
+    for endpoint in db.session.scalars(select(WebhookEndpoint)):
+        secret, index = signing.unseal_with_index(endpoint.id, endpoint.secret_sealed)
+        if index:
+            endpoint.secret_sealed = signing.seal(endpoint.id, secret)
+            changed += 1
+    return changed
+
+
 def to_dict(endpoint: WebhookEndpoint) -> dict:
     return {
         "id": endpoint.id,

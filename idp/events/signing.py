@@ -9,6 +9,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from standardwebhooks.webhooks import Webhook
@@ -43,11 +44,17 @@ def seal(endpoint_id: str, secret: str) -> bytes:
 
 def unseal(endpoint_id: str, blob: bytes) -> str:
     """The secret :func:`seal` sealed, under whichever configured key sealed it."""
-    for kek in _keks():
+    return unseal_with_index(endpoint_id, blob)[0]
+
+
+def unseal_with_index(endpoint_id: str, blob: bytes) -> tuple[str, int]:
+    """The secret and the index of the key-encryption key that opened it (0: sealing)."""
+    for index, kek in enumerate(_keks()):
         try:
-            return AESGCM(kek).decrypt(blob[:_NONCE], blob[_NONCE:], endpoint_id.encode()).decode()
-        except Exception:  # noqa: S112 - InvalidTag: try the next configured key
+            opened = AESGCM(kek).decrypt(blob[:_NONCE], blob[_NONCE:], endpoint_id.encode())
+        except InvalidTag:
             continue
+        return opened.decode(), index
     raise LookupError(f"the secret of {endpoint_id} opens under no key-encryption key")
 
 
