@@ -551,6 +551,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics, summed over every worker process of the node.
+         * @description The Prometheus text exposition format.  With `IDP_METRICS=token` (the default) it wants an access token for the admin audience with the `metrics` or `admin` scope; `IDP_METRICS=open` serves it to anyone (only where a private network alone reaches the node); `IDP_METRICS=off` removes it.  The families are listed in docs/deploy.md, "Metrics".
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oauth/authorize": {
         parameters: {
             query?: never;
@@ -712,6 +732,26 @@ export type paths = {
          * @description Only the browser session of the checkout's buyer gets an answer; any other caller, signed in or not, gets 404, as for an unknown session.  `credited` is true once the purchase (or, for a plan, its first invoice) was granted.
          */
         get: operations["getPurchaseStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness (the database answers, and Redis when one is configured).
+         * @description Each check gives up after `IDP_READYZ_TIMEOUT` seconds (default 2).  A load balancer takes a node whose readiness fails out of rotation; unlike `/healthz`, this is not a reason to restart it.
+         */
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -901,6 +941,19 @@ export type components = {
                 /** @enum {string} */
                 use: "sig";
             }[];
+        };
+        Readiness: {
+            checks: {
+                /** @enum {string} */
+                database: "ok" | "unavailable";
+                /**
+                 * @description Present when `REDIS_URL` is set.
+                 * @enum {string}
+                 */
+                redis?: "ok" | "unavailable";
+            };
+            /** @enum {string} */
+            status: "ok" | "unavailable";
         };
         RefreshTokenRequest: {
             client_id?: string;
@@ -3682,6 +3735,59 @@ export interface operations {
             };
         };
     };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description A malformed request (bytes the server refuses, such as NUL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            401: components["responses"]["BearerTokenRejected"];
+            /** @description The token has neither the `metrics` nor the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description `IDP_METRICS=off`: there is no such endpoint (the hosted not-found page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     authorize: {
         parameters: {
             query: {
@@ -4306,6 +4412,62 @@ export interface operations {
                         error: "not_found";
                         error_description: string;
                     };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every check passed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "redis": "ok"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A malformed request (bytes the server refuses, such as NUL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description A check failed or timed out; `checks` says which. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "unavailable",
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "redis": "unavailable"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
