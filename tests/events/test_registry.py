@@ -84,3 +84,55 @@ def test_the_admin_api(client, partner, admin_token):
     assert client.get(url).status_code == 401
     bad = client.post(url, json={"url": "http://hooks.shop.example/"}, headers=auth)
     assert (bad.status_code, bad.json["error"]) == (400, "invalid_webhook_url")
+
+
+def test_update_sets_the_contact_and_re_enables(app, db, partner):
+    from idp.events import endpoints
+    from idp.events.models import ACTIVE, DISABLED
+
+    endpoint, _ = endpoints.add("shop", "https://hooks.shop.example/in")
+    endpoint.status, endpoint.failures = DISABLED, 10
+    db.session.commit()
+    code, body = cli(
+        app,
+        "update",
+        endpoint.id,
+        "--contact-email",
+        "ops@shop.example",
+        "--low-balance-threshold",
+        "50",
+        "--enable",
+    )
+    assert code == 0
+    assert (body["status"], body["failures"], body["contact_email"]) == (
+        ACTIVE,
+        0,
+        "ops@shop.example",
+    )
+    assert body["low_balance_threshold"] == 50
+    code, body = cli(app, "update", endpoint.id, "--low-balance-threshold", "0")
+    assert (code, body["error"]) == (1, "invalid_webhook")
+
+
+def test_without_json_the_cli_prints_lines_and_errors(app, partner):
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["apps", "webhooks", "add", "shop", "--url", "https://h.example/"])
+    assert made.exit_code == 0
+    assert any(line.startswith("secret  whsec_") for line in made.output.splitlines())
+    refused = runner.invoke(args=["apps", "webhooks", "remove", "ep_nope"])
+    assert refused.exit_code == 1
+    assert "not_found" in refused.output
+
+
+def test_the_admin_replay(client, db, user, hook, receiver, admin_token):
+    from idp.core import outbox
+    from idp.oauth2 import services as oauth2
+
+    oauth2.grant_consent(user.id, "shop", "openid")
+    outbox.drain()
+    event_id = receiver.requests[0]["headers"]["webhook-id"]
+    replayed = client.post(
+        f"/api/cross-app/webhook-events/{event_id}/replay", headers=bearer(admin_token)
+    )
+    assert replayed.json == {"event": event_id, "endpoints": [hook[0].id]}
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event_id, event_id]
