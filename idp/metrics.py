@@ -37,6 +37,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from idp.audit import services as audit
 from idp.core import logs, observe
+from idp.core import scopes as scope_names
 from idp.core.config import ConfigError
 from idp.core.extensions import db
 from idp.oauth2.bearer import protector
@@ -194,7 +195,7 @@ def init_app(app) -> None:
         raise ConfigError("IDP_METRICS must be token, open or off")
     if access == "off":
         return
-    view = _view if access == "open" else _admin_api(["metrics", "admin"])(_view)
+    view = _view if access == "open" else _admin_api(sorted(scope_names.OPERATOR_SCOPES))(_view)
     # One per app (tests build apps both ways).  Not a JSONBlueprint: outside the API's
     # URL spaces a refused request gets the hosted error page; the bearer-token
     # challenges (401, 403) are Authlib's JSON.

@@ -11,15 +11,18 @@ RESOURCE_SCOPES = WALLET_SCOPES | {"user:metadata", "roles:manage"}
 API_SCOPES = frozenset({"openid", "profile", "email", "user:metadata", "roles:manage"})
 # Operator access to the admin API; only first-party confidential apps may hold it.
 ADMIN_SCOPE = "admin"
+# Reading /metrics (a Prometheus scraper's client-credentials token); admin implies it.
+METRICS_SCOPE = "metrics"
+OPERATOR_SCOPES = frozenset({ADMIN_SCOPE, METRICS_SCOPE})
 
-SUPPORTED = USER_SCOPES | RESOURCE_SCOPES | {ADMIN_SCOPE}
+SUPPORTED = USER_SCOPES | RESOURCE_SCOPES | OPERATOR_SCOPES
 # Standard OpenID Connect scopes (OIDC Core section 5.4) this server does not offer: a
 # relying party may ask for them routinely, so they are dropped rather than refused
 # (section 3.1.2.1: scope values not understood SHOULD be ignored).  Any other unknown
 # scope is still invalid_scope, so a typo is not silently granted less than meant.
 IGNORED_OIDC_SCOPES = frozenset({"address", "phone"})
 # Scopes an app holds for itself: never granted by a person in the code flow.
-CLIENT_ONLY_SCOPES = frozenset({ADMIN_SCOPE, "roles:manage"})
+CLIENT_ONLY_SCOPES = OPERATOR_SCOPES | {"roles:manage"}
 
 
 def to_list(scope: str | list | tuple | None) -> list[str]:

@@ -16,9 +16,6 @@ from keys.signer import ALG, key_cache
 from .services import epoch
 
 _CLAIMS_HOOKS = "idp_token_claims"
-# Scopes of the operator's APIs, which accept the admin audience: the registry (admin)
-# and GET /metrics (``metrics``, or admin; idp.metrics).
-_OPERATOR_SCOPES = frozenset({scope_names.ADMIN_SCOPE, "metrics"})
 
 
 def register_claims_hook(app, hook) -> None:
@@ -42,7 +39,7 @@ def audiences(client, scope: str | None) -> list[str]:
         result.append(cfg["IDP_API_AUDIENCE"])
     if granted & scope_names.WALLET_SCOPES:
         result.append(cfg["IDP_WALLET_AUDIENCE"])
-    if granted & _OPERATOR_SCOPES:
+    if granted & scope_names.OPERATOR_SCOPES:  # the registry (admin) and /metrics
         result.append(cfg["IDP_ADMIN_AUDIENCE"])
     return result
 

@@ -94,7 +94,7 @@ def _check_endpoints_served(op: OP, meta: dict) -> None:
     assert op.http.get(urlsplit(meta["end_session_endpoint"]).path).status_code == 200
 
 
-def _check_response_types_and_grants(op: OP, meta, rp, admin, roles) -> dict:
+def _check_response_types_and_grants(op: OP, meta, rp, admin, roles, scraper) -> dict:
     assert meta["response_types_supported"] == ["code"]
     assert meta["response_modes_supported"] == ["query"]
     for unadvertised in ("token", "id_token", "code id_token"):
@@ -109,7 +109,7 @@ def _check_response_types_and_grants(op: OP, meta, rp, admin, roles) -> dict:
         op.http, rp, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
     )
     assert refreshed.status_code == 200, refreshed.json
-    for app, scope in ((admin, "admin"), (roles, "roles:manage")):  # client_credentials
+    for app, scope in ((admin, "admin"), (roles, "roles:manage"), (scraper, "metrics")):
         minted = token_request(op.http, app, {"grant_type": "client_credentials", "scope": scope})
         assert minted.status_code == 200, minted.json
         assert minted.json["scope"] == scope
@@ -120,7 +120,7 @@ def _check_response_types_and_grants(op: OP, meta, rp, admin, roles) -> dict:
 
 def _check_scopes_and_claims(op: OP, meta: dict, rp, body: dict) -> None:
     advertised = set(meta["scopes_supported"])
-    assert advertised == set(USER_SCOPES.split()) | {"admin", "roles:manage"}
+    assert advertised == set(USER_SCOPES.split()) | {"admin", "roles:manage", "metrics"}
     returned = set(op.id_token(body, rp)) | set(op.claims(body["access_token"]))
     # Everything we return is advertised, and every advertised claim is returned.
     assert returned == set(meta["claims_supported"]), returned ^ set(meta["claims_supported"])
@@ -201,10 +201,11 @@ def test_oidcc_discovery_endpoint_verification(op, anonymous_op, apps, rp):
     )
     admin = apps.admin()
     roles = apps.create(client_id="roles-app", allowed_scopes="roles:manage")
+    scraper = apps.create(client_id="scraper", allowed_scopes="metrics", first_party=True)
     meta = _check_document(op.http.get("/.well-known/openid-configuration"))
     _check_jwks(op, meta)
     _check_endpoints_served(op, meta)
-    body = _check_response_types_and_grants(op, meta, rp_all, admin, roles)
+    body = _check_response_types_and_grants(op, meta, rp_all, admin, roles, scraper)
     _check_scopes_and_claims(op, meta, rp_all, body)
     _check_auth_methods(op, meta, rp, public)
     _check_pkce_and_prompts(op, meta, rp, anonymous_op)
