@@ -27,6 +27,7 @@ run: install
 ## the app's settings from the environment (README: "Running in production").
 serve: install
 	$(FLASK) db upgrade
+	rm -rf instance/prometheus  # multiprocess metrics of a previous run (gunicorn clears its own)
 	set -a && . deploy/granian.env && set +a && exec $(BIN)/granian wsgi:app
 
 ## The IdP and two example partner apps on three origins, built and served; prints the
