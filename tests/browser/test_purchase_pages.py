@@ -61,13 +61,14 @@ def studio(shop_idp, apps, callback_server):
 
 
 def open_purchase(page, idp: str, user) -> None:
-    """The purchase page for the app, signing in on the way."""
+    """The purchase page for the app, signing in on the way; its scripts have run."""
     page.goto(f"{idp}/purchase?{urlencode({'client_id': 'studio', 'return_to': RESUME})}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sign in")
     page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Buy credits")
+    page.wait_for_load_state("load")
 
 
 def shot(page, name: str) -> None:

@@ -54,6 +54,9 @@
   }
 
   input.addEventListener("input", update);
+  // Typed before this script ran, or restored by the browser on going back: the server's
+  // total and button name are for the value it sent.
+  if (input.value !== input.defaultValue) { update(); }
 }());
 
 (function () {
