@@ -82,7 +82,7 @@ export async function events(page: Page, name?: string): Promise<Array<{ name: s
 export async function signIn(popup: Page, email: string): Promise<void> {
   await popup.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
   await popup.getByLabel('Email address').fill(email);
-  await popup.getByLabel('Password').fill(env.password);
+  await popup.getByLabel('Password', { exact: true }).fill(env.password);
   await popup.getByRole('button', { name: 'Sign in' }).click();
   await allow(popup);
 }

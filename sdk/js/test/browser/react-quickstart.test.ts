@@ -156,7 +156,7 @@ describe('the React quick start (docs/sdk/react.md)', () => {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL((url) => url.origin === env.issuer);
       await page.getByLabel('Email address').fill(EMAIL);
-      await page.getByLabel('Password').fill(env.password);
+      await page.getByLabel('Password', { exact: true }).fill(env.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
       // A consent page only if the app was not allowed before (the test above allows it).
       const back = page.waitForURL((url) => url.origin === origin);

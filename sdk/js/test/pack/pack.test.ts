@@ -4,7 +4,7 @@
  * the seed's classes and methods.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,9 +44,12 @@ describe('npm pack', () => {
     const project = join(work, 'app');
     await run('mkdir', ['-p', project]);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'empty-app', private: true, type: 'module' }));
-    // React is the /react entry's (optional) peer: the app brings it (from npm's cache here).
-    const react = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies.react;
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(work, filename), `react@${react}`], { cwd: project });
+    // React is the /react entry's (optional) peer: the app brings it, here as a tarball of
+    // the copy `npm ci` installed (a version spec would need npm's cached registry
+    // metadata, which `npm ci` never fetches).
+    const packed = await run('npm', ['pack', join(root, 'node_modules/react'), '--pack-destination', work, '--json'], { cwd: work });
+    const [{ filename: reactTarball }] = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m)));
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(work, filename), join(work, reactTarball)], { cwd: project });
     expect(existsSync(join(project, 'node_modules/@streamline/cross-app-sdk/dist/index.d.ts'))).toBe(true);
 
     writeFileSync(join(project, 'probe.mjs'), PROBE);
