@@ -14,6 +14,8 @@ from playwright.sync_api import expect
 from idp.users import codes
 from tests.helpers import PASSWORD, mail_code, mail_link
 
+from .actions import Partner
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -250,3 +252,20 @@ def test_screenshots_of_every_hosted_page(page, pages, app_a, user, idp, mailbox
     expect(page.get_by_role("button", name="Sign in")).to_be_disabled()
     shot("login-rate-limited")
     assert len(shot_names) == 17
+
+
+@pytest.mark.parametrize("context", [PHONE], indirect=True, ids=["phone"])
+def test_a_long_app_name_wraps_on_a_phone(page, idp, apps, callback_server):
+    """An app's name is the partner's to choose: 100 characters without a space must not
+    widen the sign-in page past a phone's screen."""
+    long = apps.create(
+        client_id="long-name",
+        name="Ab" * 50,
+        type="public",
+        redirect_uris=[f"{callback_server.url}/cb"],
+        allowed_scopes="openid profile email offline_access",
+    )
+    partner = Partner(idp, long["client_id"], f"{callback_server.url}/cb", callback_server)
+    page.goto(partner.authorize_url())
+    page.wait_for_load_state("load")
+    assert _fits_width(page)
