@@ -101,9 +101,9 @@ def test_consent_is_per_app(flow, apps, shop):
 
 def test_revoked_consent_asks_again(flow, shop, user):
     flow.code(shop, "openid")
-    page = flow.http.get("/account")
+    page = flow.http.get("/account/apps/shop/revoke")  # the confirmation
     response = flow.http.post("/account/apps/shop/revoke", data={"csrf_token": csrf_of(page.data)})
-    assert response.status_code == 200
+    assert response.status_code == 302  # back to the account page (redirect after POST)
     assert services.granted_scopes(user.id, "shop") == set()
     assert asks(flow, shop, "openid") is True
 
