@@ -58,6 +58,7 @@ def _init_packages(app: Flask) -> None:
         audit,
         cli,
         crossapp,
+        events,
         health,
         metrics,
         oauth2,
@@ -67,7 +68,8 @@ def _init_packages(app: Flask) -> None:
         users,
     )
 
-    packages = (keys, apps, users, audit, oauth2, crossapp, pages, wallet, openapi, health)
+    packages = (keys, apps, users, audit, oauth2, crossapp, pages, wallet, events, openapi)
+    packages += (health,)
     packages += (metrics, cli)
     for package in packages:
         package.init_app(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from idp.apps.models import ACTIVE as APP_ACTIVE
 from idp.apps.models import AppIntegration
@@ -30,8 +30,12 @@ def write(kind: str, user_id: int, data: dict, client_id: str | None = None) -> 
     returns the new event ids.  ``client_id``: that app alone (a consent), which need not
     hold a consent any more (a revocation)."""
     required = TYPES[kind]
-    granted = _granted(user_id, client_id)
-    listeners = _endpoints(kind, [c for c, scopes in granted.items() if _sees(required, scopes)])
+    listeners: dict[str, list[WebhookEndpoint]] = {}
+    granted: dict[str, set[str]] = {}
+    for endpoint, scopes in _endpoints_and_consents(client_id, user_id):
+        granted[endpoint.client_id] = set(scopes or ())
+        if kind in endpoint.event_types and _sees(required, granted[endpoint.client_id]):
+            listeners.setdefault(endpoint.client_id, []).append(endpoint)
     if not listeners:
         return []
     user = db.session.get(User, user_id)
@@ -44,36 +48,27 @@ def write(kind: str, user_id: int, data: dict, client_id: str | None = None) -> 
     return ids
 
 
-def _granted(user_id: int, client_id: str | None) -> dict[str, set[str]]:
-    query = select(Consent.client_id, Consent.scopes).where(Consent.user_id == user_id)
-    rows = {c: set(s or ()) for c, s in db.session.execute(query)}
+def _endpoints_and_consents(client_id: str | None, user_id: int | None = None):
+    """The active endpoints of active apps the user granted (or of ``client_id``, granted
+    or not), each with the scopes the user granted its app (None without a user): one
+    query, which finds nothing at all on a server without webhook endpoints."""
+    consent = and_(Consent.client_id == WebhookEndpoint.client_id, Consent.user_id == user_id)
+    query = (
+        select(WebhookEndpoint, Consent.scopes)
+        .join(AppIntegration, AppIntegration.client_id == WebhookEndpoint.client_id)
+        .outerjoin(Consent, consent)
+        # A disabled app hears nothing (its endpoints stay, for when it is enabled again).
+        .where(WebhookEndpoint.status == ACTIVE, AppIntegration.status == APP_ACTIVE)
+    )
     if client_id is not None:
-        return {client_id: rows.get(client_id, set())}
-    return rows
+        query = query.where(WebhookEndpoint.client_id == client_id)
+    else:
+        query = query.where(Consent.id.is_not(None))
+    return db.session.execute(query.order_by(WebhookEndpoint.created_at)).all()
 
 
 def _sees(required: frozenset[str], scopes: set[str]) -> bool:
     return not required or bool(required & scopes)
-
-
-def _endpoints(kind: str, client_ids: list[str]) -> dict[str, list[WebhookEndpoint]]:
-    if not client_ids:
-        return {}
-    # A disabled app hears nothing (its endpoints stay, for when it is enabled again).
-    query = (
-        select(WebhookEndpoint)
-        .join(AppIntegration, AppIntegration.client_id == WebhookEndpoint.client_id)
-        .where(
-            WebhookEndpoint.client_id.in_(client_ids),
-            WebhookEndpoint.status == ACTIVE,
-            AppIntegration.status == APP_ACTIVE,
-        )
-    )
-    found: dict[str, list[WebhookEndpoint]] = {}
-    for endpoint in db.session.scalars(query.order_by(WebhookEndpoint.created_at)):
-        if kind in endpoint.event_types:
-            found.setdefault(endpoint.client_id, []).append(endpoint)
-    return found
 
 
 def _data(user: User, scopes: set[str], data: dict) -> dict:
@@ -114,7 +109,11 @@ def replay(event_id: str) -> list[str]:
     event = db.session.get(WebhookEvent, event_id) if isinstance(event_id, str) else None
     if event is None:
         raise EventNotFound()
-    endpoints = _endpoints(event.type, [event.client_id]).get(event.client_id, [])
+    endpoints = [
+        endpoint
+        for endpoint, _ in _endpoints_and_consents(event.client_id)
+        if event.type in endpoint.event_types
+    ]
     for endpoint in endpoints:
         enqueue(event.id, endpoint.id)
     return [endpoint.id for endpoint in endpoints]

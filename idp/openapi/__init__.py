@@ -35,6 +35,8 @@ def _document() -> dict:
             continue
         part = yaml.safe_load(path.read_text()) or {}
         _merge(doc["paths"], part.get("paths") or {}, path.name)
+        if part.get("webhooks"):  # OpenAPI 3.1: what this server sends (idp.events)
+            _merge(doc.setdefault("webhooks", {}), part["webhooks"], path.name)
         for section in _SECTIONS:
             extra = (part.get("components") or {}).get(section)
             if extra:

@@ -13,20 +13,6 @@ from idp.core.extensions import db as _db
 from idp.events import endpoints, ssrf
 
 
-@pytest.fixture
-def app_settings():
-    # A shared app of this directory's own (a setting no other module uses), so that
-    # idp.events.init_app runs on it before its first request: idp.create_app does not
-    # call it yet (see docs/events.md, "Wiring").
-    return {"IDP_OUTBOX_POLL_SECONDS": 7}
-
-
-@pytest.fixture(autouse=True)
-def _events(app):
-    if "idp_events_writer" not in app.extensions:
-        idp.events.init_app(app)
-
-
 class Receiver:
     """A real HTTP server on 127.0.0.1: records each request, answers ``status``."""
 

@@ -158,13 +158,11 @@ def test_an_event_committed_before_a_crash_is_delivered_once_after_restart(
 ):
     # Only `flask events deliver` sends: the process "dies" after the commit.
     before = make_app(IDP_OUTBOX_DELIVERY="cli")
-    idp.events.init_app(before)
     with before.app_context():
         oauth2.grant_consent(user.id, "shop", "openid")
         outbox.commit()
     assert receiver.requests == []
     after = make_app(IDP_OUTBOX_DELIVERY="cli", IDP_OUTBOX_POLL_SECONDS=8)
-    idp.events.init_app(after)
     with after.app_context():  # the CLI runs in the app whose context is current
         runs = [after.test_cli_runner().invoke(args=["events", "deliver"]) for _ in range(2)]
     # The restarted process delivers it; its next round finds nothing left.

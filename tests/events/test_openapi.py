@@ -1,20 +1,14 @@
-"""idp/events/openapi.yaml: merged into the served document it is valid OpenAPI 3.1, the
+"""idp/openapi/spec/events.yaml: in the served document it is valid OpenAPI 3.1, the
 admin API answers as it says, and the server's real deliveries match its webhooks."""
 
 from __future__ import annotations
 
-import functools
-import json
-from pathlib import Path
-
 import pytest
-import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-import idp.events
 from idp import openapi
 from idp.core import outbox
 from idp.events.types import TYPES
@@ -22,37 +16,13 @@ from idp.oauth2 import services as oauth2
 from tests.contract import Contract
 from tests.helpers import Apps, bearer
 
-FRAGMENT = Path(idp.events.__file__).parent / "openapi.yaml"
-
-
-@functools.cache
-def _merged() -> str:
-    doc = openapi.document()
-    part = yaml.safe_load(FRAGMENT.read_text())
-    paths = {
-        path: {
-            key: {
-                **op,
-                "responses": {s: openapi._expand(str(s), r) for s, r in op["responses"].items()},
-            }
-            if isinstance(op, dict) and "responses" in op
-            else op
-            for key, op in item.items()
-        }
-        for path, item in part["paths"].items()
-    }
-    openapi._merge(doc["paths"], paths, FRAGMENT.name)
-    openapi._merge(doc["components"]["schemas"], part["components"]["schemas"], FRAGMENT.name)
-    openapi._merge_tags(doc["tags"], part["tags"])
-    doc["webhooks"] = part["webhooks"]
-    return json.dumps(doc)
-
 
 def merged() -> dict:
-    return json.loads(_merged())
+    """The served document, which holds idp/openapi/spec/events.yaml."""
+    return openapi.document()
 
 
-def test_the_merged_document_is_valid_openapi_3_1():
+def test_the_served_document_with_the_events_is_valid_openapi_3_1():
     validate(merged())
 
 
@@ -98,6 +68,30 @@ def test_the_admin_api_answers_as_documented(client, apps, partner):
         ("removeWebhookEndpoint", "204"),
         ("removeWebhookEndpoint", "404"),
     } <= contract.seen
+
+
+def test_the_admin_api_refuses_a_token_without_admin_and_unknown_ids(client, apps, partner):
+    """403 for an operator token without ``admin`` (a scraper's ``metrics``), 404 for an
+    app, endpoint or event that does not exist."""
+    scraper = apps.create(client_id="scraper", allowed_scopes="metrics", first_party=True)
+    admin = bearer(Apps.token(client, apps.admin(), "admin").json["access_token"])
+    metrics = bearer(Apps.token(client, scraper, "metrics").json["access_token"])
+    hook = {"url": "https://hooks.shop.example/in"}
+    operations = [
+        ("POST", "/api/cross-app/apps/shop/webhooks", hook),
+        ("GET", "/api/cross-app/apps/shop/webhooks", None),
+        ("PATCH", "/api/cross-app/webhooks/we_nope", {"contact_email": "ops@shop.example"}),
+        ("DELETE", "/api/cross-app/webhooks/we_nope", None),
+        ("POST", "/api/cross-app/webhooks/we_nope/rotate-secret", None),
+        ("POST", "/api/cross-app/webhook-events/evt_nope/replay", None),
+    ]
+    for method, path, body in operations:
+        refused = client.open(path, method=method, json=body, headers=metrics)
+        assert (refused.status_code, refused.json["error"]) == (403, "insufficient_scope")
+    unknown = [("POST", "/api/cross-app/apps/nope/webhooks", hook), *operations[2:]]
+    for method, path, body in unknown:
+        missing = client.open(path, method=method, json=body, headers=admin)
+        assert (missing.status_code, missing.json["error"]) == (404, "not_found"), path
 
 
 def _call(http, contract, method, path, body, headers):

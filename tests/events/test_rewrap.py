@@ -7,7 +7,6 @@ import base64
 
 from standardwebhooks.webhooks import Webhook
 
-import idp.events
 from idp.core import outbox
 from idp.oauth2 import services as oauth2
 from tests.helpers import KEK
@@ -17,14 +16,12 @@ NEW = base64.urlsafe_b64encode(b"n" * 32).decode()
 
 def test_rewrap_lets_the_old_key_go(committed_db, make_app, user, hook, receiver):
     both = make_app(IDP_KEY_ENCRYPTION_KEY=f"{NEW},{KEK}")
-    idp.events.init_app(both)
     with both.app_context():  # the CLI runs in the app whose context is current
         result = both.test_cli_runner().invoke(args=["events", "rewrap"])
         assert result.output.strip() == "re-sealed 1 webhook secrets"
         again = both.test_cli_runner().invoke(args=["events", "rewrap"])
         assert again.output.strip() == "re-sealed 0 webhook secrets"
     only_new = make_app(IDP_KEY_ENCRYPTION_KEY=NEW)
-    idp.events.init_app(only_new)
     with only_new.app_context():
         oauth2.grant_consent(user.id, "shop", "openid")
         outbox.commit()
@@ -36,7 +33,6 @@ def test_rewrap_lets_the_old_key_go(committed_db, make_app, user, hook, receiver
 
 def test_without_rewrap_the_new_key_alone_cannot_sign(committed_db, make_app, user, hook, receiver):
     only_new = make_app(IDP_KEY_ENCRYPTION_KEY=NEW)
-    idp.events.init_app(only_new)
     with only_new.app_context():
         oauth2.grant_consent(user.id, "shop", "openid")
         outbox.commit()

@@ -36,6 +36,8 @@ class World:
             "session_id": "cs_test_x",
             "token": self.reset_token,
             "filename": "idp.css",
+            "endpoint_id": "we_x",
+            "event_id": "evt_x",
         }
         self.form = {
             "email": user.email,

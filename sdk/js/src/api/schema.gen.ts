@@ -157,6 +157,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/cross-app/apps/{client_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        /** The app's endpoints (never their secrets). */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /** Register an endpoint; its secret is returned this once. */
+        post: operations["addWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cross-app/auth": {
         parameters: {
             query?: never;
@@ -517,6 +537,64 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/cross-app/webhook-events/{event_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an event again, with the same `webhook-id`. */
+        post: operations["replayWebhookEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cross-app/webhooks/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove the endpoint; its pending deliveries are dropped. */
+        delete: operations["removeWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /** Change the contact address or threshold; `status` `active` re-enables. */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/api/cross-app/webhooks/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new secret at once; the old one stops signing. */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -781,7 +859,208 @@ export type paths = {
         trace?: never;
     };
 };
-export type webhooks = Record<string, never>;
+export type webhooks = {
+    "consent.granted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * consent.granted
+         * @description The user granted the app scopes (sent to that app alone).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onConsentGranted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "consent.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * consent.revoked
+         * @description The user revoked the app (sent to that app alone; it holds no consent any more).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onConsentRevoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.consumed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * credits.consumed
+         * @description Not yet emitted (opt-in, high volume): credits were spent.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onCreditsConsumed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * credits.expired
+         * @description Not yet emitted: credits expired.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onCreditsExpired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.granted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * credits.granted
+         * @description A plan's period credits were added (apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onCreditsGranted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.low": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * credits.low
+         * @description Not yet emitted: the available credits crossed below the endpoint's threshold.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onCreditsLow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.purchased": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * credits.purchased
+         * @description A paid checkout's credits were added (apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onCreditsPurchased"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * subscription.updated
+         * @description A plan's subscription changed (a newer Stripe state was applied).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onSubscriptionUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.deleted
+         * @description The account was deleted: the last event naming this `sub`.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onUserDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.updated
+         * @description Not yet emitted: the user's profile changed.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         */
+        post: operations["onUserUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+};
 export type components = {
     schemas: {
         AuthorizationCodeTokenRequest: {
@@ -851,6 +1130,45 @@ export type components = {
             /** @enum {string} */
             decision: "allow" | "deny";
         };
+        ConsentGrantedEvent: {
+            data: {
+                client_id: string;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                scopes: string[];
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "consent.granted";
+        };
+        ConsentRevokedEvent: {
+            data: {
+                client_id: string;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "consent.revoked";
+        };
         CreditPackage: {
             /** @description Credits granted (per period for a plan). */
             credits: number;
@@ -867,6 +1185,102 @@ export type components = {
             price: number;
             /** @enum {string} */
             type: "one_time" | "subscription";
+        };
+        CreditsConsumedEvent: {
+            data: {
+                credits: number;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "credits.consumed";
+        };
+        CreditsExpiredEvent: {
+            data: {
+                credits: number;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "credits.expired";
+        };
+        CreditsGrantedEvent: {
+            data: {
+                credits: number;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "credits.granted";
+        };
+        CreditsLowEvent: {
+            data: {
+                available: number;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+                threshold: number;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "credits.low";
+        };
+        CreditsPurchasedEvent: {
+            data: {
+                credits: number;
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "credits.purchased";
         };
         /** @description UserInfo claims with the app's roles and, with `user:metadata`, its metadata. */
         CrossAppUser: {
@@ -1215,6 +1629,27 @@ export type components = {
             /** @description Stripe's status: incomplete, incomplete_expired, trialing, active, past_due, canceled, unpaid or paused. */
             status: string;
         };
+        SubscriptionUpdatedEvent: {
+            data: {
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The plan's package id. */
+                plan: string | null;
+                status: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "subscription.updated";
+        };
         /**
          * Format: date-time
          * @description ISO 8601, UTC.
@@ -1245,6 +1680,24 @@ export type components = {
             /** @enum {string} */
             token_type: "Bearer";
         };
+        UserDeletedEvent: {
+            data: {
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "user.deleted";
+        };
         /** @description OpenID Connect Core section 5.1 claims, as the token's scopes release them. */
         UserInfo: {
             /**
@@ -1270,6 +1723,24 @@ export type components = {
         };
         UserMetadataResponse: {
             metadata: components["schemas"]["UserMetadata"];
+        };
+        UserUpdatedEvent: {
+            data: {
+                /** @description Under the `email` scope. */
+                email?: string;
+                /** @description Under the `email` scope. */
+                email_verified?: boolean;
+                /** @description Under the `profile` scope. */
+                name?: string;
+                /** @description The user (their subject identifier). */
+                sub: string;
+            };
+            /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "user.updated";
         };
         WalletConsumption: {
             /** @description `balance` - `held`: what can be spent. */
@@ -1351,6 +1822,55 @@ export type components = {
             reason: string | null;
             service: string | null;
         };
+        WebhookEndpoint: {
+            client_id: string;
+            contact_email: string | null;
+            /** Format: date-time */
+            created_at: string;
+            events: components["schemas"]["WebhookEventType"][];
+            /** @description Consecutive failed attempts. */
+            failures: number;
+            /** @description `ep_...` */
+            id: string;
+            low_balance_threshold: number | null;
+            /** @enum {string} */
+            status: "active" | "disabled";
+            url: string;
+        };
+        WebhookEndpointCreate: {
+            /** @description Told when the endpoint is disabled. */
+            contact_email?: string | null;
+            /** @description The types to receive; absent, every type but `credits.consumed`. */
+            events?: components["schemas"]["WebhookEventType"][];
+            low_balance_threshold?: number | null;
+            /** @description https URL (http only to localhost outside production). */
+            url: string;
+        };
+        WebhookEndpointUpdate: {
+            contact_email?: string | null;
+            low_balance_threshold?: number | null;
+            /** @enum {string} */
+            status?: "active";
+        };
+        WebhookEndpointWithSecret: {
+            client_id: string;
+            contact_email: string | null;
+            /** Format: date-time */
+            created_at: string;
+            events: components["schemas"]["WebhookEventType"][];
+            /** @description Consecutive failed attempts. */
+            failures: number;
+            /** @description `ep_...` */
+            id: string;
+            low_balance_threshold: number | null;
+            /** @description `whsec_` and base64: shown only in this answer. */
+            secret: string;
+            /** @enum {string} */
+            status: "active" | "disabled";
+            url: string;
+        };
+        /** @enum {string} */
+        WebhookEventType: "credits.purchased" | "credits.granted" | "credits.consumed" | "credits.low" | "credits.expired" | "subscription.updated" | "consent.granted" | "consent.revoked" | "user.updated" | "user.deleted";
     };
     responses: {
         /** @description No usable bearer token (RFC 6750 section 3.1): `missing_authorization` (no Authorization header; the challenge is a bare `Bearer`), `unsupported_token_type` (another scheme, or `Bearer` with no token), `invalid_token` (malformed, expired, revoked, for another audience, or its app or user is disabled). */
@@ -1940,6 +2460,154 @@ export interface operations {
                 };
             };
             /** @description No active app with that client id, or no such user (for an app's token, a user who never granted it anything). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "not_found";
+                        error_description: string;
+                    };
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        endpoints: components["schemas"]["WebhookEndpoint"][];
+                    };
+                };
+            };
+            /** @description No usable bearer token (RFC 6750 section 3.1). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing_authorization" | "unsupported_token_type" | "invalid_token";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description The token lacks the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description No such app, endpoint or event. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "not_found";
+                        error_description: string;
+                    };
+                };
+            };
+        };
+    };
+    addWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its `whsec_` secret (`Cache-Control: no-store`). */
+            201: {
+                headers: {
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description `invalid_webhook_url` (not https, credentials, a private address literal), `invalid_event_type`, `invalid_webhook` (contact address, threshold, body). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_webhook" | "invalid_webhook_url" | "invalid_event_type" | "invalid_request";
+                        error_description: string;
+                        /** @description The member of the request that is wrong. */
+                        field?: string;
+                    };
+                };
+            };
+            /** @description No usable bearer token (RFC 6750 section 3.1). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing_authorization" | "unsupported_token_type" | "invalid_token";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description The token lacks the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description No such app, endpoint or event. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3670,6 +4338,279 @@ export interface operations {
             };
         };
     };
+    replayWebhookEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints it was queued for. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        endpoints: string[];
+                        event: string;
+                    };
+                };
+            };
+            /** @description No usable bearer token (RFC 6750 section 3.1). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing_authorization" | "unsupported_token_type" | "invalid_token";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description The token lacks the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description No such app, endpoint or event. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "not_found";
+                        error_description: string;
+                    };
+                };
+            };
+        };
+    };
+    removeWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No usable bearer token (RFC 6750 section 3.1). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing_authorization" | "unsupported_token_type" | "invalid_token";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description The token lacks the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description No such app, endpoint or event. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "not_found";
+                        error_description: string;
+                    };
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description `invalid_webhook_url` (not https, credentials, a private address literal), `invalid_event_type`, `invalid_webhook` (contact address, threshold, body). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_webhook" | "invalid_webhook_url" | "invalid_event_type" | "invalid_request";
+                        error_description: string;
+                        /** @description The member of the request that is wrong. */
+                        field?: string;
+                    };
+                };
+            };
+            /** @description No usable bearer token (RFC 6750 section 3.1). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing_authorization" | "unsupported_token_type" | "invalid_token";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description The token lacks the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description No such app, endpoint or event. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "not_found";
+                        error_description: string;
+                    };
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint with its new secret (`Cache-Control: no-store`). */
+            200: {
+                headers: {
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description No usable bearer token (RFC 6750 section 3.1). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing_authorization" | "unsupported_token_type" | "invalid_token";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description The token lacks the `admin` scope. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                        error_description: string;
+                    };
+                };
+            };
+            /** @description No such app, endpoint or event. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "not_found";
+                        error_description: string;
+                    };
+                };
+            };
+        };
+    };
     getApiReference: {
         parameters: {
             query?: never;
@@ -4570,6 +5511,226 @@ export interface operations {
                         error_description: string;
                     };
                 };
+            };
+        };
+    };
+    onConsentGranted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentGrantedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onConsentRevoked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRevokedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCreditsConsumed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditsConsumedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCreditsExpired: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditsExpiredEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCreditsGranted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditsGrantedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCreditsLow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditsLowEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCreditsPurchased: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditsPurchasedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onSubscriptionUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserDeleted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx; anything else is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
