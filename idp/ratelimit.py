@@ -20,6 +20,7 @@ from limits.strategies import FixedWindowRateLimiter
 from .apps.services import query_client
 from .oauth2.server import TooManyAttempts
 from .ui import waits
+from .users import sessions
 
 _PREFIX = "idp:ratelimit"
 
@@ -28,6 +29,13 @@ def _account_key() -> str:
     """Per-account bucket: the address typed in, normalised (unknown ones count too, so
     the limit itself reveals nothing)."""
     return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _signed_in_key() -> str:
+    """Per-account bucket for the signed-in account pages: the session's user (a
+    browser without one is sent to sign in before anything is counted)."""
+    found = sessions.current()
+    return f"user:{found[1].id}" if found else "user:-"
 
 
 def _failed(response) -> bool:
@@ -62,6 +70,12 @@ _RULES = {
         ("IDP_RATELIMIT_RESET", get_remote_address, None),
         ("IDP_RATELIMIT_RESET", _account_key, None),
     ],
+    # The account pages that take a password or a code: whoever holds a session (a
+    # borrowed laptop, a stolen cookie) may not guess their way to the account itself.
+    "pages.change_password": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
+    "pages.change_email": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
+    "pages.verify_new_email": [("IDP_RATELIMIT_VERIFY", _signed_in_key, _failed)],
+    "pages.delete_account": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
 }
 
 

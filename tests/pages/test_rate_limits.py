@@ -6,7 +6,7 @@ import pytest
 from limits import parse
 
 from idp.ui.waits import in_words
-from tests.helpers import PASSWORD, Browser
+from tests.helpers import PASSWORD, Browser, csrf_of, make_user
 from tests.pages.flows import forgot, sign_up
 from tests.pages.html import read
 
@@ -80,7 +80,6 @@ def test_successful_sign_ins_do_not_count(make_app, app, db, user):
 
 @on_both
 def test_one_account_does_not_block_another(make_app, app, db, user):
-    from tests.helpers import make_user
 
     make_user("bob@example.com")
     limited = make_app(IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute")
@@ -264,3 +263,59 @@ def test_counters_are_shared_through_redis(make_app, app, db, user):
 
 def test_without_redis_each_process_counts_alone(make_app, app, db, user):
     assert _three_failures_on_two_nodes(make_app).status_code == 401
+
+
+@on_both
+@pytest.mark.parametrize(
+    ("path", "fields", "setting"),
+    [
+        ("/account/password", {"current_password": WRONG, "new_password": "a new passphrase!"},
+         "IDP_RATELIMIT_LOGIN_ACCOUNT"),
+        ("/account/email", {"new_email": "new@example.com", "email_password": WRONG},
+         "IDP_RATELIMIT_LOGIN_ACCOUNT"),
+        ("/account/delete", {"password": WRONG}, "IDP_RATELIMIT_LOGIN_ACCOUNT"),
+    ],
+)  # fmt: skip
+def test_account_pages_that_take_the_password_limit_failures(
+    make_app, app, db, user, path, fields, setting
+):
+    """A signed-in browser (a borrowed laptop, a stolen cookie) may not guess the
+    password through the account page either; its right answers do not count."""
+    limited = make_app(**{setting: "2/minute"})
+    browser = browser_at(limited)
+    assert browser.login().status_code == 302
+    page = browser.http.get("/account")
+    form = {**fields, "csrf_token": csrf_of(page.data)}
+    for _ in range(2):
+        assert browser.http.post(path, data=form).status_code == 400
+    refused = browser.http.post(path, data=form)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    other = browser_at(limited, "10.9.9.9")  # another account is not affected
+
+    make_user("bob@example.com")
+    assert other.login("bob@example.com").status_code == 302
+    page = other.http.get("/account")
+    assert (
+        other.http.post(path, data={**fields, "csrf_token": csrf_of(page.data)}).status_code == 400
+    )
+
+
+@on_both
+def test_the_new_address_code_limits_failures(make_app, app, db, user, mailbox):
+    limited = make_app(IDP_RATELIMIT_VERIFY="2/minute")
+    browser = browser_at(limited)
+    assert browser.login().status_code == 302
+    page = browser.http.get("/account")
+    asked = {"new_email": "new@example.com", "email_password": PASSWORD}
+    assert (
+        browser.http.post(
+            "/account/email", data={**asked, "csrf_token": csrf_of(page.data)}
+        ).status_code
+        == 302
+    )
+    form = browser.http.get("/account/email/verify")
+    guess = {"code": "000000", "csrf_token": csrf_of(form.data)}
+    for _ in range(2):
+        assert browser.http.post("/account/email/verify", data=guess).status_code == 400
+    assert browser.http.post("/account/email/verify", data=guess).status_code == 429
