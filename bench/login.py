@@ -26,11 +26,8 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg
-import redis
 import requests
 import token_endpoint as te  # bench/token_endpoint.py: this script's folder is on sys.path
-from psycopg import sql
 
 BENCH_DB = "bench_login"  # dropped and re-created on every run; never the tests' database
 REDIS_URL = "redis://127.0.0.1:6379/7"  # flushed at the start: the rate limiter's counters
@@ -62,25 +59,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def recreate_database(drop_only: bool = False) -> str:
-    """Drop (and unless ``drop_only``, re-create) the bench database; returns its URL."""
-    with psycopg.connect(f"{te.PG_SERVER}/postgres", autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return f"{te.PG_SERVER}/{BENCH_DB}"
+    return te.create_database(BENCH_DB, drop_only)
 
 
 def bench_env(port: int, instance: str) -> dict:
     """token_endpoint's server environment on this bench's database and Redis index."""
-    env = te.server_env(recreate_database(), port, instance)
-    env.pop("REDIS_URL", None)
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).flushdb()
-        env["REDIS_URL"] = REDIS_URL
-    except redis.RedisError:
-        pass  # the server runs without Redis, as it does without REDIS_URL
-    return env
+    return te.fresh_env(BENCH_DB, REDIS_URL, port, instance)
 
 
 def provision(env: dict) -> str:

@@ -108,13 +108,29 @@ def openssl_rsa2048_signs(cores: int) -> float:
     return float(match.group(1))
 
 
-def create_database() -> str:
-    """Drop and re-create the bench database; returns its URL."""
+def create_database(name: str | None = None, drop_only: bool = False) -> str:
+    """Drop (and unless ``drop_only``, re-create) the bench database ``name`` (default
+    ``BENCH_DB``); returns its URL."""
+    name = name or BENCH_DB
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return f"{PG_SERVER}/{BENCH_DB}"
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        if not drop_only:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    return f"{PG_SERVER}/{name}"
+
+
+def fresh_env(database: str, redis_url: str, port: int, instance: str) -> dict:
+    """:func:`server_env` on a fresh ``database`` and on ``redis_url``, flushed first (rate
+    limits, deny-list); without a Redis answering there the server runs without one."""
+    env = server_env(create_database(database), port, instance)
+    env.pop("REDIS_URL", None)
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).flushdb()
+        env["REDIS_URL"] = redis_url
+    except redis.RedisError:
+        pass  # the server runs without Redis, as it does without REDIS_URL
+    return env
 
 
 def reachable_redis() -> str | None:
