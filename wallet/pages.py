@@ -206,6 +206,8 @@ def _simulated_checkout(user, session_id: str):
     amount, currency, label = simulated.price(found)
     return page(
         "purchase_simulated.html",
+        # The checkout knows its app (the URL does not): its branding and "Back to".
+        app=query_client(found.client_id) if found.client_id else None,
         checkout=found,
         label=label,
         price=prices.money(amount, currency),

@@ -374,6 +374,14 @@ def test_simulated_plan_end_to_end(make_app, user, store, catalogue):
     assert any("simulated" in a for a in alerts(portal))
 
 
+def test_simulated_checkout_carries_the_apps_branding(make_app, user, store, catalogue):
+    """The checkout's URL names no app; the checkout itself does."""
+    _, http = simulated_browser(make_app)
+    page = http.get(local(buy(http, package_id="starter").headers["Location"]))
+    assert page.status_code == 200
+    assert re.search(r"<p class=\"app-name\">\s*Store\s*</p>", page.data.decode())
+
+
 def test_simulated_checkout_is_only_for_its_buyer(make_app, user, store, catalogue):
     _, http = simulated_browser(make_app)
     checkout_url = local(buy(http, package_id="starter").headers["Location"])
