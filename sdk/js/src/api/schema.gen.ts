@@ -2496,6 +2496,19 @@ export interface operations {
                     };
                 };
             };
+            /** @description A malformed request (bytes the server refuses, such as NUL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                        error_description: string;
+                    };
+                };
+            };
             /** @description No usable bearer token (RFC 6750 section 3.1). */
             401: {
                 headers: {
@@ -4361,6 +4374,19 @@ export interface operations {
                     };
                 };
             };
+            /** @description A malformed request (bytes the server refuses, such as NUL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                        error_description: string;
+                    };
+                };
+            };
             /** @description No usable bearer token (RFC 6750 section 3.1). */
             401: {
                 headers: {
@@ -4421,6 +4447,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A malformed request (bytes the server refuses, such as NUL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                        error_description: string;
+                    };
+                };
             };
             /** @description No usable bearer token (RFC 6750 section 3.1). */
             401: {
@@ -4566,6 +4605,19 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description A malformed request (bytes the server refuses, such as NUL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                        error_description: string;
+                    };
                 };
             };
             /** @description No usable bearer token (RFC 6750 section 3.1). */
