@@ -185,8 +185,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         look like reuse.  A token already rotated goes straight to reuse detection."""
         value = self.request.form.get("refresh_token")
         valid = isinstance(value, str) and len(value) <= 256
-        found = oauth_services.find_refresh_token_and_user(value) if valid else (None, None)
-        self._stored, self._stored_user = row, _ = found
+        row, user = oauth_services.find_refresh_token_and_user(value) if valid else (None, None)
+        self._stored, self._stored_user = row, user  # for the claim and authenticate_user
         if row is not None and row.check_client(client) and row.used_at is None:
             self._validate_token_scope(row)
         return super()._validate_request_token(client)
