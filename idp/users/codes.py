@@ -93,8 +93,11 @@ def resend(user: User) -> int:
     return RESEND_COOLDOWN_SECONDS
 
 
-def verify(user: User, code: object) -> None:
-    """Check the latest code, counting attempts; raises a subclass of InvalidCode."""
+def spend_latest(user: User, entered_digest: str) -> EmailVerification:
+    """The user's latest code, if ``entered_digest`` (the entered code, hashed as its
+    purpose hashes it) matches: the row is locked, one attempt counted, and it is marked
+    consumed (the caller commits).  Raises ExpiredCode, CodeAttemptsExhausted or
+    WrongCode (its attempt committed)."""
     now = utcnow()
     pending = _latest(user, lock=True)
     if pending is None or pending.expires_at <= now:
@@ -104,12 +107,17 @@ def verify(user: User, code: object) -> None:
         db.session.rollback()
         raise CodeAttemptsExhausted()
     pending.attempts += 1
-    if not isinstance(code, str) or not hmac.compare_digest(
-        pending.code_hash, _digest(code.strip())
-    ):
+    if not hmac.compare_digest(pending.code_hash, entered_digest):
         db.session.commit()
         raise WrongCode()
     pending.consumed_at = now
+    return pending
+
+
+def verify(user: User, code: object) -> None:
+    """Check the latest code, counting attempts; raises a subclass of InvalidCode."""
+    now = utcnow()
+    spend_latest(user, _digest(code.strip()) if isinstance(code, str) else "")
     user.email_verified = True
     user.updated_at = now
     audit.record(audit.EMAIL_VERIFIED, user.id, commit=False)

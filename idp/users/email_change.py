@@ -13,12 +13,11 @@ and the attempts are counted in the database (a replayed cookie does not reset t
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from idp.audit import services as audit
@@ -30,10 +29,8 @@ from . import codes, passwords
 from .accounts import by_email, normalise_email
 from .errors import (
     AccountError,
-    CodeAttemptsExhausted,
     ExpiredCode,
     InvalidCredentials,
-    WrongCode,
 )
 from .models import EmailVerification, User
 
@@ -118,27 +115,9 @@ def _retire(user: User, now) -> None:
 
 
 def _check(user: User, new_email: str, code: object) -> None:
-    """As :func:`idp.users.codes.verify`, for a code bound to ``new_email``: the latest
-    one, bounded tries, short life; consumed (not committed) when it matches."""
-    now = utcnow()
-    pending = db.session.scalar(
-        select(EmailVerification)
-        .where(EmailVerification.user_id == user.id, EmailVerification.consumed_at.is_(None))
-        .order_by(EmailVerification.id.desc())
-        .with_for_update()
-    )
-    if pending is None or pending.expires_at <= now:
-        db.session.rollback()
-        raise ExpiredCode()
-    if pending.attempts >= current_app.config["IDP_EMAIL_CODE_MAX_ATTEMPTS"]:
-        db.session.rollback()
-        raise CodeAttemptsExhausted()
-    pending.attempts += 1
+    """:func:`idp.users.codes.spend_latest` for a code bound to ``new_email``."""
     entered = code.strip() if isinstance(code, str) else ""
-    if not hmac.compare_digest(pending.code_hash, _digest(entered, new_email)):
-        db.session.commit()
-        raise WrongCode()
-    pending.consumed_at = now
+    codes.spend_latest(user, _digest(entered, new_email))
 
 
 def resend(user: User, new_email: str) -> int:
