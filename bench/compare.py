@@ -109,31 +109,9 @@ def peer(port: int) -> Iterator[tuple[str, int]]:
     """Serve node oidc-provider on loopback until the block exits; yields (base, pgid)."""
     env = {**os.environ, "PEER_CLIENT_SECRET": PEER_SECRET, "NODE_ENV": "production"}
     cmd = ["node", "server.js", str(port)]
-    proc = subprocess.Popen(
-        cmd, cwd=PEER_DIR, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise te.BenchError(f"oidc-provider exited with status {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/.well-known/openid-configuration", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise te.BenchError("oidc-provider did not answer within 30 s") from None
-                time.sleep(0.2)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    ready = "/.well-known/openid-configuration"
+    with te.served(cmd, env, port, "oidc-provider", PEER_DIR, ready, quiet=True) as up:
+        yield up
 
 
 def post_form(url: str, form: str, basic: str) -> dict:

@@ -197,8 +197,8 @@ def gunicorn(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[s
         options += f" --config {ROOT / 'bench' / 'gunicorn_profile.py'}"
     # deploy/gunicorn.conf.py is not read (only ./gunicorn.conf.py would be): flags only.
     cmd = [str(BIN / "gunicorn"), *options.split(), "wsgi:app"]
-    with _served(cmd, env, port, "gunicorn") as served:
-        yield served
+    with served(cmd, env, port, "gunicorn") as up:
+        yield up
 
 
 @contextmanager
@@ -210,8 +210,8 @@ def granian(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[st
         f" --blocking-threads {args.threads} --log-level warning --no-access-log --no-ws"
     )
     cmd = [str(BIN / "granian"), *options.split(), "wsgi:app"]
-    with _served(cmd, env, port, "granian") as served:
-        yield served
+    with served(cmd, env, port, "granian") as up:
+        yield up
 
 
 def server(env: dict, port: int, args: argparse.Namespace):
@@ -224,12 +224,23 @@ def server(env: dict, port: int, args: argparse.Namespace):
 
 
 @contextmanager
-def _served(cmd: list[str], env: dict, port: int, name: str) -> Iterator[tuple[str, int]]:
+def served(
+    cmd: list[str],
+    env: dict,
+    port: int,
+    name: str,
+    cwd: Path = ROOT,
+    ready: str = "/healthz",
+    quiet: bool = False,
+) -> Iterator[tuple[str, int]]:
+    """Run a server until the block exits, however it exits; yields its base URL (once
+    ``ready`` answers) and its process group."""
     # A session of its own: Ctrl-C reaches only us, and we stop the server gracefully (the
     # profiler writes its stats when the worker exits gracefully).
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True, **output)
     try:
-        yield wait_until_up(proc, f"http://127.0.0.1:{port}", name), proc.pid
+        yield wait_until_up(proc, f"http://127.0.0.1:{port}", name, ready=ready), proc.pid
     finally:
         proc.terminate()
         try:
@@ -240,15 +251,19 @@ def _served(cmd: list[str], env: dict, port: int, name: str) -> Iterator[tuple[s
 
 
 def wait_until_up(
-    proc: subprocess.Popen, base: str, name: str = "gunicorn", timeout: float = 30
+    proc: subprocess.Popen,
+    base: str,
+    name: str = "gunicorn",
+    timeout: float = 30,
+    ready: str = "/healthz",
 ) -> str:
-    """``base`` once /healthz answers; fails if the server exits or stays silent."""
+    """``base`` once ``ready`` answers; fails if the server exits or stays silent."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise BenchError(f"{name} exited with status {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+            with urllib.request.urlopen(f"{base}{ready}", timeout=1):
                 return base
         except OSError:  # URLError too: not listening yet
             time.sleep(0.2)
