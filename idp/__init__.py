@@ -31,7 +31,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 def _init_core(app: Flask) -> None:
     """Extensions and the request-wide hooks, in the order they must run."""
     from . import cors, security
-    from .core import handlers, input_guard, logs, mail, redis_client
+    from .core import handlers, i18n, input_guard, logs, mail, redis_client
     from .core.extensions import csrf, db, migrate
 
     logs.init_app(app)  # its after_request hook runs last: it logs the final status
@@ -40,6 +40,7 @@ def _init_core(app: Flask) -> None:
     redis_client.init_app(app)
     mail.init_app(app)  # the outbox and its mail delivery (a worker thread or the request)
     handlers.init_app(app)
+    i18n.init_app(app)
     # The first before_request hook: nothing reads the request before it.
     # The reset page hashes its token before any query: it may say "ask for a new link".
     input_guard.init_app(app, own_path_checks={"pages.reset"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import current_app
 
 from idp.core import scopes as scope_names
+from idp.core.i18n import LOCALES
 
 from . import constants
 
@@ -68,4 +69,6 @@ def _capabilities() -> dict:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "access_token_signing_alg_values_supported": algs,
+        # OIDC Discovery: the languages the hosted pages speak (ui_locales).
+        "ui_locales_supported": list(LOCALES),
     }

@@ -1610,6 +1610,8 @@ export type components = {
             /** Format: uri */
             token_endpoint: string;
             token_endpoint_auth_methods_supported?: string[];
+            /** @description Languages of the hosted pages (`ui_locales` on the authorization request). */
+            ui_locales_supported?: string[];
             /** Format: uri */
             userinfo_endpoint?: string;
         };

@@ -1,0 +1,90 @@
+"""The page language: Flask-Babel, with the locale chosen per request.
+
+The order (OIDC Core 3.1.2.1 ``ui_locales``, then the browser): ``ui_locales`` on this
+request, else inside the carried ``return_to`` (the authorization request a page is
+serving, so every page of that flow keeps its language), else the language this browser
+chose last (a cookie set when a ``ui_locales`` was honoured or the switcher was used),
+else ``Accept-Language``, else English.
+
+Strings are marked with :func:`_` (now) or :func:`_l` (lazy: module-level messages,
+translated when rendered); templates use ``_()``/``ngettext()`` that Flask-Babel installs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Flask, g, request
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+
+__all__ = ["LOCALES", "_", "_l", "current_locale", "init_app", "ngettext"]
+
+_ = gettext
+_l = lazy_gettext
+
+# Complete translations, in the order the switcher lists them (English is the source).
+LOCALES: dict[str, str] = {"en": "English"}  # "fr" joins when its catalogue is complete
+COOKIE = "idp_locale"
+_COOKIE_AGE = 365 * 24 * 3600
+_TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(_TRANSLATIONS)
+    Babel(app, locale_selector=current_locale)
+    app.after_request(_remember)
+    app.jinja_env.globals.update(page_locales=LOCALES, page_lang=lambda: str(get_locale()))
+
+
+def supported(tags: str | None) -> str | None:
+    """The first supported language in a space-separated list of BCP 47 tags
+    (``ui_locales``): an exact match, else its primary language (``fr-CA`` -> ``fr``)."""
+    for tag in (tags or "").split()[:10]:
+        primary = tag.split("-", 1)[0].lower()
+        if primary in LOCALES:
+            return primary
+    return None
+
+
+def _requested() -> str | None:
+    """A language this request asks for: its own ``ui_locales``, or its flow's."""
+    chosen = supported(request.args.get("ui_locales"))
+    if chosen is None and request.method == "POST" and request.mimetype.endswith("form"):
+        chosen = supported(request.form.get("ui_locales"))
+    if chosen is None:
+        return_to = request.values.get("return_to") if request.method == "POST" else None
+        return_to = return_to or request.args.get("return_to")
+        if return_to and len(return_to) < 4096:
+            values = parse_qs(urlsplit(return_to).query).get("ui_locales")
+            chosen = supported(values[0]) if values else None
+    return chosen
+
+
+def current_locale() -> str:
+    """Flask-Babel's locale selector (cached per request by Flask-Babel)."""
+    chosen = _requested()
+    if chosen is not None:
+        g.idp_locale_chosen = chosen
+        return chosen
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LOCALES:
+        return remembered
+    return request.accept_languages.best_match(LOCALES) or "en"
+
+
+def _remember(response):
+    """Keep an explicit choice for the pages that follow (a flow's later pages, the
+    account page) — only when a page asked for it, never from ``Accept-Language``."""
+    chosen = g.pop("idp_locale_chosen", None)
+    if chosen is not None and request.cookies.get(COOKIE) != chosen:
+        response.set_cookie(
+            COOKIE,
+            chosen,
+            max_age=_COOKIE_AGE,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
