@@ -61,6 +61,7 @@ def load(app, config: Mapping[str, object] | None) -> None:
     if app.config["IDP_ENV"] == "production":
         problems += _refuse_dev_defaults(app.config)
     problems += _check_outbox(app.config)
+    problems += _check_webhooks(app.config)
     problems += _payments(app.config)
     if problems:  # every problem at once, before any dev fallback is generated
         raise ConfigError(*problems)
@@ -112,6 +113,35 @@ def _check_outbox(cfg) -> list[str]:
     if mode in (None, "", "worker", "request", "cli"):
         return []
     return [f"IDP_OUTBOX_DELIVERY must be worker, request or cli, not {mode!r}"]
+
+
+def _check_webhooks(cfg) -> list[str]:
+    """Partner webhook delivery (idp.events): the retry schedule becomes a tuple of
+    seconds; the timeout, disable threshold and listener check must be positive."""
+    problems = []
+    value = cfg["IDP_WEBHOOK_RETRY_SCHEDULE"]
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        waits = tuple(int(str(item).strip()) for item in items if str(item).strip())
+    except (TypeError, ValueError):
+        waits = None
+    if waits is None or any(w <= 0 for w in waits) or len(waits) > 30:
+        problems.append(
+            "IDP_WEBHOOK_RETRY_SCHEDULE must be at most 30 comma-separated positive "
+            f"numbers of seconds, got {value!r}"
+        )
+    else:
+        cfg["IDP_WEBHOOK_RETRY_SCHEDULE"] = waits
+    bounds = {
+        "IDP_WEBHOOK_TIMEOUT_SECONDS": (1, 120),
+        "IDP_WEBHOOK_DISABLE_AFTER_FAILURES": (1, 10**6),
+        "IDP_WEBHOOK_LISTENERS_CHECK_MS": (1, 60_000),
+    }
+    for name, (low, high) in bounds.items():
+        number = cfg[name]
+        if isinstance(number, int) and not low <= number <= high:  # else: already reported
+            problems.append(f"{name} must be from {low} to {high}, got {number}")
+    return problems
 
 
 def _fill_dev_fallbacks(app) -> None:

@@ -91,6 +91,21 @@ DEFAULTS: dict[str, object] = {
     # an hour), and given up after IDP_OUTBOX_MAX_ATTEMPTS attempts (about five hours here).
     "IDP_OUTBOX_RETRY_SECONDS": 30,
     "IDP_OUTBOX_MAX_ATTEMPTS": 12,
+    # Partner webhooks (idp.events).  Waits (seconds, comma-separated) after each failed
+    # attempt to deliver one event to one endpoint: the default makes ten attempts over
+    # about three days.  An empty value: one attempt, no retry.
+    "IDP_WEBHOOK_RETRY_SCHEDULE": "5,300,1800,7200,18000,36000,50400,72000,72000",
+    # Seconds to connect to a receiver, and again to read its answer.
+    "IDP_WEBHOOK_TIMEOUT_SECONDS": 10,
+    # When an event's last attempt fails, its endpoint is disabled (and the app's contact
+    # mailed) if this many attempts in a row, of any events, failed with no success
+    # between: one event the receiver keeps refusing does not disable a working endpoint.
+    "IDP_WEBHOOK_DISABLE_AFTER_FAILURES": 10,
+    # How often (milliseconds) each process checks whether the set of webhook endpoints
+    # changed elsewhere (one indexed read); until then an event type no endpoint listens
+    # to costs no query at all.  An endpoint added on another node starts receiving
+    # within this delay (at once on the node that added it).
+    "IDP_WEBHOOK_LISTENERS_CHECK_MS": 1000,
     # Rate limits (Flask-Limiter syntax), counted in Redis when REDIS_URL is set.
     # Failed sign-ins per client IP and per account; sign-ups, verification attempts,
     # reset requests (client authentication: see below).
