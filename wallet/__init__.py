@@ -8,7 +8,7 @@ def init_app(app) -> None:
     from idp.ui.account_sections import register_account_section
     from idp.users.deletion import register_deletion_step
 
-    from . import account, models  # noqa: F401  (register the tables)
+    from . import account, models, preference_models  # noqa: F401  (register the tables)
     from .cli import cli
     from .pages import bp as pages_bp
     from .pages import detour_url

@@ -53,3 +53,12 @@ class PaymentProviderError(WalletError):
 class InvalidSignature(WalletError):
     error = "invalid_signature"
     description = "The webhook signature is missing, invalid or too old."
+
+
+class SpendLimitReached(WalletError):
+    """402 with the limit, its period and when it resets (``wallet.spend_limits``): the
+    user capped what this app may spend per day or month."""
+
+    error = "spend_limit_reached"
+    description = "The user's spend limit for this app is reached."
+    status_code = 402

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -59,6 +60,10 @@ class Wallet(db.Model):
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     held: Mapped[int] = mapped_column(BigInteger, default=0)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set while the wallet has a spend limit, auto top-up or a low-balance mail
+    # (``wallet.preference_models``): the consume's short path leaves such a wallet to
+    # the full path, so a wallet without them pays nothing for those checks.
+    watched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
