@@ -153,4 +153,16 @@ DEFAULTS: dict[str, object] = {
     # How long (seconds) Redis caches "this jti is not revoked".  Bounds memory only: a
     # revocation overwrites the entry at once.
     "IDP_DENYLIST_NEGATIVE_CACHE_SECONDS": 300,
+    # Outages (docs/reliability.md).  While PostgreSQL or Redis cannot answer, a request
+    # that needs it gets a 503 with this Retry-After (seconds) instead of waiting or a 500.
+    "IDP_UNAVAILABLE_RETRY_AFTER": 5,
+    # Seconds libpq waits to connect to PostgreSQL (a dead host otherwise costs the OS's
+    # TCP timeout, minutes); 0: libpq's default (forever).
+    "IDP_DATABASE_CONNECT_TIMEOUT": 3,
+    # Milliseconds a PostgreSQL statement may run before the server cancels it (a 503);
+    # 0: no limit (the CLI's long jobs share the setting: raise it rather than remove it).
+    "IDP_DATABASE_STATEMENT_TIMEOUT_MS": 0,
+    # Milliseconds one Redis command (or connect) may take before it counts as Redis
+    # being down: the deny-list asks the database, rate limits count in process memory.
+    "IDP_REDIS_TIMEOUT_MS": 1000,
 }
