@@ -36,9 +36,10 @@ class IdPError(Exception):
     public = False
 
     def __init__(self, description: str | None = None, **extra: object) -> None:
-        super().__init__(description or self.description)
-        if description:
-            self.description = description
+        # A class's message may be lazy (idp.core.i18n._l): fixed here, in the language
+        # of the request that raised it (English outside a request).
+        self.description = str(description or self.description)
+        super().__init__(self.description)
         self.extra = extra
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
 
 __all__ = ["LOCALES", "_", "_l", "current_locale", "init_app", "ngettext"]
@@ -63,7 +63,10 @@ def _requested() -> str | None:
 
 
 def current_locale() -> str:
-    """Flask-Babel's locale selector (cached per request by Flask-Babel)."""
+    """Flask-Babel's locale selector (cached per request by Flask-Babel).  Outside a
+    request (the CLI, the outbox worker) English: mail says which language it wants."""
+    if not has_request_context():
+        return "en"
     chosen = _requested()
     if chosen is not None:
         g.idp_locale_chosen = chosen

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from idp.core import scopes as scope_names
+from idp.core.i18n import _l
 from idp.ui import waits
 from idp.ui.views import error_page, page
 
@@ -13,15 +14,15 @@ from .routes import LIMITED_FORMS
 
 # What each scope means to a person, for the consent page.
 SCOPE_TEXT = {
-    "openid": "Sign you in with your account",
-    "profile": "See your name",
-    "email": "See your email address",
-    "offline_access": "Stay signed in when you are away (refresh tokens)",
-    "credits:read": "See your credit balance and history",
-    "credits:consume": "Spend your credits on its services",
-    "credits:purchase": "Start credit purchases for you",
-    "user:metadata": "Store its own settings in your account",
-    "admin": "Administer this identity provider",
+    "openid": _l("Sign you in with your account"),
+    "profile": _l("See your name"),
+    "email": _l("See your email address"),
+    "offline_access": _l("Stay signed in when you are away (refresh tokens)"),
+    "credits:read": _l("See your credit balance and history"),
+    "credits:consume": _l("Spend your credits on its services"),
+    "credits:purchase": _l("Start credit purchases for you"),
+    "user:metadata": _l("Store its own settings in your account"),
+    "admin": _l("Administer this identity provider"),
 }
 
 

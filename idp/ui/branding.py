@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 
 from idp.apps.uris import logo_origin
+from idp.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,9 @@ def brand_of(app) -> Brand:
     links = tuple(
         (key, label, url)
         for key, label, url in (
-            ("home", "Home page", getattr(app, "client_uri", None)),
-            ("privacy", "Privacy policy", getattr(app, "policy_uri", None)),
-            ("terms", "Terms of service", getattr(app, "tos_uri", None)),
+            ("home", _("Home page"), getattr(app, "client_uri", None)),
+            ("privacy", _("Privacy policy"), getattr(app, "policy_uri", None)),
+            ("terms", _("Terms of service"), getattr(app, "tos_uri", None)),
         )
         if url
     )

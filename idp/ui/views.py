@@ -6,6 +6,7 @@ from flask import current_app, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from idp.apps.services import get, query_client
+from idp.core.i18n import _, _l
 
 from . import waits
 from .branding import brand_of
@@ -60,22 +61,27 @@ def _app_name(app) -> str | None:
 # for developers (an app's bad request) it is folded away under "Technical details".
 _COPY = {
     "not_found": (
-        "Page not found",
-        "There is nothing at this address. The link may be old or mistyped.",
+        _l("Page not found"),
+        _l("There is nothing at this address. The link may be old or mistyped."),
     ),
     "csrf_failed": (
-        "This form expired",
-        "For your safety, the form you sent had expired or came from another site, "
-        "so nothing was changed. Open it again and send it once more.",
+        _l("This form expired"),
+        _l(
+            "For your safety, the form you sent had expired or came from another site, "
+            "so nothing was changed. Open it again and send it once more."
+        ),
     ),
-    "rate_limited": ("Too many attempts", "For your safety, this is paused for a while."),
+    "rate_limited": (
+        _l("Too many attempts"),
+        _l("For your safety, this is paused for a while."),
+    ),
     "server_error": (
-        "Something went wrong on our side",
-        "It is not your fault. Try again in a moment.",
+        _l("Something went wrong on our side"),
+        _l("It is not your fault. Try again in a moment."),
     ),
     "method_not_allowed": (
-        "This page cannot be opened that way",
-        "Open it from a link or a button instead.",
+        _l("This page cannot be opened that way"),
+        _l("Open it from a link or a button instead."),
     ),
 }
 _REPLACED = {"not_found", "csrf_failed", "rate_limited", "method_not_allowed"}
@@ -87,14 +93,19 @@ def _copy(error: str, app_name: str | None) -> tuple[str, str | None]:
     if error in _COPY:
         return _COPY[error]
     if request.path.startswith(_APP_REQUEST_PATHS):
-        who = app_name or "The app that sent you here"
-        contact = app_name or "that app"
-        return (
-            "This app isn't set up correctly",
-            f"{who} made a request that this service cannot accept. "
-            f"Contact {contact} and show them the technical details below.",
-        )
-    return "We could not continue", None
+        if app_name:
+            message = _(
+                "%(app)s made a request that this service cannot accept. "
+                "Contact %(app)s and show them the technical details below.",
+                app=app_name,
+            )
+        else:
+            message = _(
+                "The app that sent you here made a request that this service cannot "
+                "accept. Contact that app and show them the technical details below."
+            )
+        return _("This app isn't set up correctly"), message
+    return _("We could not continue"), None
 
 
 def _answers_get(path: str) -> bool:

@@ -11,6 +11,8 @@ import math
 
 from flask import g
 
+from idp.core.i18n import ngettext
+
 _KEY = "idp_retry_after"
 
 
@@ -28,11 +30,7 @@ def noted() -> int | None:
 def in_words(seconds: int) -> str:
     """``seconds`` rounded up to what a person needs: "45 seconds", "6 minutes", "2 hours"."""
     if seconds < 60:
-        return _plural(max(1, seconds), "second")
+        return ngettext("%(num)d second", "%(num)d seconds", max(1, seconds))
     if seconds < 3600:
-        return _plural(math.ceil(seconds / 60), "minute")
-    return _plural(math.ceil(seconds / 3600), "hour")
-
-
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}{'' if count == 1 else 's'}"
+        return ngettext("%(num)d minute", "%(num)d minutes", math.ceil(seconds / 60))
+    return ngettext("%(num)d hour", "%(num)d hours", math.ceil(seconds / 3600))

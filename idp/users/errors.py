@@ -1,6 +1,7 @@
 """Account errors.  Messages never reveal whether an email address has an account."""
 
 from idp.core.errors import IdPError
+from idp.core.i18n import _l
 
 
 class AccountError(IdPError):
@@ -12,26 +13,26 @@ class AccountError(IdPError):
 
 class InvalidCredentials(AccountError):
     error = "invalid_credentials"
-    description = "The email address or password is incorrect."
+    description = _l("The email address or password is incorrect.")
     status_code = 401
     field = "password"
 
 
 class WeakPassword(AccountError):
     error = "weak_password"
-    description = "Choose a longer password."
+    description = _l("Choose a longer password.")
     field = "password"
 
 
 class InvalidEmail(AccountError):
     error = "invalid_email"
-    description = "Enter a valid email address."
+    description = _l("Enter a valid email address.")
     field = "email"
 
 
 class InvalidName(AccountError):
     error = "invalid_name"
-    description = "Your name can be at most 100 characters."
+    description = _l("Your name can be at most 100 characters.")
     field = "display_name"
 
 
@@ -39,32 +40,34 @@ class InvalidCode(AccountError):
     """A code that does not verify; the subclasses say why, and what to do."""
 
     error = "invalid_code"
-    description = "That code is not valid. Check the latest email or ask for a new code."
+    description = _l("That code is not valid. Check the latest email or ask for a new code.")
     field = "code"
 
 
 class WrongCode(InvalidCode):
-    description = "That code is not right. Check the 6 digits in our latest email and try again."
+    description = _l(
+        "That code is not right. Check the 6 digits in our latest email and try again."
+    )
 
 
 class ExpiredCode(InvalidCode):
     error = "expired_code"
-    description = "That code has expired. Ask for a new code below."
+    description = _l("That code has expired. Ask for a new code below.")
 
 
 class CodeAttemptsExhausted(InvalidCode):
     error = "code_attempts_exhausted"
-    description = "Too many wrong tries for this code. Ask for a new code below."
+    description = _l("Too many wrong tries for this code. Ask for a new code below.")
 
 
 class InvalidResetToken(AccountError):
     error = "invalid_reset_token"
-    description = "This reset link is invalid or has expired. Ask for a new one."
+    description = _l("This reset link is invalid or has expired. Ask for a new one.")
 
 
 class EmailTaken(AccountError):
     """Only for operator tools (CLI); hosted pages never show it."""
 
     error = "email_in_use"
-    description = "An account with this email address already exists."
+    description = _l("An account with this email address already exists.")
     status_code = 409

@@ -14,20 +14,25 @@
     return minutes + ":" + (rest < 10 ? "0" : "") + rest;
   }
 
+  // The page's words for the toggle (base.html: data-text-* on <body>, in its language).
+  function text(name, english) {
+    return document.body.getAttribute("data-text-" + name) || english;
+  }
+
   function addToggle(input) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = "reveal";
-    button.textContent = "Show";
+    button.textContent = text("show", "Show");
     button.setAttribute("aria-controls", input.id);
     button.setAttribute("aria-pressed", "false");
-    button.setAttribute("aria-label", "Show password");
+    button.setAttribute("aria-label", text("show-password", "Show password"));
     button.addEventListener("click", function () {
       var showing = input.type === "text";
       input.type = showing ? "password" : "text";
-      button.textContent = showing ? "Show" : "Hide";
+      button.textContent = showing ? text("show", "Show") : text("hide", "Hide");
       button.setAttribute("aria-pressed", showing ? "false" : "true");
-      button.setAttribute("aria-label", showing ? "Show password" : "Hide password");
+      button.setAttribute("aria-label", showing ? text("show-password", "Show password") : text("hide-password", "Hide password"));
     });
     input.parentNode.appendChild(button);
   }

@@ -20,6 +20,12 @@
   var suffix = form.getAttribute("data-suffix");
   var max = Number(form.getAttribute("data-max"));
   var help = form.getAttribute("data-help");
+  // The page's words, in its language ({total} and {count} stand for the figures).
+  var words = {
+    total: form.getAttribute("data-total") || "Total: {total}",
+    buy: form.getAttribute("data-buy") || "Buy {count} credits",
+    buyAny: form.getAttribute("data-buy-any") || "Buy credits",
+  };
 
   function grouped(digits) {
     return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -45,11 +51,11 @@
   function update() {
     var amount = amountOf(input.value);
     if (amount) {
-      total.textContent = "Total: " + money(amount * unit);
-      button.textContent = "Buy " + grouped(String(amount)) + " credits";
+      total.textContent = words.total.replace("{total}", money(amount * unit));
+      button.textContent = words.buy.replace("{count}", grouped(String(amount)));
     } else {
       total.textContent = input.value.trim() ? help : "";
-      button.textContent = "Buy credits";
+      button.textContent = words.buyAny;
     }
   }
 
