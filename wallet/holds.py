@@ -110,17 +110,19 @@ def _settle(found: Hold, status: str, kind: str, amount: int, actor: str, captur
     if claimed.rowcount != 1:
         db.session.rollback()
         raise HoldNotActive()
-    ledger.apply(
-        found.wallet_id,
-        Change(
-            kind,
-            amount=amount,
-            held_delta=-found.amount,
-            actor=actor,
-            client_id=found.client_id,
-            service=found.service,
-            hold_id=found.id,
-        ),
+    change = Change(
+        kind,
+        amount=amount,
+        held_delta=-found.amount,
+        actor=actor,
+        client_id=found.client_id,
+        service=found.service,
+        hold_id=found.id,
     )
+    try:
+        ledger.apply(found.wallet_id, change)
+    except Exception:
+        db.session.rollback()  # a change listener refused it: the hold stays active
+        raise
     db.session.commit()
     db.session.refresh(found)

@@ -11,6 +11,17 @@ SQLAlchemy Core: the UPDATE finds the wallet by its user and gives the INSERT it
 balance and held through RETURNING, on PostgreSQL in one statement (a data-modifying
 CTE), on SQLite in two; the caller answers from the entry's RETURNING, with no read after
 the commit.
+
+Change listeners (:func:`register_change_listener`): code that runs inside the transaction
+of every wallet change, after its entry is written and before its commit, on both paths
+(:func:`spend` and :func:`apply`, so also :func:`apply_once` and everything built on it).
+A listener gets an :class:`Applied` (the change, the new entry, the wallet and its user,
+the available credits before and after).  It may add rows to the session (an outbox
+row: they commit with the change or not at all) or raise a
+:class:`~wallet.errors.WalletError` subclass to refuse the change: the transaction is
+rolled back and the error reaches the API unchanged.  A replayed request (its key used
+already) writes nothing and calls no listener.  With none registered, the hot path pays
+one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import Row, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,6 +60,60 @@ class Change:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Applied:
+    """One change as written, not yet committed: what a change listener is given."""
+
+    change: Change
+    entry: LedgerEntry | Row  # the new entry (an ORM object, or the spend's RETURNING row)
+    wallet_id: int
+    user_id: int
+
+    @property
+    def kind(self) -> str:
+        return self.change.kind
+
+    @property
+    def amount(self) -> int:
+        return self.change.amount
+
+    @property
+    def client_id(self) -> str | None:
+        return self.change.client_id
+
+    @property
+    def balance_after(self) -> int:
+        return self.entry.balance_after
+
+    @property
+    def held_after(self) -> int:
+        return self.entry.held_after
+
+    @property
+    def available_after(self) -> int:
+        return self.entry.balance_after - self.entry.held_after
+
+    @property
+    def available_before(self) -> int:
+        return self.available_after - self.change.amount + self.change.held_delta
+
+
+ChangeListener = Callable[[Applied], None]
+_LISTENERS = "wallet_change_listeners"  # app.extensions key
+
+
+def register_change_listener(app, listener: ChangeListener) -> None:
+    """Run ``listener(applied)`` inside the transaction of every wallet change, before its
+    commit (see the module docstring for what it may do)."""
+    app.extensions.setdefault(_LISTENERS, []).append(listener)
+
+
+def _changed(applied: Applied) -> None:
+    """Tell the listeners, in the change's transaction (the caller rolls back if one raises)."""
+    for listener in current_app.extensions.get(_LISTENERS, ()):
+        listener(applied)
+
+
 def request_hash(request: dict | None) -> str | None:
     """SHA-256 of the request as canonical JSON (a reused key with another body differs)."""
     if request is None:
@@ -73,7 +139,7 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
     """Apply ``change`` and append its entry (not committed).  Raises
     :class:`InsufficientCredits` when it would leave fewer available credits than zero."""
     now = utcnow()
-    balance, held = _move(wallet_id, change, now)
+    balance, held, user_id = _move(wallet_id, change, now)
     entry = LedgerEntry(
         wallet_id=wallet_id,
         kind=change.kind,
@@ -93,12 +159,13 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
     )
     db.session.add(entry)
     db.session.flush()
+    _changed(Applied(change, entry, wallet_id, user_id))
     observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
     return entry
 
 
-def _move(wallet_id: int, change: Change, now) -> tuple[int, int]:
-    """The wallet's (balance, held) after ``change``: one conditional UPDATE whose WHERE
+def _move(wallet_id: int, change: Change, now) -> tuple[int, int, int]:
+    """The wallet's (balance, held, user id) after ``change``: one conditional UPDATE whose WHERE
     holds the bounds, so concurrent writers can never take it below zero available."""
     row = db.session.execute(
         update(Wallet)
@@ -108,14 +175,14 @@ def _move(wallet_id: int, change: Change, now) -> tuple[int, int]:
             held=Wallet.held + change.held_delta,
             updated_at=now,
         )
-        .returning(Wallet.balance, Wallet.held)
+        .returning(Wallet.balance, Wallet.held, Wallet.user_id)
     ).first()
     if row is None:
         current = db.session.execute(
             select(Wallet.balance, Wallet.held).where(Wallet.id == wallet_id)
         ).one()
         raise InsufficientCredits(balance=current.balance, available=current.balance - current.held)
-    return row.balance, row.held
+    return row.balance, row.held, row.user_id
 
 
 def _bounds(amount, held_delta) -> tuple:
@@ -196,9 +263,14 @@ def spend(user_id: int, change: Change) -> Row | None:
     params["new_created_at"] = utcnow()
     try:
         entry = _spend_with(params)
+        if entry is not None and current_app.extensions.get(_LISTENERS):
+            _changed(Applied(change, entry, entry.wallet_id, user_id))
     except IntegrityError:
         db.session.rollback()
         return None
+    except Exception:
+        db.session.rollback()  # a listener refused the change
+        raise
     if entry is not None:
         db.session.commit()
         observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
@@ -236,6 +308,9 @@ def apply_once(
         existing = find_existing(wallet_id, change)
         if existing is None:
             raise
+    except Exception:
+        db.session.rollback()  # a change listener refused it, or the rows it added failed
+        raise
     if change.idempotency_key and existing.request_hash != request_hash(change.request):
         raise IdempotencyConflict()
     return existing, True

@@ -94,9 +94,12 @@ def adjust(wallet: Wallet, amount: int, reason: str, actor: str) -> LedgerEntry:
     """Operator correction (signed); cannot take the wallet below its held credits."""
     if not reason or not reason.strip():
         raise WalletError("a reason is required", field="reason")
-    entry = ledger.apply(
-        wallet.id, Change(ADJUSTMENT, amount=amount, actor=actor, reason=reason.strip())
-    )
+    change = Change(ADJUSTMENT, amount=amount, actor=actor, reason=reason.strip())
+    try:
+        entry = ledger.apply(wallet.id, change)
+    except Exception:
+        db.session.rollback()  # too few credits, or a change listener refused it
+        raise
     db.session.commit()
     return entry
 
