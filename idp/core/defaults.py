@@ -42,6 +42,12 @@ DEFAULTS: dict[str, object] = {
     # None: "<issuer>/api/wallet" and "<issuer>/api/admin".
     "IDP_WALLET_AUDIENCE": None,
     "IDP_ADMIN_AUDIENCE": None,
+    # Credit lots (wallet.lots): days until promotional credits (``flask wallet grant``)
+    # and purchased credits expire, 0 for never; subscription credits expire at the end of
+    # the period they pay for plus this many days of rollover (0: none).
+    "IDP_WALLET_PROMO_EXPIRY_DAYS": 365,
+    "IDP_WALLET_PURCHASE_EXPIRY_DAYS": 0,
+    "IDP_WALLET_SUBSCRIPTION_ROLLOVER_DAYS": 0,
     # Resource identifier of this server's own user APIs (userinfo, metadata, roles).
     # None: "<issuer>/api".
     "IDP_API_AUDIENCE": None,
