@@ -9,13 +9,31 @@ import contextlib
 from flask import request, url_for
 from sqlalchemy import select
 
+from idp.apps import services as registry
+from idp.apps.services import query_client
+from idp.core.db_types import utcnow
 from idp.core.extensions import db
+from idp.oauth2.services import consents
 from idp.users.models import User
 
-from . import billing, holds, ledger, payments, prices, services
+from . import (
+    billing,
+    holds,
+    ledger,
+    packages,
+    payments,
+    preferences,
+    prices,
+    services,
+    spend_limits,
+)
 from .errors import HoldNotActive
 from .ledger import Change
 from .models import EXPIRE, Hold, Wallet
+from .preference_models import DAY, MONTH
+
+# The scope that lets an app spend: the apps a person may cap (wallet.spend_limits).
+SPEND_SCOPE = "credits:consume"
 
 HISTORY_PAGE = 10
 # The account page's query parameter that pages through the history (older than an id).
@@ -60,6 +78,61 @@ def section(user: User) -> tuple[str, dict]:
         "buy_url": url_for("wallet_pages.purchase", return_to="/account"),
         "can_buy": payments.mode() != "disabled",
         "count": prices.count,
+        **settings_context(user, wallet=wallet),
+    }
+
+
+def settings_context(user: User, wallet: Wallet | None = None, form=None) -> dict:
+    """What the wallet settings forms show: auto top-up, the low-balance mail and the
+    spend limits of each app the person let spend their credits (``form``: a refused
+    form's values, shown again as typed)."""
+    wallet = wallet or _existing(user.id)
+    prefs = preferences.of(wallet.id) if wallet else None
+    limits = spend_limits.limits_of(wallet.id) if wallet else {}
+    apps = {}
+    for consent in consents(user.id):
+        client = query_client(consent.client_id)
+        if client is not None and SPEND_SCOPE in consent.scopes:
+            apps[consent.client_id] = registry.get(consent.client_id).name
+    now = utcnow()
+    shown_limits = [
+        {
+            "client_id": client_id,
+            "name": apps.get(client_id, client_id),
+            "periods": {
+                period: {
+                    "cap": row.cap,
+                    "spent": spend_limits.spent_now(row),
+                    "resets_at": spend_limits.resets_at(period, now),
+                }
+                for period, row in rows.items()
+            },
+        }
+        for client_id, rows in limits.items()
+    ]
+    return {
+        "prefs": prefs,
+        "topup_packs": [p for p in packages.on_sale() if not p.interval],
+        "limit_apps": apps,
+        "limits": shown_limits,
+        "periods": (DAY, MONTH),
+        "settings_form": form or _settings_values(prefs),
+        "payments_mode": payments.mode(),
+        "money": prices.money,
+        "count": prices.count,
+    }
+
+
+def _settings_values(prefs) -> dict:
+    """The forms' fields as saved."""
+    if prefs is None:
+        return {"topup_monthly_max": "3"}
+    return {
+        "topup_enabled": "on" if prefs.topup_enabled else "",
+        "topup_below": str(prefs.topup_below or ""),
+        "topup_package_id": prefs.topup_package_id or "",
+        "topup_monthly_max": str(prefs.topup_monthly_max),
+        "low_balance_below": str(prefs.low_balance_below or ""),
     }
 
 

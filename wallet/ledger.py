@@ -224,6 +224,9 @@ def _spend_statements() -> tuple:
             wallets.c.user_id == bindparam("owner"),
             *_bounds(amount, held_delta),
             or_(wallets.c.held == 0, ~expired),
+            # A wallet with spend limits, auto top-up or a low-balance mail
+            # (wallet.preferences) takes the full path, where wallet.watch runs.
+            wallets.c.watched.is_(False),
         )
         .values(
             balance=wallets.c.balance + amount, held=wallets.c.held + held_delta, updated_at=now

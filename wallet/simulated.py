@@ -183,3 +183,39 @@ def _event(event_id: str, event_type: str, obj: dict) -> dict:
         "api_version": "2026-10-28.endive",
         "data": {"object": obj},
     }
+
+
+def charge_saved_card(wallet: Wallet, user, package: Package, key: str) -> dict:
+    """What ``stripe_gateway.charge_saved_card`` does, made up: a wallet that went through
+    a simulated checkout (it has a made-up customer) has a "saved card", others have none.
+    The PaymentIntent id follows from ``key``, so a retried job names the same payment;
+    ``deliver`` hands its ``payment_intent.succeeded`` to the webhook, as Stripe would."""
+    customer = wallet.stripe_customer_id
+    if not customer:
+        return {"failure": "no_saved_card"}
+    tag = hashlib.sha256(key.encode()).hexdigest()[:24]
+    intent = {
+        "id": f"pi_sim_{tag}",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": package.price_minor,
+        "amount_received": package.price_minor,
+        "currency": package.currency,
+        "customer": customer,
+        "off_session": True,
+        "latest_charge": f"ch_sim_{tag}",
+        "metadata": {
+            "user_sub": user.sub,
+            "credits": str(package.credits),
+            "package_id": package.id,
+            "auto_topup": key,
+        },
+        "livemode": False,
+    }
+    secret = current_app.config["IDP_STRIPE_WEBHOOK_SECRET"]
+
+    def deliver() -> None:
+        payload = json.dumps(_event(f"evt_sim_{tag}_paid", "payment_intent.succeeded", intent))
+        webhooks.receive(payload.encode(), sign(payload, secret))
+
+    return {"payment_intent": intent["id"], "deliver": deliver}

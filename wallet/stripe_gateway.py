@@ -14,7 +14,7 @@ import secrets
 import stripe
 from flask import current_app
 
-from . import billing
+from . import billing, preferences
 from .errors import PaymentProviderError, WalletError
 from .models import Package, Wallet
 
@@ -143,7 +143,15 @@ def _checkout_params(wallet, user, client_id, package, credits, urls) -> dict:
         "cancel_url": urls[1],
     }
     params["subscription_data" if plan else "payment_intent_data"] = {"metadata": metadata}
+    if not plan and _saves_card(wallet):
+        # Auto top-up pays off-session with the card this checkout saves to the customer.
+        params["payment_intent_data"]["setup_future_usage"] = "off_session"
     return params
+
+
+def _saves_card(wallet: Wallet) -> bool:
+    found = preferences.of(wallet.id)
+    return found is not None and found.topup_enabled
 
 
 def portal_url(wallet: Wallet, return_url: str) -> str:
@@ -156,3 +164,96 @@ def portal_url(wallet: Wallet, return_url: str) -> str:
             params={"customer": customer, "return_url": return_url}
         )
     return session.url
+
+
+# -- auto top-up and receipts -----------------------------------------------------------
+
+
+def charge_saved_card(wallet: Wallet, user, package: Package, key: str) -> dict:
+    """An off-session PaymentIntent for ``package`` on the customer's default payment
+    method (made the default from the card a checkout saved, if none is yet).
+
+    Returns ``{"payment_intent": id}`` once Stripe accepted it (its credits come with
+    ``payment_intent.succeeded``), or ``{"failure": code}`` when the card is missing,
+    declined or needs the customer present.  ``key`` (the crossing) is the idempotency
+    key: a retried job gets the same PaymentIntent back, never a second charge.  Any
+    other Stripe failure raises :class:`PaymentProviderError` (the job is retried)."""
+    customer = billing.real_customer(wallet)
+    method = _default_method(customer) if customer else None
+    if method is None:
+        return {"failure": "no_saved_card"}
+    metadata = {
+        "user_sub": user.sub,
+        "credits": str(package.credits),
+        "package_id": package.id,
+        "auto_topup": key,
+    }
+    params = {
+        "amount": package.price_minor,
+        "currency": package.currency,
+        "customer": customer,
+        "payment_method": method,
+        "off_session": True,
+        "confirm": True,
+        "description": f"Auto top-up: {package.name}",
+        "metadata": metadata,
+    }
+    with _calling("payment_intents.create"):
+        try:
+            intent = _client().v1.payment_intents.create(
+                params=params, options={"idempotency_key": key}
+            )
+        except stripe.CardError as exc:  # the card, not the provider, failed
+            log.info("stripe auto top-up declined: %s (request %s)", exc.code, exc.request_id)
+            return {"failure": (exc.code or "card_declined")[:64]}
+    if intent.status in ("requires_action", "requires_payment_method", "canceled"):
+        return {"failure": "authentication_required"}
+    return {"payment_intent": intent.id}
+
+
+def _default_method(customer: str) -> str | None:
+    """The customer's default payment method; the newest saved card becomes it if unset."""
+    client = _client()
+    with _calling("customers.retrieve"):
+        found = client.v1.customers.retrieve(customer)
+    settings = found.get("invoice_settings") or {}
+    method = settings.get("default_payment_method")
+    if method:
+        return method if isinstance(method, str) else method.get("id")
+    with _calling("customers.payment_methods.list"):
+        saved = client.v1.customers.payment_methods.list(customer, params={"limit": 1})
+    if not saved.data:
+        return None
+    method = saved.data[0].id
+    with _calling("customers.update"):
+        client.v1.customers.update(
+            customer, params={"invoice_settings": {"default_payment_method": method}}
+        )
+    return method
+
+
+def receipt_url(stripe_ref: str) -> str | None:
+    """Stripe's receipt page for a purchase's reference: a Checkout Session's or a
+    PaymentIntent's charge receipt, an invoice's hosted page."""
+    client = _client()
+    if stripe_ref.startswith("cs_"):
+        with _calling("checkout.sessions.retrieve"):
+            session = client.v1.checkout.sessions.retrieve(
+                stripe_ref, params={"expand": ["payment_intent.latest_charge"]}
+            )
+        return _charge_receipt((session.get("payment_intent") or {}).get("latest_charge"))
+    if stripe_ref.startswith("pi_"):
+        with _calling("payment_intents.retrieve"):
+            intent = client.v1.payment_intents.retrieve(
+                stripe_ref, params={"expand": ["latest_charge"]}
+            )
+        return _charge_receipt(intent.get("latest_charge"))
+    if stripe_ref.startswith("in_"):
+        with _calling("invoices.retrieve"):
+            invoice = client.v1.invoices.retrieve(stripe_ref)
+        return invoice.get("hosted_invoice_url")
+    return None
+
+
+def _charge_receipt(charge) -> str | None:
+    return charge.get("receipt_url") if charge and not isinstance(charge, str) else None

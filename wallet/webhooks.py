@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.core import observe
 from idp.core.extensions import db
 
-from . import billing, webhook_handlers
+from . import billing, topup_webhooks, webhook_handlers
 from .errors import InvalidSignature, WalletError
 
 log = logging.getLogger("idp.wallet.webhooks")
@@ -42,6 +42,8 @@ HANDLERS = {
     "customer.subscription.updated": webhook_handlers.subscription_changed,
     "customer.subscription.deleted": webhook_handlers.subscription_changed,
     "charge.refunded": webhook_handlers.charge_refunded,
+    "payment_intent.succeeded": topup_webhooks.payment_succeeded,  # auto top-up only
+    "payment_intent.payment_failed": topup_webhooks.payment_failed,
 }
 
 
