@@ -2969,18 +2969,34 @@ export interface operations {
                 };
             };
             401: components["responses"]["BearerTokenRejected"];
-            /** @description Fewer credits available than asked for; the body carries `balance` and `available`, so the caller can offer a top-up. */
+            /** @description `insufficient_credits`: fewer credits available than asked for; the body carries `balance` and `available`, so the caller can offer a top-up. `spend_limit_reached`: the user capped what this app may spend per day or month (a hold counts when placed); the body carries `limit`, `period`, `remaining` and `resets_at`. */
             402: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        /** @description `insufficient_credits`: the credits available. */
                         available?: number;
+                        /** @description `insufficient_credits`: the wallet's balance. */
                         balance?: number;
                         /** @enum {string} */
-                        error: "insufficient_credits";
+                        error: "insufficient_credits" | "spend_limit_reached";
                         error_description: string;
+                        /** @description `spend_limit_reached`: the cap the user set for this app. */
+                        limit?: number;
+                        /**
+                         * @description `spend_limit_reached`: the cap's window (a UTC day or calendar month).
+                         * @enum {string}
+                         */
+                        period?: "day" | "month";
+                        /** @description `spend_limit_reached`: what this app may still spend in the window. */
+                        remaining?: number;
+                        /**
+                         * Format: date-time
+                         * @description `spend_limit_reached`: when the window ends and the count starts again.
+                         */
+                        resets_at?: string;
                     };
                 };
             };
@@ -3103,18 +3119,34 @@ export interface operations {
                 };
             };
             401: components["responses"]["BearerTokenRejected"];
-            /** @description Fewer credits available than asked for; the body carries `balance` and `available`, so the caller can offer a top-up. */
+            /** @description `insufficient_credits`: fewer credits available than asked for; the body carries `balance` and `available`, so the caller can offer a top-up. `spend_limit_reached`: the user capped what this app may spend per day or month (a hold counts when placed); the body carries `limit`, `period`, `remaining` and `resets_at`. */
             402: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        /** @description `insufficient_credits`: the credits available. */
                         available?: number;
+                        /** @description `insufficient_credits`: the wallet's balance. */
                         balance?: number;
                         /** @enum {string} */
-                        error: "insufficient_credits";
+                        error: "insufficient_credits" | "spend_limit_reached";
                         error_description: string;
+                        /** @description `spend_limit_reached`: the cap the user set for this app. */
+                        limit?: number;
+                        /**
+                         * @description `spend_limit_reached`: the cap's window (a UTC day or calendar month).
+                         * @enum {string}
+                         */
+                        period?: "day" | "month";
+                        /** @description `spend_limit_reached`: what this app may still spend in the window. */
+                        remaining?: number;
+                        /**
+                         * Format: date-time
+                         * @description `spend_limit_reached`: when the window ends and the count starts again.
+                         */
+                        resets_at?: string;
                     };
                 };
             };
