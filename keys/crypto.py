@@ -8,8 +8,6 @@ every row under it, then the old key is dropped from the setting.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -17,30 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from idp.core.config import ConfigError
+from idp.core.sealing import parse_kek, parse_keks  # noqa: F401  (one parser for every sealed secret)
 
 from .errors import KeyDecryptionFailed
 
 _NONCE_BYTES = 12
-
-
-def parse_kek(value: str) -> bytes:
-    """Decode the configured base64url key-encryption key; it must be 32 bytes."""
-    try:
-        kek = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise ConfigError("IDP_KEY_ENCRYPTION_KEY is not valid base64url") from None
-    if len(kek) != 32:
-        raise ConfigError("IDP_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
-    return kek
-
-
-def parse_keks(value: str) -> list[bytes]:
-    """The configured keys, sealing key first (``IDP_KEY_ENCRYPTION_KEY=new,old``)."""
-    keks = [parse_kek(part.strip()) for part in str(value).split(",") if part.strip()]
-    if not keks:
-        raise ConfigError("IDP_KEY_ENCRYPTION_KEY names no key")
-    return keks
 
 
 def generate_rsa(size: int) -> rsa.RSAPrivateKey:

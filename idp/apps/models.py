@@ -65,6 +65,8 @@ class AppIntegration(db.Model):
     policy_uri: Mapped[str | None] = mapped_column(String(512))
     tos_uri: Mapped[str | None] = mapped_column(String(512))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Every sign-in to this app needs a second factor (OIDC acr idp.users.factors.ACR_2FA).
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -70,6 +70,16 @@ DEFAULTS: dict[str, object] = {
     # SSO session: lifetime (seconds) and cookie name.
     "IDP_SESSION_LIFETIME": 14 * 86400,
     "IDP_SESSION_COOKIE": "idp_session",
+    # Second factors (idp.users.factors): seconds a correct password waits for its second
+    # factor; the device cookie a browser is recognised by (new-device mail), and its
+    # lifetime in seconds.
+    "IDP_SECOND_STEP_TTL": 300,
+    "IDP_DEVICE_COOKIE": "idp_device",
+    "IDP_DEVICE_COOKIE_LIFETIME": 2 * 365 * 86400,
+    # Purchases of more than this many credits need a second factor proved within
+    # IDP_STEP_UP_MAX_AGE seconds (RFC 9470 challenge for API callers).  0: none do.
+    "IDP_STEP_UP_PURCHASE_CREDITS": 0,
+    "IDP_STEP_UP_MAX_AGE": 600,
     # argon2id parameters (RFC 9106 second recommended option); changing them rehashes
     # each password at its next successful sign-in.
     "IDP_ARGON2_TIME_COST": 3,

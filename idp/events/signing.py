@@ -5,19 +5,14 @@
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
 from standardwebhooks.webhooks import Webhook
 
-import keys.crypto
+from idp.core import sealing
 
 PREFIX = "whsec_"
-_NONCE = 12
 
 
 def new_secret() -> str:
@@ -38,8 +33,7 @@ def headers(secret: str, message_id: str, body: str, now: datetime | None = None
 
 def seal(endpoint_id: str, secret: str) -> bytes:
     """Encrypt a secret under the sealing key-encryption key, bound to its endpoint."""
-    nonce = os.urandom(_NONCE)
-    return nonce + AESGCM(_keks()[0]).encrypt(nonce, secret.encode(), endpoint_id.encode())
+    return sealing.seal(endpoint_id, secret.encode())
 
 
 def unseal(endpoint_id: str, blob: bytes) -> str:
@@ -49,14 +43,5 @@ def unseal(endpoint_id: str, blob: bytes) -> str:
 
 def unseal_with_index(endpoint_id: str, blob: bytes) -> tuple[str, int]:
     """The secret and the index of the key-encryption key that opened it (0: sealing)."""
-    for index, kek in enumerate(_keks()):
-        try:
-            opened = AESGCM(kek).decrypt(blob[:_NONCE], blob[_NONCE:], endpoint_id.encode())
-        except InvalidTag:
-            continue
-        return opened.decode(), index
-    raise LookupError(f"the secret of {endpoint_id} opens under no key-encryption key")
-
-
-def _keks() -> list[bytes]:
-    return keys.crypto.parse_keks(current_app.config["IDP_KEY_ENCRYPTION_KEY"])
+    opened, index = sealing.unseal_with_index(endpoint_id, blob)
+    return opened.decode(), index

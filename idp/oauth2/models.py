@@ -42,6 +42,9 @@ class AuthorizationCode(db.Model):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How the session that got the code authenticated (RFC 8176 amr, OIDC acr).
+    amr: Mapped[str | None] = mapped_column(String(64))
+    acr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -63,11 +66,11 @@ class AuthorizationCode(db.Model):
     def get_auth_time(self) -> int:
         return int(self.auth_time.timestamp())
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str | None:
+        return self.acr
 
-    def get_amr(self) -> None:
-        return None
+    def get_amr(self) -> list[str] | None:
+        return self.amr.split() if self.amr else None
 
 
 class RefreshToken(db.Model):
@@ -89,6 +92,9 @@ class RefreshToken(db.Model):
     session_id: Mapped[int | None] = mapped_column(Integer)
     scope: Mapped[str] = mapped_column(Text)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The grant's authentication, kept by every rotation (RFC 8176 amr, OIDC acr).
+    amr: Mapped[str | None] = mapped_column(String(64))
+    acr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     family_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
 
+from idp.core.extensions import db
 from idp.ui import waits
 from idp.ui.links import safe_return_to
 from idp.ui.views import page
-from idp.users import codes, sessions
+from idp.users import codes, factors, sessions
 from idp.users import services as users
 from idp.users.access import end_all_access
 from idp.users.errors import AccountError, InvalidCode
@@ -36,15 +37,21 @@ def _carry() -> dict:
 
 
 def signed_in(user, target: str):
-    """Open the SSO session and set its cookie."""
+    """Open the SSO session and set its cookie; an account with a second factor is sent
+    to prove it first (idp.users.factors: nothing is signed in until then)."""
     session.pop("pending_email", None)  # from now on this browser verifies as ``user``
     session.pop(_STAND_IN, None)
-    token = sessions.start(user)
-    response = redirect(target)
-    response.set_cookie(
-        current_app.config["IDP_SESSION_COOKIE"], token, **sessions.cookie_options()
-    )
-    return response
+    if factors.has_second_factor(user):
+        db.session.commit()  # the password's success (audit, rehash) stands on its own
+        factors.begin_second_step(user, [factors.PWD], target)
+        return redirect(url_for("pages.second_factor", return_to=target, **_app()))
+    token = sessions.start(user, amr=[factors.PWD])
+    return sessions.set_cookie(redirect(target), token)
+
+
+def _app() -> dict:
+    client_id = request.values.get("client_id")
+    return {"client_id": client_id} if client_id else {}
 
 
 def _field_errors(exc: AccountError, default: str) -> dict:
@@ -232,4 +239,9 @@ LIMITED_FORMS = {
     "pages.signup": lambda: signup_form(429, request.form.get("password", "")),
     "pages.verify": lambda: verify_form(429) if _verifying() else None,
     "pages.forgot": lambda: forgot_form(429),
+    "pages.second_factor": lambda: second_factor.limited(),
 }
+
+
+# The second step registers its routes on the same blueprint (imported last: it uses it).
+from . import second_factor  # noqa: E402

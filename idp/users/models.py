@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.db_types import UTCDateTime
@@ -54,6 +54,18 @@ class CrossAppSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # How the person authenticated (RFC 8176 values, space-separated) and the level that
+    # gives (OIDC acr, idp.users.factors); NULL for rows of the deploy before: a password.
+    amr: Mapped[str | None] = mapped_column(String(64))
+    acr: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the browser's long-lived device cookie: a sign-in from a browser none of
+    # the account's sessions ever came from is mailed to its owner (idp.users.alerts).
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The ``amr`` values of this session (a password for rows without any)."""
+        return tuple((self.amr or "pwd").split())
 
 
 class EmailVerification(db.Model):
@@ -81,3 +93,32 @@ class PasswordReset(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TotpFactor(db.Model):
+    """An authenticator app's shared secret (RFC 6238), sealed under the key-encryption
+    key; unconfirmed until a first code proves the app holds it.  ``last_step`` is the
+    time step of the last code accepted: no code of that step or before works again."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    last_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """One of the ten single-use codes that stand in for the second factor (keyed hash)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)

@@ -18,6 +18,8 @@ from sqlalchemy import select, update
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
+from . import alerts
+from .methods import acr_of, combined
 from .models import CrossAppSession, User
 
 _TOUCH_EVERY = timedelta(minutes=5)
@@ -29,11 +31,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(user: User) -> str:
-    """Open a session for ``user`` (just authenticated); returns the cookie value."""
+def start(user: User, amr=("pwd",), acr: str | None = None, ends: int | None = None) -> str:
+    """Open a session for ``user``, just authenticated by ``amr`` (RFC 8176 values; the
+    level ``acr`` follows from them unless given); returns the cookie value.  ``ends``
+    is the id of a session this one replaces (a step-up), ended in the same commit.
+
+    A browser none of the account's sessions came from is mailed about (``alerts``)."""
+    methods = combined(amr)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["IDP_SESSION_LIFETIME"])
+    device = alerts.device_of_this_browser(user)
     session = CrossAppSession(
         token_hash=_hash(token),
         user_id=user.id,
@@ -43,11 +51,27 @@ def start(user: User) -> str:
         expires_at=now + lifetime,
         user_agent=(request.user_agent.string or "")[:255],
         ip=request.remote_addr or "",
+        amr=" ".join(methods),
+        acr=acr or acr_of(methods),
+        device_hash=device,
     )
     db.session.add(session)
+    if ends is not None:
+        db.session.execute(
+            update(CrossAppSession)
+            .where(CrossAppSession.id == ends, CrossAppSession.user_id == user.id)
+            .values(revoked_at=now)
+        )
     db.session.commit()
     g.idp_session = (session, user)
     return token
+
+
+def set_cookie(response, token: str):
+    """Give the browser its session cookie (and, after its first sign-in, the device
+    cookie :mod:`~idp.users.alerts` recognises it by); returns ``response``."""
+    response.set_cookie(current_app.config["IDP_SESSION_COOKIE"], token, **cookie_options())
+    return alerts.remember_device(response)
 
 
 def current() -> tuple[CrossAppSession, User] | None:
