@@ -9,20 +9,25 @@ that says it (``idp.ui.waits``): the refused form itself, shown again.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
+from redis import RedisError
 
 from .apps.services import query_client
+from .core.redis_client import client_options
 from .oauth2.server import TooManyAttempts
 from .ui import waits
 from .users import sessions
 
 _PREFIX = "idp:ratelimit"
+log = logging.getLogger("idp.ratelimit")
 
 
 def _account_key() -> str:
@@ -86,10 +91,18 @@ def init_app(app) -> None:
         get_remote_address,
         app=app,
         storage_uri=redis_url or "memory://",
+        storage_options=client_options(app, redis_url) if redis_url else {},
         strategy="moving-window",
         headers_enabled=True,
         enabled=bool(app.config["IDP_RATELIMIT_ENABLED"]),
         key_prefix=_PREFIX,
+        # Without Redis the same limits count in this process's memory until Redis
+        # answers again (Flask-Limiter checks it now and then): each node then allows
+        # its own share, rather than none (closed) or unlimited guessing (open).  An
+        # error the fallback does not cover (Redis dying between the check and the
+        # count) is logged and the request goes on.  docs/reliability.md.
+        in_memory_fallback_enabled=bool(redis_url),
+        swallow_errors=True,
     )
     for endpoint, rules in _RULES.items():
         view = app.view_functions[endpoint]
@@ -143,8 +156,12 @@ class ClientAuthGuard:
 
     def __init__(self, app, storage) -> None:
         self.config = app.config
-        self.storage = storage
+        self.shared = storage
         self.counter = FixedWindowRateLimiter(storage) if storage is not None else None
+        # Counted here while the shared storage (Redis) is unreachable, as the limiter
+        # does: lockouts then hold per process instead of nowhere.
+        self.local = MemoryStorage()
+        self.local_counter = FixedWindowRateLimiter(self.local)
         self.clients: dict[str, float] = {}  # client id -> blocked until (epoch seconds)
         self.addresses: dict[str, float] = {}  # IP -> blocked until, for unknown ids only
 
@@ -163,10 +180,19 @@ class ClientAuthGuard:
 
     def failed(self, client_id: str | None) -> None:
         if _known(client_id):
-            self._count(self.clients, "client", client_id, "IDP_RATELIMIT_CLIENT_AUTH")
+            self._count_somewhere(self.clients, "client", client_id, "IDP_RATELIMIT_CLIENT_AUTH")
         else:
             address = get_remote_address()
-            self._count(self.addresses, "ip", address, "IDP_RATELIMIT_CLIENT_AUTH_UNKNOWN")
+            setting = "IDP_RATELIMIT_CLIENT_AUTH_UNKNOWN"
+            self._count_somewhere(self.addresses, "ip", address, setting)
+
+    def _count_somewhere(self, verdicts, kind: str, key: str, setting: str) -> None:
+        """In the shared storage; in this process's memory while it cannot answer."""
+        try:
+            self._count(verdicts, kind, key, setting, self.counter, self.shared)
+        except RedisError as exc:
+            log.warning("client-auth failures counted in memory (%s)", type(exc).__name__)
+            self._count(verdicts, kind, key, setting, self.local_counter, self.local)
 
     @staticmethod
     def _refuse_if_blocked(verdicts: dict[str, float], key: str) -> None:
@@ -175,27 +201,24 @@ class ClientAuthGuard:
             raise TooManyAttempts(int(until - time.time()) + 1)
         verdicts.pop(key, None)
 
-    def _count(self, verdicts: dict[str, float], kind: str, key: str, setting: str) -> None:
+    def _count(self, verdicts, kind: str, key: str, setting: str, counter, storage) -> None:
         for item in parse_many(self.config[setting]):
-            allowed = self.counter.hit(item, self._NAMESPACE, kind, key)
-            if self.counter.test(item, self._NAMESPACE, kind, key):
+            allowed = counter.hit(item, self._NAMESPACE, kind, key)
+            if counter.test(item, self._NAMESPACE, kind, key):
                 continue
             # The failure that reaches the limit (allowed, and now none left) starts a new
             # lockout; later ones, on this node or another, only learn the current one.
-            until = time.time() + self._lockout_seconds(kind, key, new=allowed)
+            until = time.time() + self._lockout_seconds(kind, key, allowed, storage)
             _forget_expired(verdicts)
             verdicts[key] = max(verdicts.get(key, 0.0), until)
 
-    def _lockout_seconds(self, kind: str, key: str, new: bool) -> int:
+    def _lockout_seconds(self, kind: str, key: str, new: bool, storage) -> int:
         """Doubles with each lockout in a row, up to the maximum; the streak is forgotten
         once the client stays quiet for twice the maximum."""
         base = self.config["IDP_CLIENT_LOCKOUT_SECONDS"]
         cap = self.config["IDP_CLIENT_LOCKOUT_MAX_SECONDS"]
         streak_key = f"{_PREFIX}/{self._NAMESPACE}/streak/{kind}/{key}"
-        if new:
-            streak = self.storage.incr(streak_key, 2 * cap)
-        else:
-            streak = max(1, self.storage.get(streak_key))
+        streak = storage.incr(streak_key, 2 * cap) if new else max(1, storage.get(streak_key))
         return min(cap, base * 2 ** min(streak - 1, 20))
 
 

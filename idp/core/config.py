@@ -215,7 +215,11 @@ def _derive(cfg) -> None:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     cfg["SQLALCHEMY_DATABASE_URI"] = url
+    # Pre-ping: a connection that died with a PostgreSQL restart is replaced at checkout
+    # instead of failing the request that drew it (docs/reliability.md).
     engine_options: dict[str, object] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        engine_options["connect_args"] = _postgres_timeouts(cfg)
     if url.startswith("sqlite"):
         # Several gunicorn workers / threads share the file; wait on locks instead of failing.
         engine_options = {"connect_args": {"timeout": 30}}
@@ -224,3 +228,14 @@ def _derive(cfg) -> None:
     # parameters: password hashes, emails, token hashes.  Always on, whatever else is set.
     engine_options["hide_parameters"] = True
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
+
+
+def _postgres_timeouts(cfg) -> dict[str, object]:
+    """libpq's connect timeout and the server-side statement timeout: an unreachable or
+    stuck database becomes a 503 after a bounded wait, never a hung worker."""
+    args: dict[str, object] = {}
+    if cfg["IDP_DATABASE_CONNECT_TIMEOUT"] > 0:
+        args["connect_timeout"] = cfg["IDP_DATABASE_CONNECT_TIMEOUT"]
+    if cfg["IDP_DATABASE_STATEMENT_TIMEOUT_MS"] > 0:
+        args["options"] = f"-c statement_timeout={cfg['IDP_DATABASE_STATEMENT_TIMEOUT_MS']}"
+    return args

@@ -13,6 +13,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from .i18n import _l
+
 # Stable machine-readable codes for plain HTTP failures.
 _HTTP_CODES = {
     400: "invalid_request",
@@ -54,6 +56,17 @@ class IdPError(Exception):
 
 
 SERVER_ERROR = "The server could not complete the request."
+
+
+class ServiceUnavailable(IdPError):
+    """A dependency (PostgreSQL, Redis) cannot answer now; nothing was done, and the
+    same request may be sent again after ``Retry-After`` seconds (docs/reliability.md).
+    The code is RFC 6749's for a server that is temporarily overloaded or down."""
+
+    error = "temporarily_unavailable"
+    description = _l("The service is temporarily unavailable. Try again in a few seconds.")
+    status_code = 503
+    public = True
 
 
 class NotFound(IdPError):

@@ -4,17 +4,29 @@ page for browsers, and a log line for what the caller must not see."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 import traceback
 
+import psycopg
+import redis
 from authlib.oauth2.base import OAuth2Error
 from flask import current_app, jsonify
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException
 
-from .errors import _HTTP_CODES, PAGE_RENDERER, SERVER_ERROR, IdPError, error_response, wants_json
+from .errors import (
+    _HTTP_CODES,
+    PAGE_RENDERER,
+    SERVER_ERROR,
+    IdPError,
+    ServiceUnavailable,
+    error_response,
+    wants_json,
+)
 
 log = logging.getLogger("idp")
 
@@ -95,7 +107,45 @@ def _is_driver_error(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3", "psycopg2")
 
 
+# What a dependency that cannot answer raises: PostgreSQL refusing or dropping the
+# connection, shutting down or starting up, a statement cancelled by its timeout, a
+# deadlock or serialization failure (psycopg's OperationalError family, which SQLAlchemy
+# wraps); a connection found closed; the pool finding none in time; SQLite's lock wait
+# running out; Redis refusing, dropping or not answering (or loading its snapshot).  A
+# bug (no such table, a bad statement) is none of these: still a 500.
+_DATABASE_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, sa_exc.TimeoutError)
+_REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+
+
+def outage(exc: BaseException | None) -> str | None:
+    """The dependency whose outage ``exc`` (or an exception in its chain) reports,
+    "database" or "redis"; None for any other failure."""
+    for item in _chain(exc):
+        if isinstance(item, _REDIS_DOWN):
+            return "redis"
+        if isinstance(item, _DATABASE_DOWN):
+            return "database"
+        if isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated:
+            return "database"
+        if isinstance(item, sqlite3.OperationalError) and "locked" in str(item):
+            return "database"
+    return None
+
+
+def _unavailable(dependency: str):
+    """503 with Retry-After: the caller did nothing wrong and should simply retry.  One
+    warning line (no stack: an outage is not a bug, and it would repeat per request)."""
+    log.warning("dependency unavailable (%s): answered 503", dependency)
+    exc = ServiceUnavailable()
+    headers = [("Retry-After", str(current_app.config["IDP_UNAVAILABLE_RETRY_AFTER"]))]
+    if not wants_json():
+        return _page(exc.error, exc.shown, exc.status_code, headers)
+    return error_response(exc.error, exc.shown, exc.status_code, headers)
+
+
 def _idp_error(exc: IdPError):
+    if isinstance(exc, ServiceUnavailable):
+        return _unavailable("raised")
     if exc.status_code >= 500:
         log.error("%s: %s", exc.error, exc.description)  # the detail the caller does not get
     if not wants_json():
@@ -137,6 +187,9 @@ def _http_error(exc: HTTPException):
 
 
 def _unexpected(exc: Exception):
+    dependency = outage(exc)
+    if dependency is not None:
+        return _unavailable(dependency)
     _log_unexpected("unhandled error")
     if not wants_json():
         return _page("server_error", SERVER_ERROR, 500)
