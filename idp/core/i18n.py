@@ -13,7 +13,7 @@ translated when rendered); templates use ``_()``/``ngettext()`` that Flask-Babel
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
@@ -24,7 +24,7 @@ _ = gettext
 _l = lazy_gettext
 
 # Complete translations, in the order the switcher lists them (English is the source).
-LOCALES: dict[str, str] = {"en": "English"}  # "fr" joins when its catalogue is complete
+LOCALES: dict[str, str] = {"en": "English", "fr": "Français"}
 COOKIE = "idp_locale"
 _COOKIE_AGE = 365 * 24 * 3600
 _TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -35,7 +35,9 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(_TRANSLATIONS)
     Babel(app, locale_selector=current_locale)
     app.after_request(_remember)
-    app.jinja_env.globals.update(page_locales=LOCALES, page_lang=lambda: str(get_locale()))
+    app.jinja_env.globals.update(
+        page_locales=LOCALES, page_lang=lambda: str(get_locale()), locale_url=locale_url
+    )
 
 
 def supported(tags: str | None) -> str | None:
@@ -49,17 +51,28 @@ def supported(tags: str | None) -> str | None:
 
 
 def _requested() -> str | None:
-    """A language this request asks for: its own ``ui_locales``, or its flow's."""
-    chosen = supported(request.args.get("ui_locales"))
-    if chosen is None and request.method == "POST" and request.mimetype.endswith("form"):
-        chosen = supported(request.form.get("ui_locales"))
-    if chosen is None:
-        return_to = request.values.get("return_to") if request.method == "POST" else None
-        return_to = return_to or request.args.get("return_to")
-        if return_to and len(return_to) < 4096:
-            values = parse_qs(urlsplit(return_to).query).get("ui_locales")
-            chosen = supported(values[0]) if values else None
+    """A language this request asks for: its own ``ui_locales``, or its flow's.  Only the
+    query is read, never the body (an error page may be answering a body too large to
+    read), and a query that is not UTF-8 asks for nothing."""
+    try:
+        args = request.args
+        chosen = supported(args.get("ui_locales"))
+        return_to = args.get("return_to") if chosen is None else None
+    except UnicodeDecodeError:
+        return None
+    if return_to and len(return_to) < 4096:
+        values = parse_qs(urlsplit(return_to).query).get("ui_locales")
+        chosen = supported(values[0]) if values else None
     return chosen
+
+
+def locale_url(code: str) -> str:
+    """This page's URL asking for ``code`` (the language switcher's links)."""
+    try:
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k != "ui_locales"]
+    except UnicodeDecodeError:
+        kept = []
+    return request.path + "?" + urlencode([*kept, ("ui_locales", code)])
 
 
 def current_locale() -> str:
@@ -79,7 +92,10 @@ def current_locale() -> str:
 
 def _remember(response):
     """Keep an explicit choice for the pages that follow (a flow's later pages, the
-    account page) — only when a page asked for it, never from ``Accept-Language``."""
+    account page) — only when a page asked for it, never from ``Accept-Language``.  A
+    page whose language was chosen varies with what chose it."""
+    if getattr(g.get("_flask_babel"), "babel_locale", None) is not None:  # Flask-Babel's
+        response.vary.update(("Accept-Language", "Cookie"))
     chosen = g.pop("idp_locale_chosen", None)
     if chosen is not None and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(
