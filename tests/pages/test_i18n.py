@@ -63,9 +63,7 @@ def test_an_unsupported_ui_locales_changes_nothing(client):
     assert "idp_locale" not in response.headers.get("Set-Cookie", "")
 
 
-def test_the_authorization_requests_ui_locales_carries_through_its_pages(
-    client, apps, user, db
-):
+def test_the_authorization_requests_ui_locales_carries_through_its_pages(client, apps, user, db):
     app = apps.partner("shop", "openid email")
     flow = Flow(client)
     authorize, _, url = flow.authorize(app, "openid email", ui_locales="fr")
@@ -77,9 +75,13 @@ def test_the_authorization_requests_ui_locales_carries_through_its_pages(
     # The sign-in form posts back with the flow's return_to: a refused attempt is French.
     failed = client.post(
         login_url,
-        data={"email": user.email, "password": "wrong password!", "csrf_token": csrf_of(login.data)},
+        data={
+            "email": user.email,
+            "password": "wrong password!",
+            "csrf_token": csrf_of(login.data),
+        },
     )
-    assert "L’adresse e-mail ou le mot de passe est incorrect." in text(failed)
+    assert "L\u2019adresse e-mail ou le mot de passe est incorrect." in text(failed)
 
     signed_in = Browser(client).login(return_to=url)
     consent = client.get(signed_in.headers["Location"])
