@@ -19,6 +19,8 @@ from tests.helpers import Apps, install_fixed_keys, make_user, mint_tokens
 API = "/api/cross-app"
 PARTNER_SCOPES = "openid profile credits:read credits:consume credits:purchase"
 USER_SCOPE = "openid credits:read credits:consume"
+BUYER_SCOPE = USER_SCOPE + " credits:purchase"
+WEBHOOK_SECRET = "whsec_reliability_" + "x" * 24
 # The longest any request may take while a dependency is down or hung: the timeouts in
 # front of PostgreSQL and Redis are a few seconds; a hung request never answers.
 ANSWER_WITHIN = 15.0
@@ -35,6 +37,9 @@ class Stack:
         url = self.pg.database("idp")
         settings = base_settings(url, self.redis.url, tmp_path_factory.mktemp("instance"))
         settings.update(IDP_SMTP_URL=smtp_url, IDP_OUTBOX_DELIVERY="cli", TESTING=False)
+        # The simulated checkout records purchases as Stripe's would; the webhook deliveries
+        # are signed here with the same secret (reliability.stripe_events).
+        settings.update(IDP_PAYMENTS="simulated", IDP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
         # Limits stay on (their storage is one of the things that fails) but high enough
         # for the module's sign-ins, right and wrong.
         for name in ("IDP_RATELIMIT_LOGIN_IP", "IDP_RATELIMIT_LOGIN_ACCOUNT"):
@@ -48,6 +53,7 @@ class Stack:
             self.user = make_user()
             self.user_sub = self.user.sub
             self.token = mint_tokens(self.shop, self.user, USER_SCOPE)["access_token"]
+            self.buyer_token = mint_tokens(self.shop, self.user, BUYER_SCOPE)["access_token"]
             db.session.commit()
         result = self.app.test_cli_runner().invoke(
             args=[
@@ -65,6 +71,12 @@ class Stack:
 
     def client(self):
         return self.app.test_client()
+
+    def audit(self) -> str:
+        """``flask wallet audit`` (fails the test unless every wallet reconciles)."""
+        result = self.app.test_cli_runner().invoke(args=["wallet", "audit"])
+        assert result.exit_code == 0, result.output
+        return result.output
 
     def remove(self) -> None:
         with self.app.app_context():
