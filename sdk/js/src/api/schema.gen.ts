@@ -5563,10 +5563,10 @@ export interface operations {
                      */
                     "application/json": {
                         /**
-                         * @description What the event did, recorded with it: `duplicate` (delivered before), `ignored` (a type we do not act on), or the handler's outcome.
+                         * @description What the event did, recorded with it: `duplicate` (delivered before), `ignored` (a type we do not act on), or the handler's outcome (`payment_intent.*`: only auto top-up payments are acted on, others are `ignored_not_auto_topup`).
                          * @enum {string}
                          */
-                        outcome: "duplicate" | "ignored" | "granted" | "already_granted" | "awaiting_payment" | "subscription_recorded" | "checkout_failed" | "checkout_expired" | "ignored_unknown_checkout" | "ignored_not_subscription" | "ignored_billing_reason" | "ignored_unknown_customer" | "ignored_unknown_plan" | "applied" | "ignored_stale" | "clawed_back" | "already_clawed_back" | "nothing_to_claw_back" | "ignored_unknown_payment" | "ignored_malformed" | "ignored_not_refunded" | "ignored_already_refunded";
+                        outcome: "duplicate" | "ignored" | "granted" | "already_granted" | "awaiting_payment" | "subscription_recorded" | "checkout_failed" | "checkout_expired" | "ignored_unknown_checkout" | "ignored_not_subscription" | "ignored_billing_reason" | "ignored_unknown_customer" | "ignored_unknown_plan" | "applied" | "ignored_stale" | "clawed_back" | "already_clawed_back" | "nothing_to_claw_back" | "ignored_unknown_payment" | "ignored_malformed" | "ignored_not_refunded" | "ignored_already_refunded" | "ignored_not_auto_topup" | "topup_failed";
                         /** @enum {boolean} */
                         received: true;
                     };
