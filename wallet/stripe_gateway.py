@@ -215,7 +215,7 @@ def _default_method(customer: str) -> str | None:
     """The customer's default payment method; the newest saved card becomes it if unset."""
     client = _client()
     with _calling("customers.retrieve"):
-        found = client.v1.customers.retrieve(customer)
+        found = client.v1.customers.retrieve(customer).to_dict()
     settings = found.get("invoice_settings") or {}
     method = settings.get("default_payment_method")
     if method:
@@ -240,17 +240,17 @@ def receipt_url(stripe_ref: str) -> str | None:
         with _calling("checkout.sessions.retrieve"):
             session = client.v1.checkout.sessions.retrieve(
                 stripe_ref, params={"expand": ["payment_intent.latest_charge"]}
-            )
+            ).to_dict()
         return _charge_receipt((session.get("payment_intent") or {}).get("latest_charge"))
     if stripe_ref.startswith("pi_"):
         with _calling("payment_intents.retrieve"):
             intent = client.v1.payment_intents.retrieve(
                 stripe_ref, params={"expand": ["latest_charge"]}
-            )
+            ).to_dict()
         return _charge_receipt(intent.get("latest_charge"))
     if stripe_ref.startswith("in_"):
         with _calling("invoices.retrieve"):
-            invoice = client.v1.invoices.retrieve(stripe_ref)
+            invoice = client.v1.invoices.retrieve(stripe_ref).to_dict()
         return invoice.get("hosted_invoice_url")
     return None
 
