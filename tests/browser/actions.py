@@ -145,7 +145,7 @@ class HostedPages:
         """The consent page names the app and lists exactly the requested scopes."""
         expect(self.heading()).to_have_text(f"{partner_name} wants to access your account")
         items = self.page.locator("ul.scopes > li")
-        expect(items).to_have_text([SCOPE_TEXT[s] for s in scopes])
+        expect(items).to_have_text([str(SCOPE_TEXT[s]) for s in scopes])
         assert [items.nth(i).get_attribute("data-scope") for i in range(len(scopes))] == scopes
 
     def allow(self, partner: Partner) -> None:

@@ -37,7 +37,7 @@ def test_wrong_verification_code(page, pages, app_a, mailbox):
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     pages.enter_code(wrong)
 
-    expect(pages.error()).to_have_text(WrongCode.description)
+    expect(pages.error()).to_have_text(str(WrongCode.description))
     expect(page.get_by_label("Verification code")).to_be_focused()
     expect(pages.heading()).to_have_text("Check your email")
 
