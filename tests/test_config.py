@@ -176,15 +176,19 @@ def refused_start(args: list[str], instance) -> subprocess.CompletedProcess:
     [
         [sys.executable, "-c", "import wsgi"],
         [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "users", "list"],
+        # Flask finds the factory and calls it itself: click reports the refusal.
+        [str(Path(sys.executable).parent / "flask"), "--app", "idp", "users", "list"],
     ],
-    ids=["wsgi", "flask-cli"],
+    ids=["wsgi", "flask-cli", "flask-factory"],
 )
 def test_entry_points_refuse_in_one_message_without_a_traceback(instance, args):
     result = refused_start(args, instance)
     assert result.returncode == 4  # gunicorn's "App failed to load": its master stops
     assert "Traceback" not in result.stderr and result.stdout == ""
     [line] = result.stderr.splitlines()  # one record in a server's log
-    assert line.startswith("idp: refusing to start (5 configuration problems): ")
+    assert line.removeprefix("Error: ").startswith(
+        "idp: refusing to start (5 configuration problems): "
+    )
     for setting in ("SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "DATABASE_URL", "IDP_SMTP_URL"):
         assert f"{setting} must be set when IDP_ENV=production" in line
     assert "IDP_ISSUER must be an https:// URL" in line

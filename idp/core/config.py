@@ -6,23 +6,35 @@ import base64
 import binascii
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import click
 
 from .defaults import DEFAULTS
 
 _INT_SETTINGS = {k for k, v in DEFAULTS.items() if isinstance(v, int)}
 
 
-class ConfigError(RuntimeError):
+class ConfigError(click.ClickException, RuntimeError):
     """Raised at start-up when settings are unusable.  ``problems`` lists every one found
     (each names its setting); the message is that list, so one start-up shows them all
-    instead of one per attempt."""
+    instead of one per attempt.
+
+    A click exception too: where the ``flask`` command builds the app itself (``flask
+    --app idp`` calls the factory), click prints the report and exits with
+    ``exit_code``, instead of a traceback."""
+
+    exit_code = 4  # gunicorn's "App failed to load", as wsgi.APP_LOAD_ERROR
 
     def __init__(self, *problems: str) -> None:
         self.problems = list(problems)
         super().__init__(_describe(self.problems))
+
+    def format_message(self) -> str:
+        return self.report(multiline=sys.stderr.isatty())
 
     def report(self, multiline: bool = False) -> str:
         """The refusal as the entry points print it: a list for a person at a terminal,
