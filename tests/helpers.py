@@ -49,7 +49,7 @@ class Apps:
     """Register partner apps and get tokens for them."""
 
     def create(self, **data) -> dict:
-        data.setdefault("name", "Test app")
+        data.setdefault("name", f"Test app {data.get('client_id') or secrets.token_hex(4)}")
         data.setdefault("type", "confidential")
         app, secret = app_services.create(data)
         return {**app_services.to_dict(app), "client_secret": secret}

@@ -37,6 +37,7 @@ def _show(body: dict, as_json: bool) -> None:
         click.echo(f"{key:<{width}}  {shown}")
 
 
+_CONTACT_HELP = "Email address told about the app's integration (a webhook endpoint disabled)."
 _BRAND_OPTIONS = (
     click.option("--logo-uri", help="https URL of a logo shown on the app's hosted pages."),
     click.option(
@@ -86,6 +87,7 @@ def _brand_options(command):
     help="Where RP-initiated logout may return; repeatable.",
 )
 @_brand_options
+@click.option("--contact", "contact_email", help=_CONTACT_HELP)
 @click.option("--refresh-reuse-grace", "reuse_grace", type=int, help=_GRACE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, including the secret.")
 def create_command(as_json, **options):
@@ -119,7 +121,7 @@ def _registration(
         "access_token_lifetime": token_lifetime,
         "post_logout_redirect_uris": list(logout_uris) or None,
         "refresh_reuse_grace_seconds": reuse_grace,
-        **{key: branding[key] or None for key in _BRANDING},
+        **{key: branding[key] or None for key in (*_BRANDING, "contact_email")},
     }
     return {**data, **{k: v for k, v in optional.items() if v is not None}}
 
@@ -149,6 +151,7 @@ def _registration(
     help="Repeatable; replaces the post-logout redirect URIs.",
 )
 @_brand_options
+@click.option("--contact", "contact_email", help=_CONTACT_HELP + " '' removes it.")
 @click.option("--refresh-reuse-grace", "refresh_reuse_grace_seconds", type=int, help=_GRACE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (errors too).")
 def update_command(client_id, as_json, **options):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.db_types import UTCDateTime
@@ -29,6 +29,9 @@ CLIENT_CREDENTIALS = "client_credentials"
 
 class AppIntegration(db.Model):
     __tablename__ = "app_integrations"
+    # Two apps of one name would look alike on the consent page: the index settles two
+    # registrations racing past the service's check (migration 0012).
+    __table_args__ = (Index("uq_app_integrations_lower_name", text("lower(name)"), unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -64,6 +67,8 @@ class AppIntegration(db.Model):
     client_uri: Mapped[str | None] = mapped_column(String(512))
     policy_uri: Mapped[str | None] = mapped_column(String(512))
     tos_uri: Mapped[str | None] = mapped_column(String(512))
+    # Who hears about the app's integration (its webhook endpoint disabled after failure).
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     # Every sign-in to this app needs a second factor (OIDC acr idp.users.factors.ACR_2FA).
     require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

@@ -17,6 +17,7 @@ from .errors import InvalidRedirectURI, RegistryError
 from .models import CONFIDENTIAL, PUBLIC
 
 CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 _FIELDS = {
     "client_id",
     "name",
@@ -36,6 +37,7 @@ _FIELDS = {
     "refresh_token_idle_lifetime",
     "refresh_token_absolute_lifetime",
     "refresh_reuse_grace_seconds",
+    "contact_email",
 }
 _MUTABLE = _FIELDS - {"client_id", "type"}
 _MAX_LIST = 20
@@ -127,6 +129,8 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
     if "logo_uri" in data:
         values["logo_uri"] = uris.logo_uri(data["logo_uri"], policy)
     values.update(_branding(data))
+    if "contact_email" in data:
+        values["contact_email"] = contact_email(data["contact_email"]) or None
     if "first_party" in data:
         if not isinstance(data["first_party"], bool):
             raise RegistryError("first_party must be true or false", field="first_party")
@@ -201,6 +205,16 @@ def _client_id(value: object) -> str:
             "starting with a letter or digit",
             field="client_id",
         )
+    return value
+
+
+def contact_email(value: object) -> str:
+    """Where mail about the app's integration goes (its webhook endpoint disabled); ""
+    removes it (so does null)."""
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL_RE.match(value):
+        raise RegistryError("contact_email must be an email address", field="contact_email")
     return value
 
 

@@ -90,6 +90,7 @@ def _insert(values: dict) -> tuple[AppIntegration, str | None]:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        _refuse_taken_name(values["name"])  # taken by a registration racing this one
         raise ClientIdInUse(
             f"client_id {values['client_id']!r} is already registered", field="client_id"
         ) from None
@@ -98,9 +99,9 @@ def _insert(values: dict) -> tuple[AppIntegration, str | None]:
 
 def _refuse_taken_name(name: str, client_id: str | None = None) -> None:
     """Two apps of one name would look alike on the consent page and in the account's
-    list of connected apps, so a name is taken whatever its case.  A check, not a unique
-    index: a deployment may already hold two apps of one name, which a migration adding
-    the index would fail on."""
+    list of connected apps, so a name is taken whatever its case.  Checked first for a
+    clear error; the unique index on ``lower(name)`` (migration 0012) settles a race,
+    and the commit's IntegrityError then ends here too."""
     taken = db.session.scalar(
         select(AppIntegration.client_id).where(
             func.lower(AppIntegration.name) == name.lower(),
@@ -159,7 +160,13 @@ def rotate_secret(client_id: str) -> tuple[AppIntegration, str]:
 
 def _save(app: AppIntegration) -> AppIntegration:
     app.updated_at = utcnow()
-    db.session.commit()
+    name, client_id = app.name, app.client_id
+    try:
+        db.session.commit()
+    except IntegrityError:  # renamed to a name another request just took
+        db.session.rollback()
+        _refuse_taken_name(name, client_id)
+        raise
     client_cache().forget(app.client_id)
     return app
 
@@ -185,6 +192,7 @@ def to_dict(app: AppIntegration) -> dict:
         "client_uri": app.client_uri,
         "policy_uri": app.policy_uri,
         "tos_uri": app.tos_uri,
+        "contact_email": app.contact_email,
         "status": app.status,
         "created_at": app.created_at.isoformat(),
         "updated_at": app.updated_at.isoformat(),

@@ -12,10 +12,11 @@ from idp.core import events_hook, outbox
 from idp.core.extensions import csrf
 from idp.users.deletion import register_deletion_step
 
-from . import cli, delivery, routes, services
+from . import cli, delivery, listeners, routes, services
 
 
 def init_app(app) -> None:
+    listeners.init_app(app)
     events_hook.register_writer(app, services.write)
     outbox.register(services.KIND, delivery.deliver)
     register_deletion_step(app, lambda user: None, _user_deleted)

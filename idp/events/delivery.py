@@ -20,11 +20,13 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from flask import current_app
+
 from idp.core import mail, outbox
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
-from . import signing, ssrf
+from . import endpoints, signing, ssrf
 from .endpoints import production
 from .errors import UnsafeURL
 from .models import ACTIVE, DISABLED, WebhookAttempt, WebhookEndpoint, WebhookEvent
@@ -32,12 +34,8 @@ from .services import enqueue
 
 log = logging.getLogger("idp.events")
 
-# Waits after each failed attempt (Standard Webhooks' suggested shape, stretched so the
-# last of the ten attempts comes about three days after the first).
-SCHEDULE = tuple(
-    timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000)
-)
-TIMEOUT = 10  # seconds to connect, and again to read the answer: a slow receiver waits
+# The waits after each failed attempt (IDP_WEBHOOK_RETRY_SCHEDULE), the timeout and the
+# disable threshold are settings (idp/core/defaults.py), checked at start-up.
 _READ_LIMIT = 4096  # the reply is never stored: read a little so the socket closes cleanly
 
 
@@ -68,10 +66,14 @@ def deliver(message: outbox.OutboxMessage) -> None:
         endpoint.failures = 0
         return
     endpoint.failures += 1
-    if attempt > len(SCHEDULE):
+    schedule = current_app.config["IDP_WEBHOOK_RETRY_SCHEDULE"]
+    if attempt <= len(schedule):
+        wait = timedelta(seconds=schedule[attempt - 1])
+        enqueue(event.id, endpoint.id, attempt + 1, at=utcnow() + wait)
+    elif endpoint.failures >= current_app.config["IDP_WEBHOOK_DISABLE_AFTER_FAILURES"]:
         _disable(endpoint, event)
-        return
-    enqueue(event.id, endpoint.id, attempt + 1, at=utcnow() + SCHEDULE[attempt - 1])
+    else:  # this event's last attempt; others get through: the receiver refuses this one
+        log.warning("webhook event %s given up for endpoint %s", event.id, endpoint.id)
 
 
 def send(endpoint: WebhookEndpoint, event: WebhookEvent) -> tuple[int | None, str | None]:
@@ -106,7 +108,8 @@ def _connection(parts, address: str) -> http.client.HTTPConnection:
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
     cls = _PinnedHTTPS if https else _PinnedHTTP
-    return cls(parts.hostname, port, address=address, timeout=TIMEOUT)
+    timeout = current_app.config["IDP_WEBHOOK_TIMEOUT_SECONDS"]
+    return cls(parts.hostname, port, address=address, timeout=timeout)
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -136,12 +139,13 @@ def _disable(endpoint: WebhookEndpoint, event: WebhookEvent) -> None:
     """An event failed every attempt for three days: stop sending, tell the app."""
     endpoint.status, endpoint.disabled_at, endpoint.updated_at = DISABLED, utcnow(), utcnow()
     log.warning("webhook endpoint %s disabled after repeated failure", endpoint.id)
-    if endpoint.contact_email:
+    contact = endpoints.contact(endpoint)
+    if contact:
         mail.send(
-            endpoint.contact_email,
+            contact,
             "Webhook endpoint disabled",
-            f"Deliveries to your webhook endpoint {endpoint.id} ({endpoint.url}) failed for "
-            f"three days (the last: event {event.id}), so it was disabled.  Fix the "
-            "receiver, then enable it again and replay the events you missed "
-            "(flask apps webhooks enable / replay, or the admin API).",
+            f"Deliveries to your webhook endpoint {endpoint.id} ({endpoint.url}) kept "
+            f"failing (the last: every attempt at event {event.id}), so it was disabled.  "
+            "Fix the receiver, then enable it again and replay the events you missed "
+            "(flask apps webhooks update --enable / replay, or the admin API).",
         )

@@ -4,22 +4,21 @@ views both commit once per command)."""
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from flask import current_app
 from sqlalchemy import select
 
+from idp.apps import schemas
 from idp.apps import services as apps
+from idp.apps.errors import RegistryError
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
-from . import signing, ssrf
+from . import listeners, signing, ssrf
 from .errors import EndpointNotFound, EventsError, UnknownEventType
 from .models import ACTIVE, WebhookEndpoint
 from .types import DEFAULT, TYPES
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 
 
 def production() -> bool:
@@ -59,14 +58,11 @@ def add(client_id: str, url: str, events: object = None, **options) -> tuple[Web
     endpoint.secret_sealed = signing.seal(endpoint.id, secret)
     _set_options(endpoint, **options)
     db.session.add(endpoint)
+    listeners.changed()
     return endpoint, secret
 
 
 def _set_options(endpoint: WebhookEndpoint, contact_email=None, low_balance_threshold=None):
-    if contact_email is not None:
-        if not isinstance(contact_email, str) or not _EMAIL.match(contact_email):
-            raise EventsError("contact_email must be an email address", field="contact_email")
-        endpoint.contact_email = contact_email
     if low_balance_threshold is not None:
         value = low_balance_threshold
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**9:
@@ -74,6 +70,14 @@ def _set_options(endpoint: WebhookEndpoint, contact_email=None, low_balance_thre
                 "low_balance_threshold must be a positive integer", field="low_balance_threshold"
             )
         endpoint.low_balance_threshold = value
+    if contact_email is not None:
+        # Deprecated here (the contact is the app's since migration 0012): still taken,
+        # for scripts written against the previous release, and set on the app.
+        try:
+            address = schemas.contact_email(contact_email)
+        except RegistryError as exc:
+            raise EventsError(exc.description, field="contact_email") from None
+        apps.get(endpoint.client_id).contact_email = address or None
 
 
 def update(endpoint_id: str, **options) -> WebhookEndpoint:
@@ -84,6 +88,7 @@ def update(endpoint_id: str, **options) -> WebhookEndpoint:
     _set_options(endpoint, **options)
     if enable:
         endpoint.status, endpoint.failures, endpoint.disabled_at = ACTIVE, 0, None
+        listeners.changed()
     endpoint.updated_at = utcnow()
     return endpoint
 
@@ -127,6 +132,12 @@ def rewrap() -> int:
     return changed
 
 
+def contact(endpoint: WebhookEndpoint) -> str | None:
+    """Who is told about the endpoint: its app's contact address, else the one a node of
+    the previous release stored on the endpoint (read until a later release drops it)."""
+    return apps.get(endpoint.client_id).contact_email or endpoint.contact_email
+
+
 def to_dict(endpoint: WebhookEndpoint) -> dict:
     return {
         "id": endpoint.id,
@@ -134,7 +145,8 @@ def to_dict(endpoint: WebhookEndpoint) -> dict:
         "url": endpoint.url,
         "events": list(endpoint.event_types),
         "status": endpoint.status,
-        "contact_email": endpoint.contact_email,
+        # Deprecated: the app's contact address (``flask apps update --contact``).
+        "contact_email": contact(endpoint),
         "low_balance_threshold": endpoint.low_balance_threshold,
         "failures": endpoint.failures,
         "created_at": endpoint.created_at.isoformat(),

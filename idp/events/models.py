@@ -74,3 +74,14 @@ class WebhookAttempt(db.Model):
     error: Mapped[str | None] = mapped_column(String(100))
     duration_ms: Mapped[int] = mapped_column(Integer)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookListeners(db.Model):
+    """One row: a random token replaced by every change that may add a listener (an
+    endpoint added, re-enabled, or given other types).  Each process compares it with
+    the one it last saw to know its cache of listened types is stale (``listeners``)."""
+
+    __tablename__ = "webhook_listeners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -18,34 +18,52 @@ from idp.core.extensions import db
 from idp.oauth2.models import Consent
 from idp.users.models import User
 
+from . import listeners, payloads
 from .errors import EventNotFound
 from .models import ACTIVE, WebhookEndpoint, WebhookEvent
-from .types import PROFILE_FIELDS, TYPES
+from .types import TYPES
 
 KIND = "webhook"  # the outbox kind our handler (``delivery.deliver``) sends
+LOW = "credits.low"
 
 
 def write(kind: str, user_id: int, data: dict, client_id: str | None = None) -> list[str]:
     """Add ``kind`` for ``user_id`` to the session, for every app that may hear of it;
     returns the new event ids.  ``client_id``: that app alone (a consent), which need not
-    hold a consent any more (a revocation)."""
+    hold a consent any more (a revocation).  A type no endpoint listens to costs no
+    query (``listeners``): the wallet emits on every consume."""
     required = TYPES[kind]
-    listeners: dict[str, list[WebhookEndpoint]] = {}
+    if kind not in listeners.cache().types():
+        return []
+    groups: dict[tuple[str, int | None], list[WebhookEndpoint]] = {}
     granted: dict[str, set[str]] = {}
     for endpoint, scopes in _endpoints_and_consents(client_id, user_id):
         granted[endpoint.client_id] = set(scopes or ())
-        if kind in endpoint.event_types and _sees(required, granted[endpoint.client_id]):
-            listeners.setdefault(endpoint.client_id, []).append(endpoint)
-    if not listeners:
-        return []
-    user = db.session.get(User, user_id)
+        if kind not in endpoint.event_types or not _sees(required, granted[endpoint.client_id]):
+            continue
+        threshold = endpoint.low_balance_threshold if kind == LOW else None
+        if kind == LOW and not _crossed(data, threshold):
+            continue
+        groups.setdefault((endpoint.client_id, threshold), []).append(endpoint)
     ids = []
-    for app_id, endpoints in listeners.items():
-        event = _event(kind, app_id, _data(user, granted[app_id], data))
+    user = db.session.get(User, user_id) if groups else None
+    for (app_id, threshold), endpoints in groups.items():
+        shown = payloads.shape(kind, data, app_id, granted[app_id], threshold)
+        if shown is None:
+            continue  # nothing of the change is visible to this app
+        event = _event(kind, app_id, {**payloads.profile(user, granted[app_id]), **shown})
         for endpoint in endpoints:
             enqueue(event.id, endpoint.id)
         ids.append(event.id)
     return ids
+
+
+def _crossed(data: dict, threshold: int | None) -> bool:
+    """credits.low once per downward crossing: before >= threshold > after."""
+    before, after = data.get("available_before"), data.get("available_after")
+    if threshold is None or not isinstance(before, int) or not isinstance(after, int):
+        return False
+    return before >= threshold > after
 
 
 def _endpoints_and_consents(client_id: str | None, user_id: int | None = None):
@@ -69,17 +87,6 @@ def _endpoints_and_consents(client_id: str | None, user_id: int | None = None):
 
 def _sees(required: frozenset[str], scopes: set[str]) -> bool:
     return not required or bool(required & scopes)
-
-
-def _data(user: User, scopes: set[str], data: dict) -> dict:
-    """``sub`` always; profile fields only under the scope that shows them."""
-    shown = {"sub": user.sub}
-    for scope, fields in PROFILE_FIELDS.items():
-        if scope in scopes:
-            values = {"email": user.email, "email_verified": user.email_verified}
-            values["name"] = user.display_name
-            shown.update({field: values[field] for field in fields})
-    return {**shown, **data}
 
 
 def _event(kind: str, client_id: str, data: dict) -> WebhookEvent:

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from idp.core import events_hook
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
@@ -106,3 +107,11 @@ def set_password(user: User, password: str) -> None:
     """Store a new password hash (the caller commits it with the rest of its change)."""
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = utcnow()
+
+
+def profile_changed(user: User, *fields: str) -> None:
+    """Tell the apps the user granted which profile claims changed (``user.updated``,
+    written in the caller's transaction; each app hears only of the claims its scopes
+    show: ``name``, ``email``, ``email_verified``)."""
+    if fields:
+        events_hook.emit("user.updated", user.id, {"changed": list(fields)})

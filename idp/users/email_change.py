@@ -26,7 +26,7 @@ from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
 from . import codes, passwords
-from .accounts import by_email, normalise_email
+from .accounts import by_email, normalise_email, profile_changed
 from .errors import (
     AccountError,
     ExpiredCode,
@@ -133,11 +133,12 @@ def resend(user: User, new_email: str) -> int:
 def confirm(user: User, new_email: str, code: object) -> None:
     """Check the code (counting attempts, as sign-up's): on success the address changes,
     proven, and the old one is told.  Raises a subclass of InvalidCode."""
-    old_email = user.email
+    old_email, was_verified = user.email, user.email_verified
     _check(user, new_email, code)
     user.email = new_email
     user.email_verified = True
     user.updated_at = utcnow()
+    profile_changed(user, "email", *(() if was_verified else ("email_verified",)))
     audit.record(EMAIL_CHANGED, user.id, commit=False)
     mail.send(
         old_email,

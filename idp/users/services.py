@@ -29,6 +29,7 @@ from .accounts import (  # noqa: F401  (the package's public services)
     create,
     get,
     normalise_email,
+    profile_changed,
     set_password,
 )
 from .errors import EmailTaken, InvalidCredentials, InvalidEmail, InvalidName
@@ -141,8 +142,11 @@ def update_profile(user: User, display_name: object) -> None:
     """Set the display name (at most 100 characters)."""
     if not isinstance(display_name, str) or len(display_name.strip()) > 100:
         raise InvalidName()
+    changed = user.display_name != display_name.strip()
     user.display_name = display_name.strip()
     user.updated_at = utcnow()
+    if changed:  # the event carries the new name: written after it is set
+        profile_changed(user, "name")
     db.session.commit()
 
 

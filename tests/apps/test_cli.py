@@ -165,7 +165,7 @@ def test_list(runner, apps, shop):
     rows = [line.split() for line in readable.stdout.splitlines()]
     assert rows == [
         ["CLIENT_ID", "TYPE", "STATUS", "NAME"],
-        ["shop", "confidential", "active", "Test", "app"],
+        ["shop", "confidential", "active", "Test", "app", "shop"],
         ["mobile", "public", "active", "Mobile"],
     ]
 

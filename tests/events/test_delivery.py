@@ -20,6 +20,11 @@ from idp.events.models import DISABLED, WebhookAttempt, WebhookEndpoint
 from idp.oauth2 import services as oauth2
 
 
+def schedule(app) -> list[timedelta]:
+    """The waits after each failed attempt (IDP_WEBHOOK_RETRY_SCHEDULE)."""
+    return [timedelta(seconds=s) for s in app.config["IDP_WEBHOOK_RETRY_SCHEDULE"]]
+
+
 def consent(user, client_id="shop", scope="openid email credits:read"):
     """The user grants the app (this emits consent.granted), committed, then delivered."""
     oauth2.grant_consent(user.id, client_id, scope)
@@ -76,18 +81,18 @@ def test_a_rotated_secret_signs_the_next_delivery(db, user, hook, receiver):
 
 
 @pytest.mark.postgres
-def test_failures_are_retried_on_the_schedule_and_recorded(db, user, hook, receiver):
+def test_failures_are_retried_on_the_schedule_and_recorded(app, db, user, hook, receiver):
     receiver.status = 500
     consent(user)
     [retry] = pending(db)
     assert retry.payload["attempt"] == 2
     wait = retry.next_attempt_at - utcnow()
-    assert timedelta(seconds=3) < wait <= delivery.SCHEDULE[0]
+    assert timedelta(seconds=3) < wait <= schedule(app)[0]
     due_now(db)
     outbox.drain()
     [retry] = pending(db)
     assert retry.payload["attempt"] == 3
-    assert retry.next_attempt_at - utcnow() > delivery.SCHEDULE[1] - timedelta(seconds=5)
+    assert retry.next_attempt_at - utcnow() > schedule(app)[1] - timedelta(seconds=5)
     receiver.status = 200
     due_now(db)
     outbox.drain()
@@ -102,33 +107,33 @@ def test_failures_are_retried_on_the_schedule_and_recorded(db, user, hook, recei
     assert db.session.get(WebhookEndpoint, hook[0].id).failures == 0
 
 
-def test_the_schedule_spans_about_three_days():
-    total = sum(delivery.SCHEDULE, timedelta())
+def test_the_default_schedule_spans_about_three_days(app):
+    total = sum(schedule(app), timedelta())
     assert timedelta(days=2, hours=20) < total < timedelta(days=3, hours=4)
 
 
 def test_an_endpoint_failing_every_attempt_is_disabled_and_its_contact_told(
-    db, user, hook, receiver, mailbox
+    app, db, user, hook, receiver, mailbox
 ):
     receiver.status = 503
     consent(user)
-    for _ in delivery.SCHEDULE:
+    for _ in schedule(app):
         due_now(db)
         outbox.drain()
     endpoint = db.session.get(WebhookEndpoint, hook[0].id)
     assert endpoint.status == DISABLED
-    assert len(receiver.requests) == len(delivery.SCHEDULE) + 1
+    assert len(receiver.requests) == len(schedule(app)) + 1
     assert pending(db) == []
     [mail] = [m for m in mailbox.messages if "ops@shop.example" in m["To"]]
     assert "disabled" in mail["Subject"]
     # Disabled: later events are not sent.
     oauth2.revoke_consent(user.id, "shop")
     outbox.drain()
-    assert len(receiver.requests) == len(delivery.SCHEDULE) + 1
+    assert len(receiver.requests) == len(schedule(app)) + 1
 
 
-def test_a_receiver_that_does_not_answer_times_out(db, user, hook, receiver, monkeypatch):
-    monkeypatch.setattr(delivery, "TIMEOUT", 0.2)
+def test_a_receiver_that_does_not_answer_times_out(app, db, user, hook, receiver, monkeypatch):
+    monkeypatch.setitem(app.config, "IDP_WEBHOOK_TIMEOUT_SECONDS", 0.2)
     receiver.server.RequestHandlerClass.do_POST = lambda handler: __import__("time").sleep(1)
     consent(user)
     [attempt] = db.session.scalars(select(WebhookAttempt)).all()

@@ -572,7 +572,7 @@ export type paths = {
         delete: operations["removeWebhookEndpoint"];
         options?: never;
         head?: never;
-        /** Change the contact address or threshold; `status` `active` re-enables. */
+        /** Change the threshold; `status` `active` re-enables. */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
     };
@@ -911,7 +911,7 @@ export type webhooks = {
         put?: never;
         /**
          * credits.consumed
-         * @description Not yet emitted (opt-in, high volume): credits were spent.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         * @description Credits were spent (a consume, or a hold captured), by any app: opt-in, high volume, so only endpoints that name this type receive it (apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
          */
         post: operations["onCreditsConsumed"];
         delete?: never;
@@ -931,7 +931,7 @@ export type webhooks = {
         put?: never;
         /**
          * credits.expired
-         * @description Not yet emitted: credits expired.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         * @description Credits expired (apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
          */
         post: operations["onCreditsExpired"];
         delete?: never;
@@ -951,7 +951,7 @@ export type webhooks = {
         put?: never;
         /**
          * credits.granted
-         * @description A plan's period credits were added (apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         * @description Credits were granted: a plan's period credits, or an operator's grant (apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
          */
         post: operations["onCreditsGranted"];
         delete?: never;
@@ -971,7 +971,7 @@ export type webhooks = {
         put?: never;
         /**
          * credits.low
-         * @description Not yet emitted: the available credits crossed below the endpoint's threshold.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         * @description The available credits went from at or above the endpoint's `low_balance_threshold` to below it: once per crossing (an endpoint without a threshold never receives it; apps granted a `credits:*` scope).  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
          */
         post: operations["onCreditsLow"];
         delete?: never;
@@ -1051,7 +1051,7 @@ export type webhooks = {
         put?: never;
         /**
          * user.updated
-         * @description Not yet emitted: the user's profile changed.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
+         * @description The user's name (seen under `profile`) or email address (under `email`) changed; an app whose scopes show none of the changed claims is not told.  Signed by Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 under the endpoint's secret).
          */
         post: operations["onUserUpdated"];
         delete?: never;
@@ -1188,6 +1188,11 @@ export type components = {
         };
         CreditsConsumedEvent: {
             data: {
+                /** @description The credits available afterwards. */
+                available: number;
+                /** @description The app that spent them: yours, or null for another app's (as the transactions API withholds it). */
+                client_id: string | null;
+                /** @description The credits spent. */
                 credits: number;
                 /** @description Under the `email` scope. */
                 email?: string;
@@ -1195,6 +1200,8 @@ export type components = {
                 email_verified?: boolean;
                 /** @description Under the `profile` scope. */
                 name?: string;
+                /** @description What your app said it spent them on; null for another app's. */
+                service: string | null;
                 /** @description The user (their subject identifier). */
                 sub: string;
             };
@@ -1207,6 +1214,9 @@ export type components = {
         };
         CreditsExpiredEvent: {
             data: {
+                /** @description The credits available afterwards. */
+                available: number;
+                /** @description The credits that expired. */
                 credits: number;
                 /** @description Under the `email` scope. */
                 email?: string;
@@ -1245,6 +1255,7 @@ export type components = {
         };
         CreditsLowEvent: {
             data: {
+                /** @description The credits available now (below the threshold). */
                 available: number;
                 /** @description Under the `email` scope. */
                 email?: string;
@@ -1254,6 +1265,7 @@ export type components = {
                 name?: string;
                 /** @description The user (their subject identifier). */
                 sub: string;
+                /** @description The endpoint's `low_balance_threshold`, crossed downwards. */
                 threshold: number;
             };
             /** @description `evt_...`, also the `webhook-id`: the same on retries and replays. */
@@ -1395,6 +1407,8 @@ export type components = {
             client_id: string;
             /** @description The app's home page (https), linked from its hosted pages. */
             client_uri: string | null;
+            /** @description Who is mailed about the app's integration (a webhook endpoint disabled after repeated failure). */
+            contact_email: string | null;
             created_at: components["schemas"]["Timestamp"];
             /** @description First-party apps skip the consent screen. */
             first_party: boolean;
@@ -1438,6 +1452,8 @@ export type components = {
             client_secret?: string;
             /** @description The app's home page (https), linked from its hosted pages. */
             client_uri: string | null;
+            /** @description Who is mailed about the app's integration (a webhook endpoint disabled after repeated failure). */
+            contact_email: string | null;
             created_at: components["schemas"]["Timestamp"];
             /** @description First-party apps skip the consent screen. */
             first_party: boolean;
@@ -1481,6 +1497,8 @@ export type components = {
             client_id?: string;
             /** @description https URL of the app's home page (also where "Back to <app>" goes); empty or null for none. */
             client_uri?: string | null;
+            /** @description An email address told about the app's integration (a webhook endpoint disabled after repeated failure); empty or null for none. */
+            contact_email?: string | null;
             /** @default false */
             first_party: boolean;
             /** @description https only (the hosted pages' CSP allows exactly this URL's origin); empty or null for none. */
@@ -1517,6 +1535,8 @@ export type components = {
             brand_color?: string | null;
             /** @description https URL of the app's home page (also where "Back to <app>" goes); empty or null for none. */
             client_uri?: string | null;
+            /** @description An email address told about the app's integration (a webhook endpoint disabled after repeated failure); empty or null for none. */
+            contact_email?: string | null;
             /** @default false */
             first_party: boolean;
             /** @description https only (the hosted pages' CSP allows exactly this URL's origin); empty or null for none. */
@@ -1550,6 +1570,8 @@ export type components = {
             client_secret: string;
             /** @description The app's home page (https), linked from its hosted pages. */
             client_uri: string | null;
+            /** @description Who is mailed about the app's integration (a webhook endpoint disabled after repeated failure). */
+            contact_email: string | null;
             created_at: components["schemas"]["Timestamp"];
             /** @description First-party apps skip the consent screen. */
             first_party: boolean;
@@ -1728,6 +1750,8 @@ export type components = {
         };
         UserUpdatedEvent: {
             data: {
+                /** @description The claims that changed, of those the app's scopes show (their new values are beside it). */
+                changed: ("name" | "email" | "email_verified")[];
                 /** @description Under the `email` scope. */
                 email?: string;
                 /** @description Under the `email` scope. */
@@ -1826,6 +1850,10 @@ export type components = {
         };
         WebhookEndpoint: {
             client_id: string;
+            /**
+             * @deprecated
+             * @description Deprecated: the app's `contact_email` (read it from the registry).
+             */
             contact_email: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1834,28 +1862,42 @@ export type components = {
             failures: number;
             /** @description `ep_...` */
             id: string;
+            /** @description None: the endpoint never receives `credits.low`. */
             low_balance_threshold: number | null;
             /** @enum {string} */
             status: "active" | "disabled";
             url: string;
         };
         WebhookEndpointCreate: {
-            /** @description Told when the endpoint is disabled. */
+            /**
+             * @deprecated
+             * @description Deprecated: sets the app's `contact_email` (the registry's), who is told when an endpoint is disabled.
+             */
             contact_email?: string | null;
             /** @description The types to receive; absent, every type but `credits.consumed`. */
             events?: components["schemas"]["WebhookEventType"][];
+            /** @description `credits.low` fires when the available credits cross below this. */
             low_balance_threshold?: number | null;
             /** @description https URL (http only to localhost outside production). */
             url: string;
         };
         WebhookEndpointUpdate: {
+            /**
+             * @deprecated
+             * @description Deprecated: sets the app's `contact_email`.
+             */
             contact_email?: string | null;
+            /** @description `credits.low` fires when the available credits cross below this. */
             low_balance_threshold?: number | null;
             /** @enum {string} */
             status?: "active";
         };
         WebhookEndpointWithSecret: {
             client_id: string;
+            /**
+             * @deprecated
+             * @description Deprecated: the app's `contact_email` (read it from the registry).
+             */
             contact_email: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1864,6 +1906,7 @@ export type components = {
             failures: number;
             /** @description `ep_...` */
             id: string;
+            /** @description None: the endpoint never receives `credits.low`. */
             low_balance_threshold: number | null;
             /** @description `whsec_` and base64: shown only in this answer. */
             secret: string;
@@ -2319,6 +2362,7 @@ export interface operations {
                      *       "client_uri": null,
                      *       "policy_uri": null,
                      *       "tos_uri": null,
+                     *       "contact_email": null,
                      *       "status": "active",
                      *       "created_at": "2026-12-01T12:00:00.000000+00:00",
                      *       "updated_at": "2026-12-01T12:00:00.000000+00:00",
@@ -2579,7 +2623,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
-            /** @description `invalid_webhook_url` (not https, credentials, a private address literal), `invalid_event_type`, `invalid_webhook` (contact address, threshold, body). */
+            /** @description `invalid_webhook_url` (not https, credentials, a private address literal), `invalid_event_type`, `invalid_webhook` (threshold, deprecated contact address, body). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3899,6 +3943,7 @@ export interface operations {
                      *       "client_uri": null,
                      *       "policy_uri": null,
                      *       "tos_uri": null,
+                     *       "contact_email": null,
                      *       "status": "active",
                      *       "created_at": "2026-12-01T12:00:00.000000+00:00",
                      *       "updated_at": "2026-12-01T12:00:00.000000+00:00",
@@ -4562,7 +4607,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
-            /** @description `invalid_webhook_url` (not https, credentials, a private address literal), `invalid_event_type`, `invalid_webhook` (contact address, threshold, body). */
+            /** @description `invalid_webhook_url` (not https, credentials, a private address literal), `invalid_event_type`, `invalid_webhook` (threshold, deprecated contact address, body). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5563,10 +5608,10 @@ export interface operations {
                      */
                     "application/json": {
                         /**
-                         * @description What the event did, recorded with it: `duplicate` (delivered before), `ignored` (a type we do not act on), or the handler's outcome (`payment_intent.*`: only auto top-up payments are acted on, others are `ignored_not_auto_topup`).
+                         * @description What the event did, recorded with it: `duplicate` (delivered before), `ignored` (a type we do not act on), or the handler's outcome.
                          * @enum {string}
                          */
-                        outcome: "duplicate" | "ignored" | "granted" | "already_granted" | "awaiting_payment" | "subscription_recorded" | "checkout_failed" | "checkout_expired" | "ignored_unknown_checkout" | "ignored_not_subscription" | "ignored_billing_reason" | "ignored_unknown_customer" | "ignored_unknown_plan" | "applied" | "ignored_stale" | "clawed_back" | "already_clawed_back" | "nothing_to_claw_back" | "ignored_unknown_payment" | "ignored_malformed" | "ignored_not_refunded" | "ignored_already_refunded" | "ignored_not_auto_topup" | "topup_failed";
+                        outcome: "duplicate" | "ignored" | "granted" | "already_granted" | "awaiting_payment" | "subscription_recorded" | "checkout_failed" | "checkout_expired" | "ignored_unknown_checkout" | "ignored_not_subscription" | "ignored_billing_reason" | "ignored_unknown_customer" | "ignored_unknown_plan" | "applied" | "ignored_stale" | "clawed_back" | "already_clawed_back" | "nothing_to_claw_back" | "ignored_unknown_payment" | "ignored_malformed" | "ignored_not_refunded" | "ignored_already_refunded";
                         /** @enum {boolean} */
                         received: true;
                     };

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from .errors import CrossAppError
 
@@ -34,9 +34,95 @@ class WebhookVerificationError(CrossAppError):
         self.reason = reason
 
 
+# -- what ``data`` holds, by type (the OpenAPI document's webhooks) -------------------------
+class _Profile(TypedDict):
+    sub: str
+    email: NotRequired[str]  # under the ``email`` scope
+    email_verified: NotRequired[bool]  # under the ``email`` scope
+    name: NotRequired[str]  # under the ``profile`` scope
+
+
+class CreditsData(_Profile):
+    """``credits.purchased`` and ``credits.granted``: credits added."""
+
+    credits: int
+
+
+class CreditsConsumedData(_Profile):
+    """``credits.consumed`` (opt-in): ``client_id``/``service`` are null for another
+    app's spending."""
+
+    credits: int
+    available: int
+    client_id: str | None
+    service: str | None
+
+
+class CreditsExpiredData(_Profile):
+    credits: int
+    available: int
+
+
+class CreditsLowData(_Profile):
+    """``credits.low``: once per crossing below the endpoint's threshold."""
+
+    available: int
+    threshold: int
+
+
+class SubscriptionUpdatedData(_Profile):
+    status: str
+    plan: str | None
+
+
+class ConsentGrantedData(_Profile):
+    client_id: str
+    scopes: list[str]
+
+
+class ConsentRevokedData(_Profile):
+    client_id: str
+
+
+class UserUpdatedData(_Profile):
+    """``user.updated``: the claims that changed, of those your scopes show; their new
+    values are beside it."""
+
+    changed: list[Literal["name", "email", "email_verified"]]
+
+
+EventType = Literal[
+    "credits.purchased",
+    "credits.granted",
+    "credits.consumed",
+    "credits.low",
+    "credits.expired",
+    "subscription.updated",
+    "consent.granted",
+    "consent.revoked",
+    "user.updated",
+    "user.deleted",
+]
+#: The shape of ``event.data`` for each type (``user.deleted`` carries ``sub`` only).
+EVENT_DATA: dict[str, type] = {
+    "credits.purchased": CreditsData,
+    "credits.granted": CreditsData,
+    "credits.consumed": CreditsConsumedData,
+    "credits.low": CreditsLowData,
+    "credits.expired": CreditsExpiredData,
+    "subscription.updated": SubscriptionUpdatedData,
+    "consent.granted": ConsentGrantedData,
+    "consent.revoked": ConsentRevokedData,
+    "user.updated": UserUpdatedData,
+    "user.deleted": _Profile,
+}
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
-    """One event: ``type`` (``credits.purchased``...), ``sub`` (the user), ``data``."""
+    """One event: ``type`` (``credits.purchased``...), ``sub`` (the user), ``data`` (a
+    dict shaped as ``EVENT_DATA[type]`` says: ``CreditsLowData`` for ``credits.low``...).
+    Types this SDK does not know yet arrive too: check ``type`` before reading ``data``."""
 
     id: str
     type: str
