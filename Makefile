@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run serve demo browser test fuzz lint bench clean
+.PHONY: install run serve demo browser test fuzz lint messages bench clean
 
 $(STAMP): setup.cfg pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+
+## The hosted pages' translations (docs/pages.md#languages): extract every marked string of
+## idp/ and wallet/, merge it into each language's .po file, compile the .mo files
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output \
+	  --project=idp-wallet -o idp/translations/messages.pot idp wallet
+	$(BIN)/pybabel update -i idp/translations/messages.pot -d idp/translations \
+	  --no-fuzzy-matching --ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d idp/translations --statistics
 
 ## Benchmarks (not tests): print figures, run on demand (see bench/README.md), then one
 ## table of every goal beside its peer or limit from the same run (bench/summary.py);
