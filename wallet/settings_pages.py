@@ -21,7 +21,11 @@ from .errors import WalletError
 from .preference_models import DAY, MONTH
 
 bp = Blueprint(
-    "wallet_settings", __name__, url_prefix="/account/wallet", template_folder="templates"
+    "wallet_settings",
+    __name__,
+    url_prefix="/account/wallet",
+    template_folder="templates",
+    static_folder="static",
 )
 _BACK = "/account/wallet"
 
