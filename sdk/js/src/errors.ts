@@ -1,6 +1,6 @@
 /**
  * Typed errors.  `code` is the server's `error` value when the server answered
- * (`insufficient_credits`, `insufficient_scope`, `login_required`,
+ * (`insufficient_credits`, `insufficient_scope`, `insufficient_user_authentication`, `login_required`,
  * `idempotency_key_reused`, `invalid_grant`, ...), or one of the SDK's own codes
  * (`popup_blocked`, `popup_closed`, `timeout`, `aborted`, `purchase_cancelled`,
  * `invalid_state`, `invalid_id_token`, `network_error`, `lock_timeout`, `not_in_browser`).
@@ -29,6 +29,7 @@ export type ServerErrorCode =
   | 'invalid_scope'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'insufficient_user_authentication'
   | 'insufficient_credits'
   | 'idempotency_key_reused'
   | 'hold_not_active'
@@ -94,6 +95,26 @@ export class InsufficientScopeError extends SDKError {
   }
 }
 
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470): the token's sign-in is not strong
+ * enough (`acrValues`: the levels that would do) or too old (`maxAge`: seconds).  Sign in
+ * again with them: `auth.stepUp(error)` (from a click handler), then repeat the call.
+ */
+export class InsufficientUserAuthenticationError extends SDKError {
+  override readonly name = 'InsufficientUserAuthenticationError';
+  /** `acr_values` of the challenge, in order of preference (empty: any level, see `maxAge`). */
+  readonly acrValues: string[];
+  /** `max_age` of the challenge: the sign-in must be at most this many seconds old. */
+  readonly maxAge: number | undefined;
+
+  constructor(message: string, challenge: Record<string, string | undefined>, options: SDKErrorOptions = {}) {
+    super('insufficient_user_authentication', message, options);
+    this.acrValues = (challenge.acr_values ?? '').split(/\s+/).filter(Boolean);
+    const maxAge = challenge.max_age === undefined ? NaN : Number(challenge.max_age);
+    this.maxAge = Number.isInteger(maxAge) && maxAge >= 0 ? maxAge : undefined;
+  }
+}
+
 /** True when `error` is an SDKError, optionally with the given code. */
 export function isSDKError(error: unknown, code?: ErrorCode): error is SDKError {
   return error instanceof SDKError && (code === undefined || error.code === code);
@@ -116,20 +137,36 @@ export function fromServer(
   const options = { status, description, details };
   if (code === 'insufficient_credits') return new InsufficientCreditsError(description, options);
   if (code === 'insufficient_scope') return new InsufficientScopeError(description, bearer.scope, options);
+  if (code === 'insufficient_user_authentication') {
+    // RFC 9470 section 3: the parameters are in the challenge; a body may repeat them.
+    const fromBody = { acr_values: stringOr(fields.acr_values, ''), max_age: fields.max_age === undefined ? undefined : String(fields.max_age) };
+    const challenge = { ...fromBody, ...definedOnly(bearer) };
+    return new InsufficientUserAuthenticationError(description, challenge, options);
+  }
   return new SDKError(code, description, options);
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) kept[key] = value;
+  return kept;
 }
 
 function stringOr(value: unknown, fallback: string): string {
   return typeof value === 'string' && value ? value : fallback;
 }
 
-/** `Bearer error="insufficient_scope", scope="credits:read"` → its parameters. */
+/**
+ * `Bearer error="insufficient_scope", scope="credits:read"` → its parameters.  A value
+ * is a quoted string or a token (RFC 9110 section 11.2: `max_age=300` as well as
+ * `max_age="300"`).
+ */
 export function parseChallenge(header: string | null): Record<string, string | undefined> {
   const found: Record<string, string | undefined> = {};
   if (!header || !/^bearer\b/i.test(header)) return found;
-  const pattern = /([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g;
+  const pattern = /([a-zA-Z_]+)=(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+.^`|~0-9A-Za-z-]+))/g;
   for (let match = pattern.exec(header); match; match = pattern.exec(header)) {
-    found[match[1]!] = match[2]!.replace(/\\(.)/g, '$1');
+    found[match[1]!] = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!;
   }
   return found;
 }

@@ -6,7 +6,7 @@
  */
 import { Emitter, type Listener, type SDKEvents } from '../communication/events';
 import { randomId, waitForMessage } from '../communication/postMessage';
-import { SDKError, isSDKError } from '../errors';
+import { InsufficientUserAuthenticationError, SDKError, isSDKError } from '../errors';
 import { form, requestJson, fetchWithRetry, type HttpOptions } from '../internal/http';
 import { RemoteJWKS, verifyIdToken, type IdTokenClaims, type JWK } from '../internal/jwt';
 import { withLock } from '../internal/lock';
@@ -231,7 +231,20 @@ export class CrossAppAuthSDK {
     }
   }
 
-  /** Authenticated JSON call to the API (`path` under `apiBaseUrl`); one retry after a 401 with a fresh token. */
+  /**
+   * Step-up (RFC 9470): sign in again as the API's challenge asks, with its
+   * `acr_values` and `max_age`, then repeat the refused call.  Like `login` (same
+   * options, popup by default): call it from the click handler.
+   */
+  stepUp(error: InsufficientUserAuthenticationError, options: LoginOptions = {}): Promise<User | null> {
+    return this.login({ ...options, ...stepUpParameters(error) });
+  }
+
+  /**
+   * Authenticated JSON call to the API (`path` under `apiBaseUrl`); one retry after a 401
+   * with a fresh token, except a step-up challenge (`InsufficientUserAuthenticationError`):
+   * a refreshed token keeps its sign-in's level, only a new sign-in raises it.
+   */
   async apiRequest<T>(path: string, init: RequestInit = {}, http: HttpOptions = {}): Promise<T> {
     const call = async (token: string) =>
       requestJson<T>(`${this.config.apiBaseUrl}${path}`, withBearer(init, token), this.httpOptions(http));
@@ -239,11 +252,22 @@ export class CrossAppAuthSDK {
     try {
       return await call(token);
     } catch (error) {
+      if (error instanceof InsufficientUserAuthenticationError) throw await this.onStepUp(error);
       if (isSDKError(error) && error.status === 401 && this.session?.refreshToken) {
         return call(await this.refreshToken());
       }
       throw error;
     }
+  }
+
+  /** The `stepUp: 'redirect'` option: this tab leaves to sign in again (the error is still thrown). */
+  private async onStepUp(error: InsufficientUserAuthenticationError): Promise<InsufficientUserAuthenticationError> {
+    this.events.emit('error', { error });
+    if (this.config.stepUp === 'redirect' && inBrowser()) {
+      const here = window.location.pathname + window.location.search + window.location.hash;
+      await this.loginWithRedirect({ ...stepUpParameters(error), returnTo: here });
+    }
+    return error;
   }
 
   /** Unauthenticated JSON call to the API. */
@@ -482,6 +506,8 @@ export class CrossAppAuthSDK {
       prompt,
       login_hint: options.loginHint,
       next: options.next,
+      acr_values: options.acrValues === undefined ? undefined : scopeString(options.acrValues),
+      max_age: options.maxAge === undefined ? undefined : String(options.maxAge),
     };
     for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, value);
     return url.toString();
@@ -559,6 +585,14 @@ export class CrossAppAuthSDK {
     if (this.config.fetch) options.fetch = this.config.fetch;
     return options;
   }
+}
+
+/** The sign-in parameters that answer a step-up challenge. */
+function stepUpParameters(error: InsufficientUserAuthenticationError): Pick<LoginOptions, 'acrValues' | 'maxAge'> {
+  const wanted: Pick<LoginOptions, 'acrValues' | 'maxAge'> = {};
+  if (error.acrValues.length) wanted.acrValues = error.acrValues;
+  if (error.maxAge !== undefined) wanted.maxAge = error.maxAge;
+  return wanted;
 }
 
 function toUser(claims: IdTokenClaims): User {

@@ -32,6 +32,13 @@ export interface AuthConfig {
   retry?: Partial<RetryPolicy>;
   /** A fetch implementation (tests, SSR); default the global one. */
   fetch?: typeof fetch;
+  /**
+   * An API call refused with `insufficient_user_authentication` (RFC 9470): `manual`
+   * (default) rejects with `InsufficientUserAuthenticationError` for the app to call
+   * `stepUp(error)` from a click handler; `redirect` also sends this tab to sign in
+   * again with the challenge's `acr_values`/`max_age`, back to the current page.
+   */
+  stepUp?: 'manual' | 'redirect';
 }
 
 export interface User {
@@ -59,6 +66,10 @@ export interface LoginOptions {
   signal?: AbortSignal;
   /** Redirect mode: a path of the app to return to, given back by handleRedirectCallback. */
   returnTo?: string;
+  /** `acr_values` (OIDC Core 3.1.2.1): the authentication levels asked for, preferred first. */
+  acrValues?: string | string[];
+  /** `max_age` (OIDC Core 3.1.2.1): sign in again unless the last sign-in is this recent (s). */
+  maxAge?: number;
 }
 
 export interface LogoutOptions {

@@ -24,6 +24,7 @@ export interface ErrorModalProps {
 
 const TEXT: Record<string, [string, string?]> = {
   insufficient_credits: ['Not enough credits'],
+  insufficient_user_authentication: ['Confirm it is you', 'For your security, sign in again to continue.'],
   popup_blocked: ['Pop-up blocked', 'Your browser blocked the window. Allow pop-ups for this site and try again.'],
   timeout: ['Timed out', 'The window stayed open too long. Please try again.'],
   network_error: ['Connection problem', 'The server could not be reached. Check your connection and try again.'],

@@ -4,7 +4,7 @@ import { asSDKError, type CrossAppAuthSDK } from '../auth/CrossAppAuthSDK';
 import type { LoginOptions, LogoutOptions, User } from '../auth/types';
 import type { CreditsState } from '../communication/events';
 import type { CreditSDK, ConsumeOptions } from '../credits/CreditSDK';
-import { SDKError, fromServer, isSDKError } from '../errors';
+import { InsufficientUserAuthenticationError, SDKError, fromServer } from '../errors';
 import type { PaymentSDK } from '../payments/PaymentSDK';
 import type { PurchaseOptions, PurchaseResult } from '../payments/hostedPurchase';
 import type { ConsumeResponse } from '../api/types';
@@ -104,7 +104,7 @@ export interface UseCreditsResult {
 /** The live balance and the credit actions; loads the balance once someone is signed in. */
 export function useCredits(): UseCreditsResult {
   const context = useCrossApp();
-  const { status, balance, balanceLoading, balanceError, credits, refreshBalance, showError } = context;
+  const { status, balance, balanceLoading, balanceError, credits, refreshBalance, showError, auth } = context;
   const needsBalance = status === 'signed_in' && balance === null && balanceError === null;
   useEffect(() => {
     if (needsBalance) void refreshBalance();
@@ -121,10 +121,10 @@ export function useCredits(): UseCreditsResult {
     (amount: number, service: string, options?: ConsumeOptions) =>
       credits.consumeCredits(amount, service, options).catch((error: unknown) => {
         const sdkError = toSDKError(error);
-        showError(sdkError, isSDKError(sdkError, 'insufficient_credits') ? buyAction(credits) : undefined);
+        showError(sdkError, actionFor(sdkError, credits, auth));
         throw sdkError;
       }),
-    [credits, showError],
+    [credits, showError, auth],
   );
   const hasSufficient = useCallback((required: number) => credits.hasSufficientCredits(required), [credits]);
   return {
@@ -148,6 +148,17 @@ export function useErrorModal(): { showError(error: unknown, action?: ErrorModal
 export function purchaseItem(credits: CreditSDK, item: number | { packageId: string } | undefined, options?: PurchaseOptions): Promise<PurchaseResult> {
   // No item: the hosted page with its whole catalogue.
   return item === undefined ? credits.purchaseCredits({ packageId: '' }, options) : credits.purchaseCredits(item, options);
+}
+
+/** The modal's way out of a refusal: "Buy credits", or signing in again for a step-up. */
+function actionFor(error: SDKError, credits: CreditSDK, auth: CrossAppAuthSDK): ErrorModalAction | undefined {
+  if (error instanceof InsufficientUserAuthenticationError) return stepUpAction(auth, error);
+  return error.code === 'insufficient_credits' ? buyAction(credits) : undefined;
+}
+
+/** The modal's "Confirm it's you" for a step-up challenge (opens the sign-in popup in the click). */
+export function stepUpAction(auth: CrossAppAuthSDK, error: InsufficientUserAuthenticationError): ErrorModalAction {
+  return { label: "Confirm it's you", run: () => auth.stepUp(error).then(() => undefined) };
 }
 
 /** The modal's "Buy credits" for an insufficient-credits error (opens the popup in the click). */

@@ -9,12 +9,14 @@
 from .claims import Claims
 from .errors import (
     ApiError,
+    ApiInsufficientUserAuthentication,
     ConfigurationError,
     CrossAppError,
     HoldNotActive,
     IdempotencyConflict,
     InsufficientCredits,
     InsufficientScope,
+    InsufficientUserAuthentication,
     IntrospectionUnavailable,
     InvalidClient,
     InvalidRequest,
@@ -45,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
+    "ApiInsufficientUserAuthentication",
     "AsyncHold",
     "AsyncTokenVerifier",
     "AsyncWalletClient",
@@ -63,6 +66,7 @@ __all__ = [
     "IdempotencyConflict",
     "InsufficientCredits",
     "InsufficientScope",
+    "InsufficientUserAuthentication",
     "IntrospectionUnavailable",
     "InvalidClient",
     "InvalidRequest",

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import re
 
-from .errors import CrossAppError, InsufficientScope, InvalidToken, KeySetUnavailable
+from .errors import (
+    CrossAppError,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    InvalidToken,
+    KeySetUnavailable,
+)
 
 _BEARER = re.compile(r"Bearer +([A-Za-z0-9\-._~+/]+=*) *", re.IGNORECASE)
 
@@ -56,6 +62,8 @@ def refusal(error: Exception) -> tuple[int, dict, dict[str, str]]:
         )
         body = {"error": "insufficient_scope", "error_description": error.description}
         return 403, {**body, "scope": scope}, headers
+    if isinstance(error, InsufficientUserAuthentication):
+        return _step_up(error, headers)
     if isinstance(error, InvalidToken):
         headers["WWW-Authenticate"] = (
             f'Bearer error="invalid_token", error_description={_quoted(error.description)}'
@@ -66,3 +74,21 @@ def refusal(error: Exception) -> tuple[int, dict, dict[str, str]]:
         body = {"error": "temporarily_unavailable", "error_description": str(error)}
         return 503, body, headers
     raise error
+
+
+def _step_up(error: InsufficientUserAuthentication, headers: dict) -> tuple[int, dict, dict]:
+    """RFC 9470 section 3: 401 with the levels that would do and the sign-in's maximum
+    age, in the challenge and (for JSON clients) the body."""
+    challenge = [
+        'Bearer error="insufficient_user_authentication"',
+        f"error_description={_quoted(error.description)}",
+    ]
+    body: dict = {"error": error.error, "error_description": error.description}
+    if error.acr_values:
+        challenge.append(f"acr_values={_quoted(' '.join(error.acr_values))}")
+        body["acr_values"] = " ".join(error.acr_values)
+    if error.max_age is not None:
+        challenge.append(f'max_age="{error.max_age}"')
+        body["max_age"] = error.max_age
+    headers["WWW-Authenticate"] = ", ".join(challenge)
+    return 401, body, headers

@@ -29,6 +29,10 @@ class Claims:
     auth_time: int | None
     raw: dict[str, Any] = field(repr=False, compare=False)
     token: str = field(default="", repr=False, compare=False)
+    #: The authentication level of the sign-in (OIDC ``acr``), when the token carries it.
+    acr: str | None = None
+    #: How the user authenticated (RFC 8176 ``amr`` values), when the token carries them.
+    amr: tuple[str, ...] = ()
 
     @property
     def is_user(self) -> bool:
@@ -44,6 +48,7 @@ class Claims:
         roles = payload.get("roles")
         scope = payload.get("scope")
         auth_time = payload.get("auth_time")
+        acr, amr = payload.get("acr"), payload.get("amr")
         return cls(
             sub=payload["sub"],
             client_id=payload["client_id"],
@@ -57,6 +62,8 @@ class Claims:
             auth_time=int(auth_time) if _is_time(auth_time) else None,
             raw=payload,
             token=token,
+            acr=acr if isinstance(acr, str) else None,
+            amr=tuple(m for m in amr if isinstance(m, str)) if isinstance(amr, list) else (),
         )
 
 

@@ -58,6 +58,29 @@ class InsufficientScope(CrossAppError):
         super().__init__(self.description)
 
 
+class InsufficientUserAuthentication(CrossAppError):
+    """RFC 9470: a valid token whose sign-in is not strong enough (``acr_values``: the
+    levels that would do) or too old (``max_age``: seconds).  The guards answer it with
+    401 and the RFC 9470 challenge; the wallet client raises it (as
+    :class:`ApiInsufficientUserAuthentication`) when the API does, for the app to send the
+    user to sign in again with those parameters."""
+
+    error = "insufficient_user_authentication"
+    status_code = 401
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        acr_values: Iterable[str] = (),
+        max_age: int | None = None,
+    ) -> None:
+        self.acr_values = tuple(acr_values)
+        self.max_age = max_age
+        self.description = description or "a stronger or more recent sign-in is required"
+        super().__init__(self.description)
+
+
 class KeySetUnavailable(CrossAppError):
     """No usable signing keys: the IdP could not be reached and no key set fetched within
     the stale period is left.  Not the token's fault: answer 503, not 401."""
@@ -165,6 +188,28 @@ class ApiInsufficientScope(ApiError, InsufficientScope):
         self.required = self.missing
 
 
+class ApiInsufficientUserAuthentication(ApiError, InsufficientUserAuthentication):
+    """401 ``insufficient_user_authentication`` from the API (RFC 9470): ``acr_values``
+    and ``max_age`` from the challenge (or the body)."""
+
+    error = "insufficient_user_authentication"
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        acr_values: Iterable[str] = (),
+        max_age: int | None = None,
+        **kwargs,
+    ) -> None:
+        ApiError.__init__(self, description, **kwargs)
+        # ApiError's super().__init__ reached InsufficientUserAuthentication's (the MRO)
+        # with the whole message: what the server said is the description.
+        self.description = description or self.error
+        self.acr_values = tuple(acr_values)
+        self.max_age = max_age
+
+
 class InvalidClient(ApiError):
     """401 from the token endpoint: the app's client_id or secret was refused."""
 
@@ -195,6 +240,7 @@ _BY_CODE: dict[str, type[ApiError]] = {
     "rate_limited": RateLimited,
     "invalid_token": ApiInvalidToken,
     "insufficient_scope": ApiInsufficientScope,
+    "insufficient_user_authentication": ApiInsufficientUserAuthentication,
     "not_found": NotFound,
     "payments_not_configured": PaymentsUnavailable,
     "invalid_client": InvalidClient,

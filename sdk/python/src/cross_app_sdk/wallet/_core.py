@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from .. import challenge
 from .._http import require_https
 from ..claims import Claims
 from ..errors import (
@@ -252,6 +253,9 @@ def _error(response: httpx.Response, body: dict) -> ApiError:
         kwargs["retry_after"] = retry_after(response)
     if code == "insufficient_scope":
         kwargs["scope"] = _challenge_scope(response.headers.get("WWW-Authenticate", ""))
+    if code == "insufficient_user_authentication":
+        header = response.headers.get("WWW-Authenticate")
+        kwargs["acr_values"], kwargs["max_age"] = challenge.parameters(header, body)
     return cls(body.get("error_description"), **kwargs)
 
 
