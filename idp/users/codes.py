@@ -24,6 +24,7 @@ from idp.audit import services as audit
 from idp.core import mail, outbox
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
+from idp.core.i18n import _
 
 from .errors import CodeAttemptsExhausted, ExpiredCode, WrongCode
 from .models import EmailVerification, User
@@ -69,8 +70,12 @@ def send(user: User) -> None:
     )
     mail.send(
         user.email,
-        f"Your verification code: {code}",
-        f"Your verification code is {code}. It expires in {ttl // 60} minutes.",
+        _("Your verification code: %(code)s", code=code),
+        _(
+            "Your verification code is %(code)s. It expires in %(minutes)s minutes.",
+            code=code,
+            minutes=ttl // 60,
+        ),
     )
     outbox.commit()
 

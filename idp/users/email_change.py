@@ -24,6 +24,7 @@ from idp.audit import services as audit
 from idp.core import mail, outbox
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
+from idp.core.i18n import _
 
 from . import codes, passwords
 from .accounts import by_email, normalise_email, profile_changed
@@ -66,16 +67,21 @@ def request_change(user: User, new_email: object, password: object) -> str:
     if taken:
         mail.send(
             new_email,
-            "Someone tried to use your address",
-            "Somebody tried to move another account to this address, which already has "
-            "one. Nothing was changed. If it was you, sign in to that account instead.",
+            _("Someone tried to use your address"),
+            _(
+                "Somebody tried to move another account to this address, which already has "
+                "one. Nothing was changed. If it was you, sign in to that account instead."
+            ),
         )
     mail.send(
         user.email,
-        "A change of your email address was asked for",
-        f"Someone signed in to your account asked to change its address to {new_email}. "
-        "Nothing changes until the code sent there is entered. If it was not you, "
-        "change your password now.",
+        _("A change of your email address was asked for"),
+        _(
+            "Someone signed in to your account asked to change its address to %(email)s. "
+            "Nothing changes until the code sent there is entered. If it was not you, "
+            "change your password now.",
+            email=new_email,
+        ),
     )
     audit.record(EMAIL_CHANGE_REQUESTED, user.id, commit=False)
     outbox.commit()
@@ -101,8 +107,13 @@ def _issue(user: User, new_email: str, real: bool) -> None:
     if real:
         mail.send(
             new_email,
-            f"Your verification code: {code}",
-            f"Enter {code} to make this your account's address. It expires in {ttl // 60} minutes.",
+            _("Your verification code: %(code)s", code=code),
+            _(
+                "Enter %(code)s to make this your account's address. "
+                "It expires in %(minutes)s minutes.",
+                code=code,
+                minutes=ttl // 60,
+            ),
         )
 
 
@@ -142,8 +153,11 @@ def confirm(user: User, new_email: str, code: object) -> None:
     audit.record(EMAIL_CHANGED, user.id, commit=False)
     mail.send(
         old_email,
-        "Your email address was changed",
-        f"Your account's address is now {new_email}. If it was not you, contact us.",
+        _("Your email address was changed"),
+        _(
+            "Your account's address is now %(email)s. If it was not you, contact us.",
+            email=new_email,
+        ),
     )
     try:
         outbox.commit()

@@ -14,6 +14,7 @@ from idp.audit import services as audit
 from idp.core import mail, outbox
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
+from idp.core.i18n import _
 
 from .accounts import by_email, check_password, get, normalise_email, set_password
 from .errors import InvalidEmail, InvalidResetToken
@@ -68,9 +69,13 @@ def deliver_reset(message: outbox.OutboxMessage) -> None:
     audit.record(audit.PASSWORD_RESET_REQUESTED, user.id, commit=False)
     mail.send(
         user.email,
-        "Reset your password",
-        f"Open this link to choose a new password (valid {ttl // 60} minutes, once):\n\n"
-        f"{message.payload['link']}\n\nIf you did not ask for this, ignore this message.",
+        _("Reset your password"),
+        _(
+            "Open this link to choose a new password (valid %(minutes)s minutes, once):\n\n"
+            "%(link)s\n\nIf you did not ask for this, ignore this message.",
+            minutes=ttl // 60,
+            link=message.payload["link"],
+        ),
     )
 
 

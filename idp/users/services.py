@@ -19,6 +19,7 @@ from idp.core import mail, outbox
 from idp.core.db_types import utcnow
 from idp.core.errors import NotFound
 from idp.core.extensions import db
+from idp.core.i18n import _
 
 from . import codes, passwords, sessions
 from .accounts import (  # noqa: F401  (the package's public services)
@@ -75,10 +76,12 @@ def _tell_owner(email: str, password: str) -> None:
     passwords.burn(password)
     mail.send(
         email,
-        "Someone tried to sign up with your address",
-        "Somebody (maybe you) tried to create an account with this address, "
-        "which already has one. Sign in instead, or reset your password if you "
-        "forgot it. If it was not you, ignore this message.",
+        _("Someone tried to sign up with your address"),
+        _(
+            "Somebody (maybe you) tried to create an account with this address, "
+            "which already has one. Sign in instead, or reset your password if you "
+            "forgot it. If it was not you, ignore this message."
+        ),
     )
     outbox.commit()
 
