@@ -36,7 +36,9 @@ def _run(as_json: bool, work):
 
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-_CONTACT = click.option("--contact-email", help="Told when the endpoint is disabled.")
+_CONTACT = click.option(
+    "--contact-email", help="Deprecated: sets the app's contact (flask apps update --contact)."
+)
 _LOW = click.option(
     "--low-balance-threshold", type=int, help="credits.low fires below this many credits."
 )
@@ -104,7 +106,7 @@ def rotate_secret(endpoint_id, as_json):
 @click.option("--enable", is_flag=True, help="Re-enable an endpoint disabled after failures.")
 @_JSON
 def update(endpoint_id, contact_email, low_balance_threshold, enable, as_json):
-    """Change the contact address or threshold, or re-enable the endpoint."""
+    """Change the credits.low threshold, or re-enable the endpoint."""
     options = {"contact_email": contact_email, "low_balance_threshold": low_balance_threshold}
     changed = lambda: endpoints.to_dict(  # noqa: E731
         endpoints.update(endpoint_id, **options, enable=enable)

@@ -1,4 +1,4 @@
-"""The endpoint registry: add, list, remove, rotate a secret, change contact/threshold.
+"""The endpoint registry: add, list, remove, rotate a secret, change the threshold.
 Every query about ``webhook_endpoints`` is here; callers commit (the CLI and the admin
 views both commit once per command)."""
 
@@ -81,8 +81,8 @@ def _set_options(endpoint: WebhookEndpoint, contact_email=None, low_balance_thre
 
 
 def update(endpoint_id: str, **options) -> WebhookEndpoint:
-    """Change the contact address or the credits.low threshold; ``enable`` re-activates a
-    disabled endpoint (its failure count starts again)."""
+    """Change the credits.low threshold (or, deprecated, the app's contact); ``enable``
+    re-activates a disabled endpoint (its failure count starts again)."""
     endpoint = get(endpoint_id)
     enable = options.pop("enable", False)
     _set_options(endpoint, **options)
