@@ -171,6 +171,8 @@ def forfeit(user: User, actor: str) -> None:
     wallet = _existing(user.id)
     if wallet is None:
         return
+    preferences.forget(wallet.id)  # no auto top-up after the forfeiture, no more mail
+    db.session.commit()
     holds.expire_holds(wallet.id)
     active = select(Hold).where(Hold.wallet_id == wallet.id, Hold.status == "active")
     for found in db.session.scalars(active).all():

@@ -109,3 +109,13 @@ def refresh_watched(wallet_id: int) -> None:
     wallet = db.session.get(Wallet, wallet_id)
     if wallet is not None:
         db.session.refresh(wallet, ["watched"])
+
+
+def forget(wallet_id: int) -> None:
+    """Everything set up for the wallet switched off (its account is being deleted: no
+    top-up may follow the forfeiture, no mail go to a deleted address).  Not committed."""
+    row = db.session.get(WalletPreferences, wallet_id, with_for_update=True)
+    if row is not None:
+        row.topup_enabled, row.low_balance_below, row.updated_at = False, None, utcnow()
+    spend_limits.forget(wallet_id)
+    refresh_watched(wallet_id)

@@ -163,6 +163,11 @@ def set_limits(wallet_id: int, client_id: str, caps: dict[str, int | None]) -> N
     db.session.flush()
 
 
+def forget(wallet_id: int) -> None:
+    """Every limit of the wallet removed (not committed)."""
+    db.session.execute(delete(SpendLimit).where(SpendLimit.wallet_id == wallet_id))
+
+
 def spent_now(row: SpendLimit) -> int:
     """What the row's app spent in the current window (0 once the window moved on)."""
     return row.spent if row.window_start == window_start(row.period, utcnow()) else 0

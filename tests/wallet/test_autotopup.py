@@ -185,3 +185,17 @@ def test_concurrent_consumes_cross_once(make_app, committed_db, shop_credits, us
     assert stored(user) == (300 - 200 + 100, 0)
     assert bought.stripe_ref == attempts(user)[0].payment_intent_id
     assert attempts(user)[0].status == "succeeded"
+
+
+def test_deleting_the_account_switches_everything_off(shop_credits, user, catalogue, mailbox):
+    from wallet import account
+
+    saved_card(user)
+    fund(user, 100)
+    auto_topup(user, below=500)
+    preferences.set_low_balance(ledger.wallet_for(user.id).id, 500)
+    account.forfeit(user, "test")
+    assert stored(user) == (0, 0)
+    assert attempts(user) == [] and mailbox.messages == []  # no top-up, no mail
+    assert not prefs(user).topup_enabled and prefs(user).low_balance_below is None
+    assert not ledger.wallet_for(user.id).watched
