@@ -133,3 +133,40 @@ def test_real_deliveries_match_their_webhooks(db, user, hook, receiver, validato
     ]
     for event in events:
         assert list(validators(event["type"]).iter_errors(event)) == []
+
+
+def test_the_new_types_deliveries_match_their_webhooks(db, user, hook, receiver, validators):
+    """The wallet's events (as it emits them, internal fields and all), user.updated,
+    each against its documented payload."""
+    from idp.core.events_hook import emit
+    from idp.events import endpoints
+    from idp.users import services as users
+
+    endpoints.update(hook[0].id, low_balance_threshold=50)
+    oauth2.grant_consent(user.id, "shop", "openid email profile credits:read")
+    outbox.drain()
+    receiver.requests.clear()
+    spent = {"credits": 3, "kind": "consume", "client_id": "blog", "service": None}
+    emit("credits.consumed", user.id, {**spent, "available_after": 40})
+    emit("credits.low", user.id, {"available_before": 60, "available_after": 40, "kind": "x"})
+    emit("credits.expired", user.id, {"credits": 5, "available_after": 35})
+    emit("credits.granted", user.id, {"credits": 9, "category": "promotional"})
+    outbox.commit()
+    users.update_profile(user, "Ada L.")
+    outbox.drain()
+    events = receiver.events()
+    assert [e["type"] for e in events] == [
+        "credits.consumed",
+        "credits.low",
+        "credits.expired",
+        "credits.granted",
+        "user.updated",
+    ]
+    for event in events:
+        assert list(validators(event["type"]).iter_errors(event)) == [], event
+
+
+def test_every_type_is_documented_as_a_webhook():
+    from idp.events.types import TYPES
+
+    assert sorted(merged()["webhooks"]) == sorted(TYPES)

@@ -64,3 +64,13 @@ def test_the_flask_helper_answers_400_to_a_forgery(delivered, hook):
     assert (good.status_code, good.json) == (200, {"type": "consent.granted"})
     forged = http.post("/hooks", data=delivered["body"] + b"x", headers=delivered["headers"])
     assert forged.status_code == 400
+
+
+def test_the_sdk_knows_the_shape_of_every_type():
+    from cross_app_sdk.webhooks import EVENT_DATA
+
+    from idp.events.types import FIELDS, TYPES
+
+    assert sorted(EVENT_DATA) == sorted(TYPES)
+    for kind, fields in FIELDS.items():
+        assert set(fields) <= set(EVENT_DATA[kind].__annotations__), kind
