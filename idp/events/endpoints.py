@@ -70,6 +70,7 @@ def _set_options(endpoint: WebhookEndpoint, contact_email=None, low_balance_thre
                 "low_balance_threshold must be a positive integer", field="low_balance_threshold"
             )
         endpoint.low_balance_threshold = value
+        listeners.changed()  # a threshold the listener caches must learn
     if contact_email is not None:
         # Deprecated here (the contact is the app's since migration 0012): still taken,
         # for scripts written against the previous release, and set on the app.

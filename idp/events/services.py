@@ -30,10 +30,11 @@ LOW = "credits.low"
 def write(kind: str, user_id: int, data: dict, client_id: str | None = None) -> list[str]:
     """Add ``kind`` for ``user_id`` to the session, for every app that may hear of it;
     returns the new event ids.  ``client_id``: that app alone (a consent), which need not
-    hold a consent any more (a revocation).  A type no endpoint listens to costs no
-    query (``listeners``): the wallet emits on every consume."""
+    hold a consent any more (a revocation).  A type no endpoint listens to, or a fall
+    of the balance that crosses no endpoint's threshold, costs no query
+    (``listeners``): the wallet emits both on every consume."""
     required = TYPES[kind]
-    if kind not in listeners.cache().types():
+    if not listeners.cache().get().hears(kind, data):
         return []
     groups: dict[tuple[str, int | None], list[WebhookEndpoint]] = {}
     granted: dict[str, set[str]] = {}

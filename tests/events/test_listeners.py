@@ -71,6 +71,28 @@ def test_other_types_listened_to_cost_nothing_for_these(db, granted, receiver):
     assert seen == []
 
 
+def test_a_fall_that_crosses_no_threshold_runs_no_statement(db, granted, receiver):
+    """The default subscription includes credits.low, but without a threshold nobody can
+    hear it; with one, only a fall across it costs the query."""
+    endpoint, _ = endpoints.add("shop", receiver.url)  # every type but credits.consumed
+    db.session.commit()
+    fall = {"available_before": 60, "available_after": 40}
+    emit("credits.low", granted.id, fall)
+    with statements() as seen:
+        emit("credits.low", granted.id, fall)
+    assert seen == []
+    endpoints.update(endpoint.id, low_balance_threshold=50)
+    db.session.commit()
+    emit("credits.low", granted.id, {"available_before": 45, "available_after": 30})
+    with statements() as seen:
+        emit("credits.low", granted.id, {"available_before": 45, "available_after": 30})
+    assert seen == []  # below 50 already: no crossing
+    emit("credits.low", granted.id, fall)
+    outbox.commit()
+    [event] = receiver.events()
+    assert event["data"] == {"sub": granted.sub, "available": 40, "threshold": 50}
+
+
 def test_an_endpoint_added_on_this_node_hears_the_next_event(db, granted, receiver):
     emit("credits.consumed", granted.id, {"credits": 1})  # cached: nobody listens
     endpoints.add("shop", receiver.url, ["credits.consumed"])
