@@ -24,7 +24,7 @@ from .apps.services import query_client
 from .core.redis_client import client_options
 from .oauth2.server import TooManyAttempts
 from .ui import waits
-from .users import sessions
+from .users import factors, sessions
 
 _PREFIX = "idp:ratelimit"
 log = logging.getLogger("idp.ratelimit")
@@ -41,6 +41,13 @@ def _signed_in_key() -> str:
     browser without one is sent to sign in before anything is counted)."""
     found = sessions.current()
     return f"user:{found[1].id}" if found else "user:-"
+
+
+def _second_step_key() -> str:
+    """Per-account bucket for the second factor: the account whose sign-in waits for
+    it (or the signed-in one stepping up), so a stolen password buys few code guesses."""
+    found = factors.pending_user() or (sessions.current() or (None, None))[1]
+    return f"user:{found.id}" if found else "user:-"
 
 
 def _failed(response) -> bool:
@@ -81,6 +88,14 @@ _RULES = {
     "pages.change_email": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
     "pages.verify_new_email": [("IDP_RATELIMIT_VERIFY", _signed_in_key, _failed)],
     "pages.delete_account": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
+    # Second factors: a code or recovery code guessed, the password to turn one off.
+    "pages.second_factor": [
+        ("IDP_RATELIMIT_LOGIN_IP", get_remote_address, _failed),
+        ("IDP_RATELIMIT_LOGIN_ACCOUNT", _second_step_key, _failed),
+    ],
+    "pages.confirm_totp": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
+    "pages.disable_totp": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
+    "pages.regenerate_recovery_codes": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
 }
 
 

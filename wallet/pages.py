@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, redirect, request, url_for
 
 from idp.apps.services import query_client
 from idp.core.errors import IdPError, NotFound
+from idp.oauth2.step_up import StepUpRequired
 from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users.sessions import signed_in_only
@@ -74,6 +75,8 @@ def purchase(user):
     try:
         choice = purchase_form.choice(request.form)
         started = payments.start_checkout(wallet, user, _client_id(), **choice, return_to=return_to)
+    except StepUpRequired as exc:
+        return redirect(exc.url)  # the second factor first, then this page again
     except IdPError as exc:
         # A bad number is shown at its field (base.html's banner is for the rest).
         shown = {"amount_error" if exc.extra.get("field") == "amount" else "error": exc.description}

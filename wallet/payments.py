@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import current_app, url_for
 
 from idp.apps.services import query_client
+from idp.oauth2.step_up import require_recent_second_factor
 
 from . import packages, schemas, simulated, stripe_gateway
 from .errors import PaymentsDisabled, WalletError
@@ -48,6 +49,7 @@ def start_checkout(
     if current == "disabled":
         raise PaymentsDisabled()
     package, credits = _item(package_id, amount)
+    require_recent_second_factor(credits)  # RFC 9470 for a large purchase (issue 20)
     urls = _return_urls(client_id, success_url, cancel_url, return_to)
     if current == "simulated":
         return simulated.start(wallet, user, client_id, package, credits, urls)

@@ -80,6 +80,7 @@ def _brand_options(command):
 @click.option("--audience", help="Resource identifier put in `aud` (default: the client_id).")
 @click.option("--token-lifetime", type=int, help="Access-token lifetime in seconds.")
 @click.option("--first-party", is_flag=True, help="Operated by us (may hold the admin scope).")
+@click.option("--require-mfa", is_flag=True, help="Every sign-in to it needs a second factor.")
 @click.option(
     "--post-logout-redirect-uri",
     "logout_uris",
@@ -104,7 +105,7 @@ def create_command(as_json, **options):
 
 def _registration(
     name, client_type, client_id, redirect_uris, origins, scope, audience, token_lifetime,
-    first_party, logout_uris, reuse_grace, **branding,
+    first_party, logout_uris, reuse_grace, require_mfa=False, **branding,
 ) -> dict:  # fmt: skip
     """The registration request (as the admin API takes it) the options describe."""
     data = {
@@ -114,6 +115,7 @@ def _registration(
         "allowed_origins": list(origins),
         "allowed_scopes": scope,
         "first_party": first_party,
+        "require_mfa": require_mfa,
     }
     optional = {
         "client_id": client_id or None,
@@ -143,6 +145,12 @@ def _registration(
 @click.option("--token-lifetime", "access_token_lifetime", type=int, help="Seconds.")
 @click.option(
     "--first-party/--third-party", "first_party", default=None, help="Operated by us or not."
+)
+@click.option(
+    "--require-mfa/--no-require-mfa",
+    "require_mfa",
+    default=None,
+    help="Whether every sign-in to it needs a second factor.",
 )
 @click.option(
     "--post-logout-redirect-uri",

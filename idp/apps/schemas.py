@@ -28,6 +28,7 @@ _FIELDS = {
     "audience",
     "access_token_lifetime",
     "first_party",
+    "require_mfa",
     "post_logout_redirect_uris",
     "logo_uri",
     "brand_color",
@@ -137,6 +138,10 @@ def _validate_fields(data: dict, policy: Policy, required: bool) -> dict:
         values["first_party"] = data["first_party"]
     elif required:
         values["first_party"] = False
+    if "require_mfa" in data:  # every sign-in to the app needs a second factor
+        if not isinstance(data["require_mfa"], bool):
+            raise RegistryError("require_mfa must be true or false", field="require_mfa")
+        values["require_mfa"] = data["require_mfa"]
     return values
 
 

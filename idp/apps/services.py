@@ -183,6 +183,7 @@ def to_dict(app: AppIntegration) -> dict:
         "audience": app.audience,
         "access_token_lifetime": app.access_token_lifetime,
         "first_party": app.first_party,
+        "require_mfa": app.require_mfa,
         "refresh_token_idle_lifetime": app.refresh_token_idle_lifetime,
         "refresh_token_absolute_lifetime": app.refresh_token_absolute_lifetime,
         "refresh_reuse_grace_seconds": app.refresh_reuse_grace_seconds,
@@ -222,6 +223,7 @@ class Client(ClientMixin):
     client_uri: str | None = None
     policy_uri: str | None = None
     tos_uri: str | None = None
+    require_mfa: bool = False  # every sign-in to it needs a second factor (issue 20)
 
     @classmethod
     def from_model(cls, app: AppIntegration) -> Client:
@@ -244,6 +246,7 @@ class Client(ClientMixin):
             app.client_uri,
             app.policy_uri,
             app.tos_uri,
+            bool(app.require_mfa),
         )
 
     @property

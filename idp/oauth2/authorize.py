@@ -17,6 +17,7 @@ from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
+    InteractionRequiredError,
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,
@@ -24,8 +25,8 @@ from authlib.oidc.core.errors import (
 from flask import redirect, request, url_for
 
 from idp.core.extensions import csrf
+from idp.users import factors, sessions
 from idp.users import services as users
-from idp.users import sessions
 
 from . import interaction, services
 from .constants import ACCEPTED_PROMPTS
@@ -62,7 +63,10 @@ def authorize():
 def _subject() -> Subject | None:
     """Who this browser's SSO session signs in, if anyone."""
     found = sessions.current()
-    return Subject(found[1].id, found[1].sub, found[0].auth_time, found[0].id) if found else None
+    if found is None:
+        return None
+    session, user = found
+    return Subject(user.id, user.sub, session.auth_time, session.id, session.amr, session.acr)
 
 
 def _validated(server, subject: Subject | None):
@@ -111,6 +115,15 @@ def _decide(server, grant, subject: Subject | None, prompts: set[str]):
         return redirect(
             url_for("pages.verify", return_to=_resume_url(), client_id=grant.client.client_id)
         )
+    wanted = _wanted_acr(grant)
+    if wanted and not factors.satisfies(subject.acr, wanted):
+        # A stronger sign-in than this session's: its second factor first (step-up).
+        _no_page_allowed(grant, prompts, InteractionRequiredError)
+        return redirect(
+            url_for(
+                "pages.second_factor", return_to=_resume_url(), client_id=grant.client.client_id
+            )
+        )
     scope = grant.request.scope
     if "consent" in prompts or services.needs_consent(user.id, grant.client, scope):
         _no_page_allowed(grant, prompts, ConsentRequiredError)
@@ -147,6 +160,16 @@ def _sign_in(grant, prompts: set[str]):
             login_hint=grant.request.payload.data.get("login_hint") or None,
         )
     )
+
+
+def _wanted_acr(grant) -> str | None:
+    """The level this request needs: two factors when the app requires them (its
+    ``require_mfa`` setting) or ``acr_values`` names that level (OIDC Core section
+    3.1.2.1; other values are voluntary and ignored); None when any sign-in will do."""
+    requested = (grant.request.payload.data.get("acr_values") or "").split()
+    if grant.client.require_mfa or factors.ACR_2FA in requested:
+        return factors.ACR_2FA
+    return None
 
 
 def _too_old(grant, subject: Subject) -> bool:

@@ -10,6 +10,7 @@ from flask import current_app
 
 from idp.core import scopes as scope_names
 from idp.core.i18n import LOCALES
+from idp.users.factors import ACR_VALUES
 
 from . import constants
 
@@ -21,6 +22,8 @@ _CLAIMS = (
     "exp",
     "iat",
     "auth_time",
+    "amr",
+    "acr",
     "nonce",
     "azp",
     "at_hash",
@@ -71,4 +74,6 @@ def _capabilities() -> dict:
         "access_token_signing_alg_values_supported": algs,
         # OIDC Discovery: the languages the hosted pages speak (ui_locales).
         "ui_locales_supported": list(LOCALES),
+        # OIDC Discovery: the levels acr_values may ask for (idp.users.factors).
+        "acr_values_supported": list(ACR_VALUES),
     }

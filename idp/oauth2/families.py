@@ -98,6 +98,8 @@ def _reserve(parent: RefreshToken, client, now: datetime) -> int:
         "session_id": parent.session_id,
         "scope": parent.scope,  # RFC 6749 section 6: the grant keeps its scope
         "auth_time": parent.auth_time,
+        "amr": parent.amr,
+        "acr": parent.acr,
         "created_at": now,
         "expires_at": min(now + idle, parent.family_expires_at),
         "family_expires_at": parent.family_expires_at,

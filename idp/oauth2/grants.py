@@ -160,9 +160,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         user = users.get(authorization_code.user_id)
         if user is None or user.disabled:
             return None
-        return Subject(
-            user.id, user.sub, authorization_code.auth_time, authorization_code.session_id
-        )
+        code = authorization_code
+        return Subject(user.id, user.sub, code.auth_time, code.session_id, code.amr, code.acr)
 
     def generate_token(
         self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
@@ -207,7 +206,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             user = users.get(token.user_id)
         if user is None or user.disabled:
             raise InvalidGrantError("the user of this refresh token cannot sign in")
-        return Subject(user.id, user.sub, token.auth_time, token.session_id)
+        return Subject(user.id, user.sub, token.auth_time, token.session_id, token.amr, token.acr)
 
     def revoke_old_credential(self, refresh_token):
         """Already marked used when claimed; it stays to detect reuse."""

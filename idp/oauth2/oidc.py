@@ -10,6 +10,7 @@ from flask import current_app
 
 from idp.core import scopes as scope_names
 from idp.users import services as users
+from idp.users.factors import acr_of
 from keys.signer import ALG, key_cache
 
 from .services import epoch
@@ -41,6 +42,9 @@ def id_token(token: dict, request) -> str:
         "iat": now,
         "exp": now + current_app.config["IDP_ID_TOKEN_LIFETIME"],
         "auth_time": epoch(subject.auth_time),
+        # OIDC Core section 2: how the person authenticated, and the level reached.
+        "amr": subject.methods,
+        "acr": subject.acr or acr_of(subject.methods),
         "at_hash": create_half_hash(token["access_token"], ALG).decode(),
     }
     code = getattr(request, "authorization_code", None)

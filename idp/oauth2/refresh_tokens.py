@@ -54,6 +54,8 @@ def save_refresh_token(
         session_id=subject.session_id,
         scope=scope,
         auth_time=subject.auth_time,
+        amr=subject.amr,
+        acr=subject.acr,
         created_at=now,
         expires_at=min(now + idle, family_expires_at),
         family_expires_at=family_expires_at,

@@ -60,6 +60,8 @@ def save_code(
             code_challenge=challenge,
             code_challenge_method=method,
             auth_time=subject.auth_time,
+            amr=subject.amr,
+            acr=subject.acr,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
         )

@@ -27,6 +27,14 @@ class Subject:
     sub: str
     auth_time: datetime
     session_id: int | None = None
+    # RFC 8176 methods (space-separated, as stored) and the OIDC acr level they reach.
+    amr: str | None = None
+    acr: str | None = None
+
+    @property
+    def methods(self) -> list[str]:
+        """The ``amr`` claim: a password for grants stored before methods were."""
+        return (self.amr or "pwd").split()
 
     def get_user_id(self) -> str:  # Authlib hook
         return self.sub

@@ -11,6 +11,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import current_app
 
 from idp.core import scopes as scope_names
+from idp.users.factors import acr_of
 from keys.signer import ALG, key_cache
 
 from .services import epoch
@@ -72,7 +73,8 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         """For a person: when they signed in, and what the registered hooks add."""
         if user is None:
             return {}
-        claims = {"auth_time": epoch(user.auth_time)}
+        # RFC 9068 section 2.2.1 / RFC 9470: the level a resource server may demand.
+        claims = {"auth_time": epoch(user.auth_time), "acr": user.acr or acr_of(user.methods)}
         for hook in current_app.extensions.get(_CLAIMS_HOOKS, ()):
             claims.update(hook(client, user))
         return claims

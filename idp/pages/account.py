@@ -61,6 +61,7 @@ def _devices(user) -> list[dict]:
             "ip": s.ip or "unknown",
             "last_seen": s.last_seen_at,
             "here": s.id == here_id,
+            "factors": devices.methods(s.methods),
         }
         for s in sessions.active_for(user.id)
     ]
@@ -235,4 +236,4 @@ def _client_id() -> str | None:
 
 # The account's other pages register their routes on the same blueprint (imported last:
 # they use the helpers above).
-from . import account_delete, account_email  # noqa: E402, F401
+from . import account_delete, account_email, account_security  # noqa: E402, F401

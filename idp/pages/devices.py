@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from idp.core.i18n import _l
+
 # First match wins: Edge and Opera also say "Chrome", Chrome also says "Safari".
 _BROWSERS = (
     ("Edge", r"\bEdg(e|A|iOS)?/"),
@@ -25,6 +27,25 @@ _SYSTEMS = (
     ("ChromeOS", r"\bCrOS\b"),
     ("Linux", r"\bLinux\b"),
 )
+
+
+# How a session signed in, as the account page says it (RFC 8176 amr values).
+_METHODS = {
+    "pwd": _l("password"),
+    "otp": _l("authenticator code"),
+    "hwk": _l("passkey"),
+    "swk": _l("passkey"),
+}
+
+
+def methods(amr) -> list[str]:
+    """The factors a session used, in words, each once (``user`` and ``mfa`` add none)."""
+    words: list[str] = []
+    for value in amr:
+        word = _METHODS.get(value)
+        if word is not None and str(word) not in words:
+            words.append(str(word))
+    return words
 
 
 def _first(table, user_agent: str) -> str | None:

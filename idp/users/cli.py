@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from idp.core.errors import IdPError, NotFound
 
-from . import admin, deletion, services
+from . import admin, deletion, factors, services
 from .access import end_all_access
 
 cli = AppGroup("users", help="Manage user accounts.")
@@ -170,3 +170,24 @@ def _toggle(disabled: bool):
 
 cli.command("disable")(_toggle(True))
 cli.command("enable")(_toggle(False))
+
+
+mfa = AppGroup("mfa", help="Second factors of accounts (support).")
+cli.add_command(mfa)
+
+
+@mfa.command("reset")
+@click.option("--email", required=True, help="The account's address.")
+@click.option("--actor", default="support:cli", show_default=True, help="Who (audit log).")
+@_json_option
+def mfa_reset_command(email, actor, as_json):
+    """Remove every second factor and recovery code of an account (its owner lost them
+    and proved who they are another way); audited, and the owner is mailed."""
+    user = _account(email, as_json)
+    removed = factors.support_reset(user, actor)
+    if as_json:
+        click.echo(json.dumps({"email": user.email, "removed": removed}))
+    elif removed:
+        click.echo(f"removed from {user.email}: {', '.join(removed)}")
+    else:
+        click.echo(f"{user.email} had no second factor")

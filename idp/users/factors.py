@@ -34,7 +34,11 @@ from dataclasses import dataclass
 
 from flask import current_app, session, url_for
 
-from . import sessions
+from idp.audit import services as audit
+from idp.core import outbox
+from idp.core.i18n import _
+
+from . import alerts, sessions
 from .accounts import get
 from .methods import (  # noqa: F401  (the seam's names, defined below sessions)
     ACR_1FA,
@@ -114,6 +118,17 @@ def reset_all(user: User) -> list[str]:
     """Remove every second factor of ``user`` (support's reset); the kinds removed.
     Uncommitted: the caller audits and commits."""
     return [f.kind for f in list(_FACTORS.values()) if f.reset is not None and f.reset(user)]
+
+
+def support_reset(user: User, actor: str) -> list[str]:
+    """Support's ``flask users mfa reset``: every second factor and recovery code of
+    ``user`` removed, audited with who did it, the owner mailed; the kinds removed."""
+    removed = reset_all(user)
+    audit.record(AUDIT_RESET, user.id, commit=False, actor=actor, removed=removed)
+    if removed:
+        alerts.factor_removed(user, _("Two-step verification"), by_operator=True)
+    outbox.commit()
+    return removed
 
 
 # -- the pending second step --------------------------------------------------------------

@@ -14,10 +14,11 @@ from idp.audit import services as audit
 from idp.core import outbox
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
-from idp.core.i18n import _l
+from idp.core.i18n import _, _l
 
-from . import alerts, factors
+from . import alerts, factors, passwords
 from .codes import _digest
+from .errors import InvalidCredentials
 from .mfa_errors import WrongRecoveryCode
 from .models import RecoveryCode, User
 
@@ -71,6 +72,13 @@ def replace(user: User, commit: bool = True) -> list[str]:
     if commit:
         db.session.commit()
     return codes
+
+
+def regenerate(user: User, password: object) -> list[str]:
+    """:func:`replace`, given the account's password (:class:`InvalidCredentials` else)."""
+    if not isinstance(password, str) or not passwords.verify(user.password_hash, password):
+        raise InvalidCredentials(_("Your password is incorrect."))
+    return replace(user)
 
 
 def remove(user: User) -> None:
