@@ -1086,6 +1086,7 @@ export type components = {
          * @description The query parameters of `GET /oauth/authorize`, sent as a form.
          */
         AuthorizationRequest: {
+            acr_values?: string;
             client_id: string;
             code_challenge?: string;
             /** @enum {string} */
@@ -1426,6 +1427,8 @@ export type components = {
             refresh_token_absolute_lifetime: number;
             /** @description Seconds. */
             refresh_token_idle_lifetime: number;
+            /** @description Every sign-in to the app needs a second factor (the ID token's `acr` is `urn:idp:acr:2fa`). */
+            require_mfa?: boolean;
             /** @description When the current secret was issued; null for a public app. */
             secret_rotated_at: components["schemas"]["Timestamp"] | null;
             /** @enum {string} */
@@ -1471,6 +1474,8 @@ export type components = {
             refresh_token_absolute_lifetime: number;
             /** @description Seconds. */
             refresh_token_idle_lifetime: number;
+            /** @description Every sign-in to the app needs a second factor (the ID token's `acr` is `urn:idp:acr:2fa`). */
+            require_mfa?: boolean;
             /** @description When the current secret was issued; null for a public app. */
             secret_rotated_at: components["schemas"]["Timestamp"] | null;
             /** @enum {string} */
@@ -1513,6 +1518,11 @@ export type components = {
             refresh_reuse_grace_seconds?: number;
             refresh_token_absolute_lifetime?: number;
             refresh_token_idle_lifetime?: number;
+            /**
+             * @description Every sign-in to the app needs a second factor.
+             * @default false
+             */
+            require_mfa: boolean;
             /** @description https URL of the app's terms of service; empty or null for none. */
             tos_uri?: string | null;
             /**
@@ -1551,6 +1561,11 @@ export type components = {
             refresh_reuse_grace_seconds?: number;
             refresh_token_absolute_lifetime?: number;
             refresh_token_idle_lifetime?: number;
+            /**
+             * @description Every sign-in to the app needs a second factor.
+             * @default false
+             */
+            require_mfa: boolean;
             /** @description https URL of the app's terms of service; empty or null for none. */
             tos_uri?: string | null;
         };
@@ -1589,6 +1604,8 @@ export type components = {
             refresh_token_absolute_lifetime: number;
             /** @description Seconds. */
             refresh_token_idle_lifetime: number;
+            /** @description Every sign-in to the app needs a second factor (the ID token's `acr` is `urn:idp:acr:2fa`). */
+            require_mfa?: boolean;
             /** @description When the current secret was issued; null for a public app. */
             secret_rotated_at: components["schemas"]["Timestamp"] | null;
             /** @enum {string} */
@@ -1603,6 +1620,8 @@ export type components = {
         Role: string;
         ServerMetadata: {
             access_token_signing_alg_values_supported?: string[];
+            /** @description Authentication levels `acr_values` may ask for: `urn:idp:acr:1fa` (one factor), `urn:idp:acr:2fa` (two factors: a step-up). */
+            acr_values_supported?: string[];
             /** Format: uri */
             authorization_endpoint: string;
             authorization_response_iss_parameter_supported?: boolean;
@@ -3678,7 +3697,20 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["BearerTokenRejected"];
+            /** @description No usable bearer token (as for every operation: `missing_authorization`, `unsupported_token_type`, `invalid_token`), or `insufficient_user_authentication` (RFC 9470): a purchase of more credits than the server's `IDP_STEP_UP_PURCHASE_CREDITS` needs a token whose sign-in used a second factor (`acr` `urn:idp:acr:2fa`) at most `IDP_STEP_UP_MAX_AGE` seconds ago.  The challenge names `acr_values` and `max_age` for a new authorization request (the SDKs make it); an app's own token cannot step up. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid_token" | "missing_authorization" | "unsupported_token_type" | "insufficient_user_authentication";
+                        error_description: string;
+                    };
+                };
+            };
             /** @description The token lacks the operation's scope, or the named `user` has not granted it to the app; the challenge names the scope. */
             403: {
                 headers: {
@@ -4863,6 +4895,8 @@ export interface operations {
     authorize: {
         parameters: {
             query: {
+                /** @description Space-separated authentication levels (OIDC Core section 3.1.2.1; `acr_values_supported` in discovery).  `urn:idp:acr:2fa` makes a session that signed in with one factor prove its second one first (step-up; a person without one is asked to set one up); under `prompt=none` that is `interaction_required`.  Other values ask for nothing more. */
+                acr_values?: string;
                 client_id: string;
                 /** @description RFC 7636 PKCE challenge, base64url SHA-256 of the verifier.  Required of public clients. */
                 code_challenge?: string;
@@ -4907,7 +4941,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description To a sign-in, sign-up, verification or purchase page of ours (each returning here), or to `redirect_uri` with the code or an RFC 6749 section 4.1.2.1 / OIDC error (`invalid_request`, `invalid_scope`, `access_denied`, `unsupported_response_type`, `login_required`, `consent_required`, `request_not_supported`, `request_uri_not_supported`...). */
+            /** @description To a sign-in, sign-up, verification, second-factor or purchase page of ours (each returning here), or to `redirect_uri` with the code or an RFC 6749 section 4.1.2.1 / OIDC error (`invalid_request`, `invalid_scope`, `access_denied`, `unsupported_response_type`, `login_required`, `interaction_required`, `consent_required`, `request_not_supported`, `request_uri_not_supported`...). */
             302: {
                 headers: {
                     Location: components["headers"]["Location"];
@@ -5608,10 +5642,10 @@ export interface operations {
                      */
                     "application/json": {
                         /**
-                         * @description What the event did, recorded with it: `duplicate` (delivered before), `ignored` (a type we do not act on), or the handler's outcome.
+                         * @description What the event did, recorded with it: `duplicate` (delivered before), `ignored` (a type we do not act on), or the handler's outcome (`payment_intent.*`: only auto top-up payments are acted on, others are `ignored_not_auto_topup`).
                          * @enum {string}
                          */
-                        outcome: "duplicate" | "ignored" | "granted" | "already_granted" | "awaiting_payment" | "subscription_recorded" | "checkout_failed" | "checkout_expired" | "ignored_unknown_checkout" | "ignored_not_subscription" | "ignored_billing_reason" | "ignored_unknown_customer" | "ignored_unknown_plan" | "applied" | "ignored_stale" | "clawed_back" | "already_clawed_back" | "nothing_to_claw_back" | "ignored_unknown_payment" | "ignored_malformed" | "ignored_not_refunded" | "ignored_already_refunded";
+                        outcome: "duplicate" | "ignored" | "granted" | "already_granted" | "awaiting_payment" | "subscription_recorded" | "checkout_failed" | "checkout_expired" | "ignored_unknown_checkout" | "ignored_not_subscription" | "ignored_billing_reason" | "ignored_unknown_customer" | "ignored_unknown_plan" | "applied" | "ignored_stale" | "clawed_back" | "already_clawed_back" | "nothing_to_claw_back" | "ignored_unknown_payment" | "ignored_malformed" | "ignored_not_refunded" | "ignored_already_refunded" | "ignored_not_auto_topup" | "topup_failed";
                         /** @enum {boolean} */
                         received: true;
                     };
