@@ -20,12 +20,13 @@ from .account import settings_context
 from .errors import WalletError
 from .preference_models import DAY, MONTH
 
+# Under the account page's path; the forms' stylesheet beside the other pages' assets.
 bp = Blueprint(
     "wallet_settings",
     __name__,
-    url_prefix="/account/wallet",
     template_folder="templates",
     static_folder="static",
+    static_url_path="/static/wallet",
 )
 _BACK = "/account/wallet"
 
@@ -55,14 +56,14 @@ def _saved(message: str):
     return redirect(url_for("pages.account") + "#wallet-settings-title", 303)
 
 
-@bp.get("")
+@bp.get(_BACK)
 @signed_in_only
 def settings(user):
     """The same forms on a page of their own (where a refused form is shown again)."""
     return frame_policy(page("wallet_settings.html", app=None, **settings_context(user)), None)
 
 
-@bp.post("/auto-top-up")
+@bp.post(_BACK + "/auto-top-up")
 @signed_in_only(back_after_post=_BACK)
 def auto_topup(user):
     wallet = ledger.wallet_for(user.id)
@@ -81,7 +82,7 @@ def auto_topup(user):
     return _saved(_("Auto top-up is on.") if enabled else _("Auto top-up is off."))
 
 
-@bp.post("/low-balance")
+@bp.post(_BACK + "/low-balance")
 @signed_in_only(back_after_post=_BACK)
 def low_balance(user):
     wallet = ledger.wallet_for(user.id)
@@ -95,7 +96,7 @@ def low_balance(user):
     return _saved(_("You will be mailed when your credits fall below %(below)s.", below=below))
 
 
-@bp.post("/limits")
+@bp.post(_BACK + "/limits")
 @signed_in_only(back_after_post=_BACK)
 def limits(user):
     wallet = ledger.wallet_for(user.id)

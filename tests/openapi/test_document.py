@@ -14,7 +14,7 @@ from idp.openapi import document, operations
 from tests.contract import Contract
 
 # Routes that are hosted pages (HTML forms and their assets), not part of the API.
-HOSTED = ("pages.", "wallet_pages.", "demo.", "static", "docs.static")
+HOSTED = ("pages.", "wallet_pages.", "wallet_settings.", "demo.", "static", "docs.static")
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 

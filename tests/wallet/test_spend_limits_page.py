@@ -149,3 +149,28 @@ def test_the_settings_page_on_its_own(browser):
     page = browser.get("/account/wallet")
     assert page.status_code == 200
     assert "Wallet settings" in text(page)
+
+
+def test_the_consent_page_mentions_spend_limits_when_an_app_may_spend(client, user, apps):
+    from tests.helpers import Flow
+
+    def app(client_id: str, name: str, scopes: str) -> dict:
+        site = f"https://{client_id}.example"
+        return apps.create(
+            client_id=client_id,
+            name=name,
+            redirect_uris=[f"{site}/cb"],
+            allowed_scopes=scopes,
+            audience=site,
+        )
+
+    spender = app("spender", "Spender", "openid credits:read credits:consume")
+    reader = app("reader", "Reader", "openid credits:read")
+    assert Browser(client).login().status_code == 302
+    flow = Flow(client)
+    asked = client.get(flow.url(spender, "openid credits:consume"))
+    assert asked.status_code == 200
+    hint = [p for p in read(asked.data).all("p") if p.get("id") == "consent-spend-limit"]
+    assert hint and "cap what Spender may spend per day or month" in text(asked)
+    other = client.get(flow.url(reader, "openid credits:read"))
+    assert b"consent-spend-limit" not in other.data
