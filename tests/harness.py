@@ -194,6 +194,7 @@ def reset_app(app: Flask, config: dict | None = None) -> None:
         if limiter.enabled:
             limiter.reset()
         app.extensions["idp_client_auth_blocks"].clear()
+        app.extensions["idp_event_listeners"].forget()
     if config is not None and app.config != config:
         app.config.clear()
         app.config.update(config)
