@@ -7,6 +7,8 @@ stylesheet is served with the pages' assets (``/static/idp/``)."""
 
 from flask import Blueprint
 
+from . import links
+
 # No routes: it only puts templates/ on the template search path.
 bp = Blueprint("ui", __name__, template_folder="templates")
 
@@ -15,3 +17,4 @@ def init_app(app) -> None:
     """Register the shared templates (once, whichever page package asks first)."""
     if bp.name not in app.blueprints:
         app.register_blueprint(bp)
+        app.jinja_env.globals["language_links"] = links.language_links

@@ -32,7 +32,7 @@ def test_a_french_browser_gets_french_pages_and_script_words(page, idp, user):
     expect(page.get_by_role("alert")).to_contain_text("mot de passe est incorrect")
 
 
-def test_ui_locales_carries_through_the_flow_and_the_switcher_changes_it(page, idp, user, app_a):
+def test_ui_locales_carries_through_the_flow(page, idp, user, app_a):
     page.goto(app_a.authorize_url("openid email", ui_locales="fr"))
 
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -41,19 +41,30 @@ def test_ui_locales_carries_through_the_flow_and_the_switcher_changes_it(page, i
     page.get_by_label("Adresse e-mail").fill(user.email)
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Alpha Notes souhaite accéder à votre compte"
     )
+    page.get_by_role("button", name="Autoriser").click()
+    page.wait_for_url(app_a.is_callback)
+    assert app_a.assert_code_received()
+
+
+def test_the_switcher_beats_the_apps_hint_for_the_rest_of_the_flow(page, idp, user, app_a):
+    page.goto(app_a.authorize_url("openid email", ui_locales="fr"))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
 
     page.get_by_role("navigation", name="Langue").get_by_role("link", name="English").click()
 
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to continue to Alpha Notes")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Alpha Notes wants to access your account"
     )
-    expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(app_a.is_callback)
-    assert app_a.assert_code_received()
 
 
 @pytest.mark.parametrize("context", [PHONE_FR], indirect=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -45,22 +45,26 @@ def test_accept_language_chooses_when_nothing_else_does(client, accept, expected
     assert "Vary" in response.headers and "Accept-Language" in response.headers["Vary"]
 
 
-def test_ui_locales_wins_over_accept_language_and_is_remembered(client):
+def test_ui_locales_wins_over_accept_language(client):
     response = client.get("/signup?ui_locales=es%20fr-CA", headers={"Accept-Language": "en"})
 
     assert heading(response) == "Créez votre compte"  # the first supported of the list
-    # The next page, with no ui_locales and an English browser, stays in French...
-    assert heading(client.get("/login", headers={"Accept-Language": "en"})) == "Se connecter"
-    # ...until another explicit choice.
-    assert heading(client.get("/login?ui_locales=en")) == "Sign in"
+    assert "idp_locale" not in response.headers.get("Set-Cookie", "")  # a hint, not a choice
+
+
+def test_the_persons_choice_is_remembered_and_beats_the_apps_hint(client):
+    switched = client.get("/login?lang=fr", headers={"Accept-Language": "en"})
+    assert heading(switched) == "Se connecter"
+    assert "idp_locale=fr" in switched.headers["Set-Cookie"]
+
+    # Later pages, an English browser and an app asking for English: still French...
+    assert heading(client.get("/account/x", headers={"Accept-Language": "en"})) == (
+        "Page introuvable"
+    )
+    assert heading(client.get("/signup?ui_locales=en")) == "Créez votre compte"
+    # ...until the person switches again.
+    assert heading(client.get("/signup?lang=en")) == "Create your account"
     assert heading(client.get("/login", headers={"Accept-Language": "fr"})) == "Sign in"
-
-
-def test_an_unsupported_ui_locales_changes_nothing(client):
-    response = client.get("/login?ui_locales=xx-YY%20de", headers={"Accept-Language": "fr"})
-
-    assert lang(response) == "fr"
-    assert "idp_locale" not in response.headers.get("Set-Cookie", "")
 
 
 def test_the_authorization_requests_ui_locales_carries_through_its_pages(client, apps, user, db):
@@ -127,12 +131,30 @@ def test_discovery_names_the_languages(client):
     )
 
 
-def test_the_switcher_links_to_the_same_page_in_each_language(client):
-    page = read(client.get("/forgot?client_id=shop&return_to=" + quote("/account")).data)
+def switcher(response) -> dict[str, str]:
+    page = read(response.data)
+    return {a.get("lang"): a["href"] for a in page.all("a") if a.get("hreflang")}
 
-    links = {a.get("lang"): a["href"] for a in page.all("a") if a.get("hreflang")}
+
+def test_the_switcher_links_to_the_same_page_in_each_language(client):
+    resume = "/oauth/authorize?client_id=shop&state=xyz"
+    response = client.get(f"/forgot?client_id=shop&return_to={quote(resume)}&state=leak&x=1")
+
+    links = switcher(response)
     assert set(links) == set(i18n.LOCALES)
-    assert all("ui_locales=" in href and "client_id=shop" in href for href in links.values())
+    for code, href in links.items():
+        assert parse_qs(urlsplit(href).query) == {
+            "client_id": ["shop"],
+            "return_to": [resume],
+            "lang": [code],
+        }  # the carried parameters, nothing else of the query
+
+
+def test_the_switcher_carries_no_unsafe_return_to_and_is_absent_on_protocol_pages(client):
+    links = switcher(client.get("/login?return_to=https://evil.example/&client_id=a%00b"))
+    assert all(urlsplit(href).query == f"lang={code}" for code, href in links.items())
+
+    assert switcher(client.get("/oauth/logout?state=abc")) == {}
 
 
 @pytest.mark.parametrize(
