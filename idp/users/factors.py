@@ -23,7 +23,12 @@ The seam every factor plugs into (TOTP and recovery codes here, passkeys in
   session cookie and whose ``next`` is where to send the browser.
 
 A passwordless sign-in (a passkey alone) needs no pending step: it calls
-``sessions.start(user, amr=[...])`` directly.
+``token = sessions.start(user, amr=[...])`` directly, then
+``sessions.set_cookie(response, token)``.  ``register_second_factor(..., reset=fn)``
+lets ``flask users mfa reset`` remove that kind too (``fn(user)`` deletes, uncommitted,
+and says whether there was one).  The audit events of every factor are the
+``AUDIT_*`` names below; the mails are ``idp.users.alerts``'s (``factor_added``,
+``factor_removed``).
 """
 
 from __future__ import annotations
