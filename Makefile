@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run serve demo browser test fuzz lint messages bench clean
+.PHONY: install run serve demo browser test fuzz lint messages bench soak cluster clean
 
 $(STAMP): setup.cfg pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -107,6 +107,21 @@ bench: install
 	-$(BIN)/python bench/scaling.py --summary-json $(SUMMARY)/6-scaling.json $(SCALING_ARGS)
 	$(BIN)/python bench/summary.py $(SUMMARY) 1-token-vs-oidc-provider 2-token-vs-rsa \
 	  3-wallet-consume 4-login 5-verify 6-scaling
+
+## Faults under load (reliability/soak.py): 32 clients of mixed workload on our own
+## PostgreSQL and Redis while a worker is killed, PostgreSQL restarted and Redis stopped
+## 10 s; prints requests, errors by kind, recovery times and the ledger audit, and fails
+## on a lost or duplicated write, a 5xx other than 503 or an error outside the faults.
+## SOAK_ARGS, e.g. SOAK_ARGS="--seconds 600".  Needs Debian's postgresql and redis-server.
+soak: install
+	$(BIN)/python -m reliability.soak $(SOAK_ARGS)
+
+## Two gunicorn nodes behind a local balancer on shared PostgreSQL and Redis
+## (reliability/cluster.py): SSO, rate limits, revocation, refresh reuse, key rotation
+## and client edits checked across the nodes, then the workload while one node is
+## killed; fails like soak.  CLUSTER_ARGS, e.g. CLUSTER_ARGS="--seconds 120".
+cluster: install
+	$(BIN)/python -m reliability.cluster $(CLUSTER_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage

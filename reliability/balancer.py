@@ -46,6 +46,7 @@ class Balancer:
                 upstream = socket.create_connection(("127.0.0.1", self.backends[index]), 3)
             except OSError:
                 continue  # that node is down: the next one
+            upstream.settimeout(None)  # the 3 s were for connecting; a slow answer is the node's
             self.connections[index] += 1
             threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
             _pipe(client, upstream)

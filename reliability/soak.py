@@ -57,6 +57,10 @@ def main() -> int:
         audit = stack.audit()
         problems = workload.verdict(record, clients, audit)
         print(workload.report(record, problems, audit, done))
+        logged = stack.errors_logged()
+        print(f"server errors logged: {len(logged)} (in {stack.instance})")
+        for line in logged[:40]:
+            print("  " + line)
     return 1 if problems else 0
 
 

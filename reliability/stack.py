@@ -71,6 +71,14 @@ class Stack:
         self.pg.remove()
         self.redis.remove()
 
+    def errors_logged(self) -> list[str]:
+        """The nodes' ERROR lines (the log level the nodes run at)."""
+        found = []
+        for log in sorted(Path(self.instance).glob("node*.log")):
+            found += [f"{log.name}: {line}" for line in log.read_text().splitlines()
+                      if "ERROR" in line or "Error" in line]  # fmt: skip
+        return found
+
     def _env(self, database_url: str) -> dict:
         env = bench.server_env(database_url, self.port, self.instance)
         env.update(
@@ -120,10 +128,13 @@ class Stack:
         cmd = [
             str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(self.workers),
             "--worker-class", "gthread", "--threads", str(self.threads), "--log-level",
-            "critical", "--timeout", "30", "--graceful-timeout", "5", "wsgi:app",
+            "error", "--timeout", "30", "--graceful-timeout", "5", "wsgi:app",
         ]  # fmt: skip
+        # The node's log (errors only, IDP_LOG_LEVEL) goes to a file the report names.
+        log = Path(self.instance) / f"node{index}.log"
+        cmd = ["sh", "-c", f'exec "$0" "$@" 2>>{log} >>{log}', *cmd]
         stack = contextlib.ExitStack()
-        _, pid = stack.enter_context(bench.served(cmd, self.env, port, f"node {index}", quiet=True))
+        _, pid = stack.enter_context(bench.served(cmd, self.env, port, f"node {index}"))
         self.node_pids[index] = pid
         self._node_stacks[index] = stack
 

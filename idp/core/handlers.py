@@ -27,6 +27,7 @@ from .errors import (
     error_response,
     wants_json,
 )
+from .extensions import db
 
 log = logging.getLogger("idp")
 
@@ -132,10 +133,21 @@ def outage(exc: BaseException | None) -> str | None:
     return None
 
 
+def _discard_transaction() -> None:
+    """Roll the request's failed transaction back before answering: the error page reads
+    the database too (the app's branding), and a session left failed would raise again
+    there (PendingRollbackError, whose message quotes the failed row's DETAIL)."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone as well: the pool replaces it later
+        log.warning("could not roll back the failed request's transaction")
+
+
 def _unavailable(dependency: str):
     """503 with Retry-After: the caller did nothing wrong and should simply retry.  One
     warning line (no stack: an outage is not a bug, and it would repeat per request)."""
     log.warning("dependency unavailable (%s): answered 503", dependency)
+    _discard_transaction()
     exc = ServiceUnavailable()
     headers = [("Retry-After", str(current_app.config["IDP_UNAVAILABLE_RETRY_AFTER"]))]
     if not wants_json():
@@ -191,6 +203,7 @@ def _unexpected(exc: Exception):
     if dependency is not None:
         return _unavailable(dependency)
     _log_unexpected("unhandled error")
+    _discard_transaction()
     if not wants_json():
         return _page("server_error", SERVER_ERROR, 500)
     return error_response("server_error", SERVER_ERROR, 500)
