@@ -57,12 +57,16 @@ class Listening(NamedTuple):
         a fall of the balance only if it crosses some endpoint's threshold."""
         if kind not in self.types:
             return False
-        if kind != LOW:
-            return True
-        before, after = data.get("available_before"), data.get("available_after")
-        if not isinstance(before, int) or not isinstance(after, int):
-            return False
-        return any(before >= threshold > after for threshold in self.thresholds)
+        return kind != LOW or any(crosses(data, t) for t in self.thresholds)
+
+
+def crosses(data: dict, threshold: int | None) -> bool:
+    """Whether a fall of the available credits crosses ``threshold`` downwards: before at
+    or above it, after below it (so it is told once per crossing)."""
+    before, after = data.get("available_before"), data.get("available_after")
+    if threshold is None or not isinstance(before, int) or not isinstance(after, int):
+        return False
+    return before >= threshold > after
 
 
 class ListenerCache:

@@ -43,7 +43,7 @@ def write(kind: str, user_id: int, data: dict, client_id: str | None = None) -> 
         if kind not in endpoint.event_types or not _sees(required, granted[endpoint.client_id]):
             continue
         threshold = endpoint.low_balance_threshold if kind == LOW else None
-        if kind == LOW and not _crossed(data, threshold):
+        if kind == LOW and not listeners.crosses(data, threshold):
             continue
         groups.setdefault((endpoint.client_id, threshold), []).append(endpoint)
     ids = []
@@ -57,14 +57,6 @@ def write(kind: str, user_id: int, data: dict, client_id: str | None = None) -> 
             enqueue(event.id, endpoint.id)
         ids.append(event.id)
     return ids
-
-
-def _crossed(data: dict, threshold: int | None) -> bool:
-    """credits.low once per downward crossing: before >= threshold > after."""
-    before, after = data.get("available_before"), data.get("available_after")
-    if threshold is None or not isinstance(before, int) or not isinstance(after, int):
-        return False
-    return before >= threshold > after
 
 
 def _endpoints_and_consents(client_id: str | None, user_id: int | None = None):
