@@ -208,5 +208,7 @@ def complete_second_step(amr: str) -> Completed:
         raise LookupError("no sign-in is waiting for a second factor")
     session.pop(_PENDING, None)
     methods = combined(found.amr, amr)
+    step_up = {"step_up": True} if found.replaces is not None else {}
+    audit.record(AUDIT_SECOND_STEP, found.user.id, commit=False, method=amr, **step_up)
     token = sessions.start(found.user, amr=methods, ends=found.replaces)
     return Completed(token, found.next)
