@@ -212,7 +212,7 @@ def empty_tables() -> None:
         guard = conn.execute(
             sa.text(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND tbl_name = 'ledger_entries'"
+                "AND tbl_name IN ('ledger_entries', 'credit_lot_draws')"
             )
         ).all()
         for name, _ in guard:

@@ -10,9 +10,8 @@ from flask.cli import AppGroup
 from idp.core.errors import IdPError, NotFound
 from idp.users import services as users
 
-from . import audit, holds, ledger, lookup, packages, schemas, services
+from . import audit, holds, ledger, lookup, lots, packages, schemas, services
 from .errors import WalletError
-from .models import PROMO_GRANT
 
 cli = AppGroup("wallet", help="Credit wallets.")
 packages_cli = AppGroup("packages", help="Credit packages and plans on sale.")
@@ -111,14 +110,33 @@ def audit_command(as_json):
 @click.option("--credits", "amount", type=int, required=True)
 @click.option("--reason", required=True, help="Why (kept in the ledger).")
 @click.option("--actor", default="admin:cli", show_default=True)
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(0, 36500),
+    help="Days until the credits expire (0: never; default IDP_WALLET_PROMO_EXPIRY_DAYS).",
+)
+@click.option(
+    "--priority",
+    type=click.IntRange(-1000, 1000),
+    default=0,
+    show_default=True,
+    help="Lower is spent first (before the expiry order).",
+)
 @_json_option
-def grant_command(email, amount, reason, actor, as_json):
-    """Give promotional credits."""
+def grant_command(email, amount, reason, actor, expires_in_days, priority, as_json):
+    """Give promotional credits (a lot; partner event credits.granted)."""
     try:
         schemas.positive_amount(amount, "credits")
         if not reason.strip():
             raise WalletError("a reason is required", field="reason")
-        entry, _ = services.grant(_wallet(email), amount, PROMO_GRANT, actor, reason=reason.strip())
+        entry = services.operator_grant(
+            _wallet(email),
+            amount,
+            reason.strip(),
+            actor,
+            expires_in_days=expires_in_days,
+            priority=priority,
+        )
     except IdPError as exc:
         _fail(exc, as_json)
     _changed(entry, as_json, f"granted {amount} credits; balance {entry.balance_after}")
@@ -137,6 +155,21 @@ def adjust_command(email, amount, reason, actor, as_json):
     except IdPError as exc:
         _fail(exc, as_json)
     _changed(entry, as_json, f"adjusted by {amount}; balance {entry.balance_after}")
+
+
+@cli.command("expire")
+@_json_option
+def expire_command(as_json):
+    """Expire credit lots past their expiry (run from cron; reads also do it lazily);
+    first gives entries the previous deploy wrote without lots their lots and draws."""
+    caught_up = lots.catch_up_all()
+    expired = lots.expire()
+    if as_json:
+        click.echo(json.dumps({"expired_credits": expired, "caught_up_entries": caught_up}))
+        return
+    if caught_up:
+        click.echo(f"gave {caught_up} entries written without lots their lots or draws")
+    click.echo(f"expired {expired} credits")
 
 
 @cli.command("expire-holds")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
-from . import ledger, schemas
+from . import ledger, lots, schemas
 from .errors import HoldNotActive, HoldNotFound, WalletError
 from .ledger import Change
 from .models import CAPTURE, EXPIRE, HOLD, RELEASE, Hold, Wallet
@@ -28,6 +28,8 @@ def hold(
     ttl = schemas.hold_ttl(ttl)
     if wallet.held:
         expire_holds(wallet.id)
+    if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
+        lots.expire(wallet.id)  # a hold must not reserve expired credits
     hold_id = "hold_" + secrets.token_hex(12)
     change = Change(
         HOLD,

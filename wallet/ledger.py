@@ -30,17 +30,20 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, exists, insert, or_, select, update
+from sqlalchemy import BigInteger, Row, bindparam, exists, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.core import observe
 from idp.core.db_types import utcnow
+from idp.core.events_hook import emit
 from idp.core.extensions import db
 
+from . import lots
 from .errors import IdempotencyConflict, InsufficientCredits
-from .models import Hold, LedgerEntry, Wallet
+from .models import CAPTURE, CONSUME, EXPIRE, Hold, LedgerEntry, Lot, LotDraw, Wallet
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,12 @@ class Change:
     hold_id: str | None = None
     stripe_ref: str | None = None
     reason: str | None = None
+    # A credit-adding change's lot (None: the defaults of its kind, lots.terms_for).
+    lot: lots.Terms | None = None
+    # A change that takes credits: the lot to draw first (a refund's purchase), or the
+    # exact draws (expiry); else the draw order decides (wallet.lots).
+    draw_first: int | None = None
+    draws: lots.Draws | None = None
 
 
 @dataclass(frozen=True)
@@ -137,9 +146,20 @@ def wallet_for(user_id: int) -> Wallet:
 
 def apply(wallet_id: int, change: Change) -> LedgerEntry:
     """Apply ``change`` and append its entry (not committed).  Raises
-    :class:`InsufficientCredits` when it would leave fewer available credits than zero."""
+    :class:`InsufficientCredits` when it would leave fewer available credits than zero.
+
+    Credits added open a lot; credits taken are drawn from lots (after the wallet row is
+    locked by its UPDATE, so draws of one wallet never interleave).  The entry's ``lots``
+    (not a column) names them: ``[{"lot_id", "amount"}]``, negative for a draw."""
     now = utcnow()
     balance, held, user_id = _move(wallet_id, change, now)
+    draws: lots.Draws = ()
+    if change.amount < 0:
+        if change.draws is not None:
+            lots.take(change.draws)
+            draws = change.draws
+        else:
+            draws = lots.plan(wallet_id, -change.amount, now, change.kind, change.draw_first)
     entry = LedgerEntry(
         wallet_id=wallet_id,
         kind=change.kind,
@@ -159,9 +179,70 @@ def apply(wallet_id: int, change: Change) -> LedgerEntry:
     )
     db.session.add(entry)
     db.session.flush()
-    _changed(Applied(change, entry, wallet_id, user_id))
+    if change.amount > 0:
+        lot = lots.open_lot(entry, change.lot or lots.terms_for(change.kind, now), now)
+        entry.lots = [{"lot_id": lot.id, "amount": change.amount}]
+    else:
+        lots.record(entry.id, draws)
+        entry.lots = [{"lot_id": lot_id, "amount": -n} for lot_id, n in draws]
+    applied = Applied(change, entry, wallet_id, user_id)
+    _changed(applied)
+    _announce(applied)
     observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
     return entry
+
+
+def _announce(applied: Applied) -> None:
+    """The partner events of a change (idp.core.events_hook), in its transaction: what
+    was spent or expired, and every fall of the available credits (``idp.events`` tells
+    each app of the fall only when it crosses that app's own threshold)."""
+    change, user_id = applied.change, applied.user_id
+    after = applied.available_after
+    if change.amount < 0 and change.kind in (CONSUME, CAPTURE):
+        emit(
+            "credits.consumed",
+            user_id,
+            {
+                "credits": -change.amount,
+                "kind": change.kind,
+                "client_id": change.client_id,
+                "service": change.service,
+                "available_after": after,
+            },
+        )
+    elif change.amount < 0 and change.kind == EXPIRE:
+        emit("credits.expired", user_id, {"credits": -change.amount, "available_after": after})
+    if after < applied.available_before:
+        data = {"available_before": applied.available_before, "available_after": after}
+        emit("credits.low", user_id, {**data, "kind": change.kind})
+
+
+def expire_lots(wallet_id: int, now) -> int:
+    """Expire the wallet's lots past their expiry with one ``expire`` entry, and commit;
+    returns the credits expired (see :func:`wallet.lots.expire`)."""
+    held = db.session.execute(
+        select(Wallet.held).where(Wallet.id == wallet_id).with_for_update()
+    ).scalar_one()
+    draws = lots.expiry_draws(wallet_id, held, now)
+    credits = sum(n for _, n in draws)
+    if credits:
+        named = ", ".join(str(lot_id) for lot_id, _ in draws)
+        reason = f"expiry of lot{'s' if len(draws) > 1 else ''} {named}"
+        change = Change(
+            EXPIRE, amount=-credits, actor="system:expiry", draws=draws, reason=reason[:255]
+        )
+        try:
+            apply(wallet_id, change)
+        except Exception:
+            db.session.rollback()
+            raise
+    db.session.execute(
+        update(Wallet)
+        .where(Wallet.id == wallet_id)
+        .values(lots_expire_at=lots.next_expiry_bound(wallet_id))
+    )
+    db.session.commit()
+    return credits
 
 
 def _move(wallet_id: int, change: Change, now) -> tuple[int, int, int]:
@@ -211,8 +292,10 @@ def _spend_statements() -> tuple:
     of given values (SQLite), built once: executing the same statement objects with new
     parameters skips SQLAlchemy's construction of them on every request."""
     wallets, entries, holds = Wallet.__table__, LedgerEntry.__table__, Hold.__table__
+    credit_lots, draws = Lot.__table__, LotDraw.__table__
     given = {name: bindparam("new_" + name, type_=entries.c[name].type) for name in _GIVEN}
     amount, held_delta, now = given["amount"], given["held_delta"], given["created_at"]
+    take = bindparam("take", type_=BigInteger())
     # A hold past its expiry is released before anything else is written to its wallet
     # (the full path does that first): such a wallet takes the full path.
     expired = exists().where(
@@ -227,6 +310,8 @@ def _spend_statements() -> tuple:
             # A wallet with spend limits, auto top-up or a low-balance mail
             # (wallet.preferences) takes the full path, where wallet.watch runs.
             wallets.c.watched.is_(False),
+            # A wallet with lots to expire takes the full path, which expires them first.
+            or_(wallets.c.lots_expire_at.is_(None), wallets.c.lots_expire_at > now),
         )
         .values(
             balance=wallets.c.balance + amount, held=wallets.c.held + held_delta, updated_at=now
@@ -234,13 +319,47 @@ def _spend_statements() -> tuple:
         .returning(wallets.c.id, wallets.c.balance, wallets.c.held)
     )
     moved = move.cte("moved")
+
+    def head_of(wallet_id):
+        """The first lot in the draw order, if it alone covers the spend (the common
+        case); else nothing, and the full path draws across lots."""
+        first = (
+            select(credit_lots.c.id)
+            .where(credit_lots.c.wallet_id == wallet_id, *lots.drawable(credit_lots, now))
+            .order_by(*lots.order_by(credit_lots))
+            .limit(1)
+            .scalar_subquery()
+        )
+        return (
+            update(credit_lots)
+            .where(credit_lots.c.id == first, credit_lots.c.remaining >= take)
+            .values(remaining=credit_lots.c.remaining - take)
+            .returning(credit_lots.c.id)
+        )
+
+    # The lot's UPDATE names the wallet through ``moved``, so the wallet row is locked
+    # first (as on the full path); reading the head lot in the statement's snapshot is
+    # safe because a lot's remaining only goes down and the UPDATE re-checks its bound
+    # on the row's newest version.
+    head = head_of(select(moved.c.id).scalar_subquery()).cte("head")
     from_move = {
         "wallet_id": moved.c.id,
         "balance_after": moved.c.balance,
         "held_after": moved.c.held,
     }
+    # No head lot, no entry: the wallet's UPDATE is then rolled back by the caller.
     fed = insert(entries).from_select(
-        [*from_move, *given], select(*from_move.values(), *given.values())
+        [*from_move, *given],
+        select(*from_move.values(), *given.values()).select_from(moved.join(head, true())),
+    )
+    entered = fed.returning(*entries.c).cte("entered")
+    drawn = insert(draws).from_select(
+        ["entry_id", "lot_id", "amount"], select(entered.c.id, head.c.id, take)
+    )
+    move_and_enter = (
+        select(entered, head.c.id.label("lot_id"))
+        .select_from(entered.join(head, true()))
+        .add_cte(drawn.cte("drawn"))
     )
     enter = insert(entries).values(
         wallet_id=bindparam("moved_id"),
@@ -248,47 +367,61 @@ def _spend_statements() -> tuple:
         held_after=bindparam("moved_held"),
         **given,
     )
-    return move, fed.returning(*entries.c), enter.returning(*entries.c)
+    draw = insert(draws).values(
+        entry_id=bindparam("entry_id"), lot_id=bindparam("lot_id"), amount=take
+    )
+    sqlite = (head_of(bindparam("moved_id")), enter.returning(*entries.c), draw)
+    return move, move_and_enter, sqlite
 
 
-_MOVE, _MOVE_AND_ENTER, _ENTER = _spend_statements()
+_MOVE, _MOVE_AND_ENTER, (_HEAD, _ENTER, _DRAW) = _spend_statements()
 
 
 def spend(user_id: int, change: Change) -> Row | None:
     """Apply ``change`` to the user's wallet and commit, on the short path: one
     transaction of one statement (two on SQLite).  Returns the new entry's row (its
-    columns as attributes), or None with nothing written when this path cannot decide:
-    no wallet yet, too few available credits, an expired hold to release first, or the
-    key used already (the unique index refused the entry).  The caller then takes the
+    columns as attributes, and ``lot_id``: the lot it drew from), or None with nothing
+    written when this path cannot decide: no wallet yet, too few available credits, an
+    expired hold or lot to expire first, no single lot covering the spend, or the key
+    used already (the unique index refused the entry).  The caller then takes the
     full path, :func:`apply_once`, which tells these apart."""
     params = {"new_" + name: getattr(change, name, None) for name in _GIVEN}
     params.update(owner=user_id, new_request_hash=request_hash(change.request))
-    params["new_created_at"] = utcnow()
+    params.update(new_created_at=utcnow(), take=-change.amount)
     try:
         entry = _spend_with(params)
-        if entry is not None and current_app.extensions.get(_LISTENERS):
-            _changed(Applied(change, entry, entry.wallet_id, user_id))
+        if entry is None:
+            db.session.rollback()  # the wallet's UPDATE, if no lot alone covered the spend
+            return None
+        applied = Applied(change, entry, entry.wallet_id, user_id)
+        if current_app.extensions.get(_LISTENERS):
+            _changed(applied)
+        _announce(applied)
     except IntegrityError:
         db.session.rollback()
         return None
     except Exception:
         db.session.rollback()  # a listener refused the change
         raise
-    if entry is not None:
-        db.session.commit()
-        observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
+    db.session.commit()
+    observe.emit(observe.WALLET, kind=change.kind, amount=change.amount)
     return entry
 
 
-def _spend_with(params: dict) -> Row | None:
+def _spend_with(params: dict) -> Row | SimpleNamespace | None:
     if db.session.get_bind().dialect.name == "postgresql":
         return db.session.execute(_MOVE_AND_ENTER, params).first()
-    # SQLite has no UPDATE inside a WITH: the same two statements, one after the other.
+    # SQLite has no UPDATE inside a WITH: the same statements, one after the other.
     moved = db.session.execute(_MOVE, params).first()
     if moved is None:
         return None
     params.update(moved_id=moved.id, moved_balance=moved.balance, moved_held=moved.held)
-    return db.session.execute(_ENTER, params).one()
+    head = db.session.execute(_HEAD, params).first()
+    if head is None:
+        return None
+    entry = db.session.execute(_ENTER, params).one()
+    db.session.execute(_DRAW, {**params, "entry_id": entry.id, "lot_id": head.id})
+    return SimpleNamespace(**entry._mapping, lot_id=head.id)
 
 
 def apply_once(

@@ -64,6 +64,10 @@ class Wallet(db.Model):
     # (``wallet.preference_models``): the consume's short path leaves such a wallet to
     # the full path, so a wallet without them pays nothing for those checks.
     watched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # No earlier than the soonest expiry of a lot that may still hold credits (None: no
+    # lot expires): the consume's short path runs only before it, so it never needs to
+    # expire lots itself (see wallet.lots).
+    lots_expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -126,6 +130,67 @@ class LedgerEntry(db.Model):
             name="kind_known",
         ),
     )
+
+
+# Lot categories: what the credits were given for.
+PAID = "paid"
+PROMOTIONAL = "promotional"
+
+
+class Lot(db.Model):
+    """A grant of credits (``credit_lots``): one per credit-adding entry.  ``remaining``
+    only ever goes down, by draws (:class:`LotDraw`); the wallet's ``balance`` is the sum
+    of its lots' ``remaining`` (see wallet.lots for the order they are drawn in)."""
+
+    __tablename__ = "credit_lots"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id", ondelete="RESTRICT"))
+    # The entry that added the credits (one lot per entry).
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), unique=True
+    )
+    category: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # lower is drawn first
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    # The grant's Stripe reference (checkout session or invoice): a refund finds its lot.
+    stripe_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_within"),
+        CheckConstraint("category IN ('paid','promotional')", name="category_known"),
+        # The lots a draw looks at: those of one wallet that still hold credits.
+        Index(
+            "ix_credit_lots_open",
+            "wallet_id",
+            "priority",
+            "expires_at",
+            sqlite_where=text("remaining > 0"),
+            postgresql_where=text("remaining > 0"),
+        ),
+    )
+
+
+class LotDraw(db.Model):
+    """Credits one entry took from one lot (a consume, capture, refund, expiry or negative
+    adjustment).  Append-only, like the ledger: the audit sums them per lot."""
+
+    __tablename__ = "credit_lot_draws"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), index=True
+    )
+    lot_id: Mapped[int] = mapped_column(
+        ForeignKey("credit_lots.id", ondelete="RESTRICT"), index=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
 
 class Hold(db.Model):

@@ -75,7 +75,7 @@ def _idempotency_key(body: dict) -> str:
 @wallet_api("credits:read")
 def credits(caller, wallet):
     return jsonify(
-        **services.summary(wallet), packages=[packages.to_dict(p) for p in packages.on_sale()]
+        **services.credits(wallet), packages=[packages.to_dict(p) for p in packages.on_sale()]
     )
 
 

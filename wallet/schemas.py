@@ -105,8 +105,20 @@ def entry_to_dict(entry: LedgerEntry, viewer_client_id: str | None = None) -> di
         "service": entry.service if own else None,
         "hold_id": entry.hold_id if own else None,
         "reason": entry.reason if own else None,
+        "lots": entry_lots(entry),
         "created_at": entry.created_at.isoformat(),
     }
+
+
+def entry_lots(entry) -> list[dict]:
+    """The lots an entry opened (positive amount) or drew from (negative): set by the
+    ledger on a new entry and by the transactions list; the short path's row names its
+    one lot."""
+    named = getattr(entry, "lots", None)
+    if named is not None:
+        return named
+    lot_id = getattr(entry, "lot_id", None)
+    return [{"lot_id": lot_id, "amount": entry.amount}] if lot_id is not None else []
 
 
 def hold_to_dict(found: Hold) -> dict:

@@ -7,28 +7,46 @@ shapes in ``schemas``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
+from idp.core.db_types import utcnow
 from idp.core.events_hook import emit
 from idp.core.extensions import db
 
-from . import holds, ledger, schemas
+from . import holds, ledger, lots, schemas
 from .errors import WalletError
 from .ledger import Change
-from .models import ADJUSTMENT, CONSUME, PURCHASE, REFUND, LedgerEntry, Wallet
+from .models import ADJUSTMENT, CONSUME, PROMO_GRANT, PURCHASE, REFUND, LedgerEntry, Lot, Wallet
+
+
+def settle_expiries(wallet: Wallet) -> None:
+    """Release the wallet's expired holds, then expire its lots past their expiry (both
+    only if it may have any): what every read and full-path change does first."""
+    if wallet.held:  # only a wallet with holds can have one to expire
+        holds.expire_holds(wallet.id)
+    if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
+        lots.expire(wallet.id)
 
 
 def summary(wallet: Wallet) -> dict:
-    """Balance, held and available credits, after releasing any expired hold."""
-    if wallet.held:  # only a wallet with holds can have one to expire
-        holds.expire_holds(wallet.id)
+    """Balance, held and available credits, after releasing any expired hold and
+    expiring any lot past its expiry."""
+    settle_expiries(wallet)
     db.session.refresh(wallet)
     return {
         "balance": wallet.balance,
         "held": wallet.held,
         "available": wallet.balance - wallet.held,
     }
+
+
+def credits(wallet: Wallet) -> dict:
+    """:func:`summary` with the lots' breakdown by category and the next expiry."""
+    state = summary(wallet)
+    return {**state, **lots.breakdown(wallet.id)}
 
 
 def after(entry: LedgerEntry | Row) -> dict:
@@ -60,9 +78,10 @@ def consume(
     # No wallet yet, too few credits, an expired hold to release, or a reused key: the
     # full path (the same change) tells these apart.
     wallet = ledger.wallet_for(user_id)
-    if wallet.held:
-        holds.expire_holds(wallet.id)
+    settle_expiries(wallet)
     entry, replayed = ledger.apply_once(wallet.id, change)
+    if replayed:
+        entry.lots = lots.of_entries([entry.id])[entry.id]
     return entry, replayed, summary(wallet) if replayed else after(entry)
 
 
@@ -75,8 +94,10 @@ def grant(
     client_id=None,
     stripe_ref=None,
     reason=None,
+    lot: lots.Terms | None = None,
 ) -> tuple[LedgerEntry, bool]:
-    """Add credits; with a Stripe reference, at most once per reference and kind."""
+    """Add credits (a new lot: ``lot``, or the defaults of ``kind``); with a Stripe
+    reference, at most once per reference and kind."""
     return ledger.apply_once(
         wallet.id,
         Change(
@@ -86,8 +107,37 @@ def grant(
             client_id=client_id,
             stripe_ref=stripe_ref,
             reason=reason,
+            lot=lot,
         ),
     )
+
+
+def operator_grant(
+    wallet: Wallet,
+    credits: int,
+    reason: str,
+    actor: str,
+    *,
+    expires_in_days: int | None = None,
+    priority: int | None = None,
+) -> LedgerEntry:
+    """Promotional credits from an operator (``flask wallet grant``): a lot expiring after
+    ``expires_in_days`` (None: ``IDP_WALLET_PROMO_EXPIRY_DAYS``; 0: never), drawn by
+    ``priority``; the partner event ``credits.granted`` commits with it."""
+    now = utcnow()
+    terms = lots.terms_for(PROMO_GRANT, now, priority=priority)
+    if expires_in_days is not None:
+        expiry = now + timedelta(days=expires_in_days) if expires_in_days else None
+        terms = lots.Terms(terms.category, terms.priority, expiry)
+    change = Change(PROMO_GRANT, amount=credits, actor=actor, reason=reason, lot=terms)
+    try:
+        entry = ledger.apply(wallet.id, change)
+        emit("credits.granted", wallet.user_id, {"credits": credits, "category": terms.category})
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return entry
 
 
 def adjust(wallet: Wallet, amount: int, reason: str, actor: str) -> LedgerEntry:
@@ -95,6 +145,8 @@ def adjust(wallet: Wallet, amount: int, reason: str, actor: str) -> LedgerEntry:
     if not reason or not reason.strip():
         raise WalletError("a reason is required", field="reason")
     change = Change(ADJUSTMENT, amount=amount, actor=actor, reason=reason.strip())
+    if amount < 0:
+        settle_expiries(wallet)  # expired credits are not there to be taken
     try:
         entry = ledger.apply(wallet.id, change)
     except Exception:
@@ -105,7 +157,14 @@ def adjust(wallet: Wallet, amount: int, reason: str, actor: str) -> LedgerEntry:
 
 
 def grant_within(
-    wallet_id: int, credits: int, kind: str, *, stripe_ref: str, client_id=None, reason=None
+    wallet_id: int,
+    credits: int,
+    kind: str,
+    *,
+    stripe_ref: str,
+    client_id=None,
+    reason=None,
+    lot: lots.Terms | None = None,
 ) -> LedgerEntry | None:
     """:func:`grant` for a webhook: joins the caller's transaction instead of committing,
     so the ``stripe_events`` row and the credits commit together or not at all.
@@ -120,6 +179,7 @@ def grant_within(
         client_id=client_id,
         stripe_ref=stripe_ref,
         reason=reason,
+        lot=lot,
     )
     entry = _apply_within(wallet_id, change)
     if entry is not None:  # a partner event in this transaction (idp.core.events_hook)
@@ -129,22 +189,40 @@ def grant_within(
 
 
 def claw_back_within(
-    wallet_id: int, credits: int, stripe_ref: str, reason: str, client_id=None
+    wallet_id: int,
+    credits: int,
+    stripe_ref: str,
+    reason: str,
+    client_id=None,
+    purchase_ref: str | None = None,
 ) -> LedgerEntry | None:
-    """Take back refunded credits in the caller's transaction.  Credits already spent (or
-    held) cannot be recovered: the entry takes at most the available credits, its reason
-    records the shortfall, and the balance never goes negative.  The wallet row is locked
-    first, so the available figure cannot move before the entry is written.  None when
+    """Take back refunded credits in the caller's transaction, from the refunded
+    purchase's own lot first (the lot whose Stripe reference is ``purchase_ref``, the
+    checkout), then in the draw order.  Credits already spent (or held) cannot be
+    recovered: the entry takes at most the available credits, its reason records the
+    shortfall, and the balance never goes negative.  The wallet row is locked first, so
+    the available figure cannot move before the entry is written.  None when
     ``stripe_ref`` was applied already."""
     row = db.session.execute(
         select(Wallet.balance, Wallet.held).where(Wallet.id == wallet_id).with_for_update()
     ).one()
-    change = _refund_change(row.balance, row.held, credits, stripe_ref, reason, client_id)
+    own = None
+    if purchase_ref is not None:
+        own = db.session.scalar(
+            select(Lot.id).where(Lot.wallet_id == wallet_id, Lot.stripe_ref == purchase_ref)
+        )
+    change = _refund_change(row.balance, row.held, credits, stripe_ref, reason, client_id, own)
     return _apply_within(wallet_id, change)
 
 
 def _refund_change(
-    balance: int, held: int, credits: int, stripe_ref: str, reason: str, client_id=None
+    balance: int,
+    held: int,
+    credits: int,
+    stripe_ref: str,
+    reason: str,
+    client_id=None,
+    own_lot: int | None = None,
 ) -> Change:
     take = min(credits, max(balance - held, 0))
     note = reason if take == credits else f"{reason}; {credits - take} credits already spent"
@@ -155,6 +233,7 @@ def _refund_change(
         client_id=client_id,
         stripe_ref=stripe_ref,
         reason=note[:255],
+        draw_first=own_lot,
     )
 
 
@@ -185,4 +264,8 @@ def transactions(
         query = query.where(LedgerEntry.client_id == client_id)
     if before:
         query = query.where(LedgerEntry.id < before)
-    return list(db.session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit)))
+    found = list(db.session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit)))
+    named = lots.of_entries([entry.id for entry in found])
+    for entry in found:
+        entry.lots = named[entry.id]  # the lots it opened or drew from
+    return found

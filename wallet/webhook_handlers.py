@@ -17,11 +17,12 @@ Payloads are read through ``stripe_payloads``, in the shapes of current and olde
 
 from __future__ import annotations
 
+from idp.core.db_types import utcnow
 from idp.core.events_hook import emit
 from idp.core.extensions import db
 from idp.users import services as users
 
-from . import billing, packages, services
+from . import billing, lots, packages, services
 from . import stripe_payloads as payload
 from .errors import PackageNotFound
 from .models import PURCHASE, SUBSCRIPTION_GRANT, CheckoutSession, Package, Wallet
@@ -115,8 +116,20 @@ def invoice_paid(event: dict, invoice: dict) -> str:
         stripe_ref=invoice["id"],
         client_id=payload.short(meta.get("client_id"), 64),
         reason=f"plan {plan.id if plan else meta.get('package_id')} (invoice {invoice['id']})",
+        lot=lots.terms_for(SUBSCRIPTION_GRANT, utcnow(), period_end=_period_end(invoice)),
     )
     return "granted" if entry else "already_granted"
+
+
+def _period_end(invoice: dict):
+    """The end of the period an invoice pays for (its subscription line's period), when
+    the plan's credits expire (plus the rollover, wallet.lots); None if it names none."""
+    ends = [
+        payload.obj(payload.obj(line).get("period")).get("end")
+        for line in payload.obj(invoice.get("lines")).get("data") or []
+    ]
+    ends = [end for end in ends if isinstance(end, int) and not isinstance(end, bool)]
+    return billing.from_epoch(max(ends)) if ends else None
 
 
 def subscription_changed(event: dict, sub: dict) -> str:
@@ -182,6 +195,7 @@ def _claw_back(found: CheckoutSession, charge: dict, refunded: int) -> str:
         f"{charge_id}:{refunded}",
         f"refund of {charge_id}: {refunded}/{amount} {currency}".strip(),
         client_id=found.client_id,
+        purchase_ref=found.id,  # the purchase's own lot first
     )
     return "clawed_back" if entry else "already_clawed_back"
 

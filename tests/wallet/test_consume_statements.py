@@ -1,5 +1,5 @@
 """What one consume costs the database (issue 15): one pool checkout, one transaction, the
-caller's lookup and the ledger write as one statement each (the write is two on SQLite,
+caller's lookup and the ledger write as one statement each (the write is four on SQLite,
 which has no UPDATE inside a WITH), and nothing read after the commit: the answer is built
 from what the write returned.  Real commits (``committed_db``), so the engine's own
 transaction events are what a server sees."""
@@ -19,8 +19,15 @@ from .actions import backdate, entries, fund
 pytestmark = pytest.mark.postgres
 
 # Statements as "<first word> <tables in order of appearance>".
-ENTER_PG = "WITH wallets,credit_holds,ledger_entries,moved"
-ENTER_SQLITE = ["UPDATE wallets,credit_holds", "INSERT ledger_entries"]
+ENTER_PG = (
+    "WITH wallets,credit_holds,credit_lots,moved,ledger_entries,head,credit_lot_draws,entered"
+)
+ENTER_SQLITE = [
+    "UPDATE wallets,credit_holds",
+    "UPDATE credit_lots",
+    "INSERT ledger_entries",
+    "INSERT credit_lot_draws",
+]
 
 
 def label(statement: str) -> str:
@@ -94,6 +101,7 @@ def test_a_consume_is_one_checkout_one_transaction_and_no_read_after_it(
         "service": "render",
         "hold_id": None,
         "reason": None,
+        "lots": [{"lot_id": 1, "amount": -10}],  # the one lot fund() opened
         "created_at": entry.created_at.isoformat(),
     }
 

@@ -1813,8 +1813,20 @@ export type components = {
             available: number;
             /** @description Credits in the wallet. */
             balance: number;
+            /** @description The balance by the category of the lots holding it (held credits included). */
+            by_category: {
+                /** @description Purchased credits and plan credits. */
+                paid: number;
+                /** @description Credits given: promotions and corrections. */
+                promotional: number;
+            };
             /** @description Credits reserved by active holds. */
             held: number;
+            /** @description The soonest date some of the credits expire, and how many then; null when none will. */
+            next_expiry: null | {
+                amount: number;
+                expires_at: components["schemas"]["Timestamp"];
+            };
             packages: components["schemas"]["CreditPackage"][];
         };
         WalletHold: {
@@ -1863,6 +1875,12 @@ export type components = {
             id: number;
             /** @enum {string} */
             kind: "purchase" | "subscription_grant" | "promo_grant" | "consume" | "hold" | "capture" | "release" | "refund" | "expire" | "adjustment";
+            /** @description The lots the entry names: the one it opened (credits added, `amount` positive) or those it drew from, in the draw order (`amount` negative); empty for holds and releases. */
+            lots: {
+                /** @description Signed change of the lot's remaining credits. */
+                amount: number;
+                lot_id: number;
+            }[];
             /** @description Why (purchases, refunds, adjustments). */
             reason: string | null;
             service: string | null;
@@ -2882,6 +2900,14 @@ export interface operations {
                      *       "balance": 1200,
                      *       "held": 200,
                      *       "available": 1000,
+                     *       "by_category": {
+                     *         "paid": 1000,
+                     *         "promotional": 200
+                     *       },
+                     *       "next_expiry": {
+                     *         "amount": 200,
+                     *         "expires_at": "2027-01-31T00:00:00+00:00"
+                     *       },
                      *       "packages": [
                      *         {
                      *           "id": "starter",
@@ -3005,6 +3031,12 @@ export interface operations {
                      *         "service": "image-render",
                      *         "hold_id": null,
                      *         "reason": null,
+                     *         "lots": [
+                     *           {
+                     *             "lot_id": 7,
+                     *             "amount": -5
+                     *           }
+                     *         ],
                      *         "created_at": "2026-12-01T12:00:00.000000+00:00"
                      *       },
                      *       "replayed": false,

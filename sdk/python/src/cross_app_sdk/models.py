@@ -56,13 +56,33 @@ class Package(Model):
 
 
 @dataclass(frozen=True)
+class CategoryBreakdown(Model):
+    """The balance by the category of the credit lots holding it."""
+
+    paid: int
+    promotional: int
+
+
+@dataclass(frozen=True)
+class NextExpiry(Model):
+    """The soonest date some credits expire, and how many expire then."""
+
+    amount: int
+    expires_at: str
+
+
+@dataclass(frozen=True)
 class Balance(Model):
-    """``GET /credits``: balance, held (by open holds), available, the catalogue."""
+    """``GET /credits``: balance, held (by open holds), available, the balance by lot
+    category (``paid``, ``promotional``), the next expiry (None if none), the catalogue."""
 
     balance: int
     held: int
     available: int
     packages: tuple[Package, ...] = ()
+    by_category: CategoryBreakdown | None = None  # None from a server without credit lots
+    next_expiry: NextExpiry | None = None
+    nested: ClassVar = {"by_category": CategoryBreakdown, "next_expiry": NextExpiry}
     nested_lists: ClassVar = {"packages": Package}
 
 
@@ -77,8 +97,18 @@ class CreditCheck(Model):
 
 
 @dataclass(frozen=True)
+class LotShare(Model):
+    """What an entry did to one credit lot: opened it (``amount`` positive) or drew from
+    it (negative)."""
+
+    lot_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
 class Transaction(Model):
-    """A ledger entry (another app's detail fields are None)."""
+    """A ledger entry (another app's detail fields are None); ``lots`` names the lots it
+    opened or drew from."""
 
     id: int
     kind: str
@@ -91,6 +121,8 @@ class Transaction(Model):
     service: str | None = None
     hold_id: str | None = None
     reason: str | None = None
+    lots: tuple[LotShare, ...] = ()
+    nested_lists: ClassVar = {"lots": LotShare}
 
 
 @dataclass(frozen=True)
