@@ -90,6 +90,9 @@ class SpendLimit(db.Model):
     cap: Mapped[int] = mapped_column(BigInteger)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     spent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # When the cap was set: a hold placed before it was never counted, so settling it
+    # gives nothing back.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("period IN ('day','month')", name="period_known"),

@@ -107,6 +107,7 @@ def _give_back(wallet_id: int, client_id: str, hold_id: str, uncaptured: int) ->
             _LIMITS.wallet_id == wallet_id,
             _LIMITS.client_id == client_id,
             _LIMITS.window_start == _starts(found.created_at),
+            _LIMITS.created_at <= found.created_at,  # counted when it was placed
         )
         .values(spent=case((spent > uncaptured, spent - uncaptured), else_=0))
     )
@@ -156,6 +157,7 @@ def set_limits(wallet_id: int, client_id: str, caps: dict[str, int | None]) -> N
                     cap=cap,
                     window_start=window_start(period, now),
                     spent=0,
+                    created_at=now,
                 )
             )
         else:

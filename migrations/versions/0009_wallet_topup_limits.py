@@ -91,6 +91,7 @@ def upgrade():
         sa.Column("cap", sa.BigInteger(), nullable=False),
         sa.Column("window_start", _TIME, nullable=False),
         sa.Column("spent", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("created_at", _TIME, nullable=False),
         sa.CheckConstraint("period IN ('day','month')", name=op.f("ck_spend_limits_period_known")),
         sa.CheckConstraint("cap > 0", name=op.f("ck_spend_limits_cap_positive")),
         sa.CheckConstraint("spent >= 0", name=op.f("ck_spend_limits_spent_not_negative")),

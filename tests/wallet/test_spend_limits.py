@@ -109,6 +109,16 @@ def test_a_hold_counts_and_a_release_gives_it_back(shop_credits, user):
     assert shop_credits.consume(50).status_code == 201
 
 
+def test_a_hold_placed_before_the_limit_gives_nothing_back(shop_credits, user):
+    fund(user, 1000)
+    hold = shop_credits.hold_id(80)  # not counted: no limit yet
+    limit(user, "shop", day=100)
+    assert shop_credits.consume(90).status_code == 201
+    assert shop_credits.capture(hold, 10).status_code == 200
+    assert spent(user, "shop", DAY) == 90  # its 70 uncaptured were never counted
+    assert shop_credits.consume(20).status_code == 402
+
+
 def test_removing_the_limits_unwatches_the_wallet(shop_credits, user):
     fund(user, 100)
     limit(user, "shop", day=10)
