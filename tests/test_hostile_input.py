@@ -46,6 +46,7 @@ JSON_PREFIXES = (
     "/stripe/",
     "/healthz",
     "/purchase/status/",
+    "/passkeys/",  # the ceremonies' JSON steps (idp.pages.passkeys)
     "/openapi.json",
 )
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -7,12 +7,13 @@ def init_app(app) -> None:
     from idp.core.errors import register_page_renderer
     from idp.oauth2 import interaction
 
-    from . import account  # noqa: F401  (registers its routes on the blueprint)
+    from . import account, passkeys  # noqa: F401  (they register routes on the blueprint)
     from .routes import bp
     from .views import consent_page, hosted_error_page, logout_page, signed_out_page
 
     ui.init_app(app)
     app.register_blueprint(bp)
+    passkeys.init_app(app)
     register_page_renderer(app, hosted_error_page)
     interaction.register_page(app, interaction.CONSENT, consent_page)
     interaction.register_page(app, interaction.LOGOUT, logout_page)

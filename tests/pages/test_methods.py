@@ -38,6 +38,7 @@ class World:
             "filename": "idp.css",
             "endpoint_id": "we_x",
             "event_id": "evt_x",
+            "passkey_id": "1",
         }
         self.form = {
             "email": user.email,

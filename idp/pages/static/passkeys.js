@@ -142,7 +142,10 @@
     return field ? field.value : "";
   }
 
+  // The box becomes an alert only when it has something to say (an empty alert is
+  // still an alert to assistive technology, and to the pages' tests).
   function show(box, message) {
+    box.setAttribute("role", "alert");
     box.textContent = message;
     box.hidden = false;
     box.focus();
