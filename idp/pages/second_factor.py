@@ -50,6 +50,17 @@ def _form(found: factors.Pending, status: int = 200, **context):
     )  # fmt: skip
 
 
+def _only_elsewhere(user) -> str | None:
+    """The page of the account's factor when it has neither an authenticator app nor a
+    choice made here (a passkey: its own page), else None."""
+    if request.args.get("method") or totp.enabled(user):
+        return None
+    for factor in factors.offered(user):
+        if factor.kind not in _METHODS:
+            return factor.href(_carry())
+    return None
+
+
 def _pending_or_step_up():
     """This browser's pending sign-in; for a signed-in browser with no pending one, a
     step-up of its session begins (the factor alone: the password was proved when it
@@ -76,7 +87,8 @@ def second_factor():
             return redirect(url_for("pages.totp_setup", **carry))
         return redirect(url_for("pages.login", **carry))
     if request.method == "GET":
-        return _form(found)
+        elsewhere = _only_elsewhere(found.user)
+        return redirect(elsewhere) if elsewhere else _form(found)
     method = _method(found.user)
     try:
         if method == totp.KIND:

@@ -203,3 +203,57 @@ def test_support_reset_removes_every_factor_audited(enrolled, runner, user, db, 
 def test_support_reset_of_an_unknown_address(runner, db):
     result = runner.invoke(args=["users", "mfa", "reset", "--email", "nobody@example.com"])
     assert result.exit_code != 0
+
+
+# -- the seam other factors plug into ------------------------------------------------------
+@pytest.fixture
+def other_factor(monkeypatch):
+    """A factor registered as a passkey would be, held by every account."""
+    kind = factors.SecondFactor("test-key", "Test key", lambda user: True, lambda c: "/test-key")
+    monkeypatch.setitem(factors._FACTORS, "test-key", kind)
+    return kind
+
+
+def test_a_registered_factor_alone_is_sent_to_its_page(other_factor, browser, user):
+    response = browser.login()
+    step = browser.http.get(response.headers["Location"])
+    assert step.status_code == 302 and step.headers["Location"] == "/test-key"
+
+
+def test_a_registered_factor_is_offered_beside_the_app(enrolled, other_factor, new_browser):
+    other = Mfa(new_browser())
+    location = other.browser.login().headers["Location"]
+    page = other.http.get(location).data.decode()
+    assert 'href="/test-key" data-factor="test-key"' in page
+    assert "Use Test key instead" in page
+
+
+def test_complete_second_step_opens_the_session_with_both_methods(app, user, db):
+    with app.test_request_context("/test-key", method="POST"):
+        factors.begin_second_step(user, [factors.PWD], "/account")
+        assert factors.pending_user() is user
+        done = factors.complete_second_step(factors.HWK)
+        assert done.next == "/account"
+        response = done.apply(app.response_class())
+        assert factors.pending() is None
+        with pytest.raises(LookupError):
+            factors.complete_second_step(factors.HWK)
+    assert app.config["IDP_SESSION_COOKIE"] in response.headers["Set-Cookie"]
+    row = db.session.scalar(select(CrossAppSession).where(CrossAppSession.user_id == user.id))
+    assert (row.amr, row.acr) == ("pwd hwk mfa", factors.ACR_2FA)
+    assert events(db, factors.AUDIT_SECOND_STEP)[-1].detail == {"method": "hwk"}
+
+
+@pytest.mark.parametrize(
+    ("amr", "acr"),
+    [
+        (["pwd"], factors.ACR_1FA),
+        (["hwk"], factors.ACR_1FA),
+        (["hwk", "user"], factors.ACR_2FA),  # a passkey with user verification
+        (["pwd", "otp"], factors.ACR_2FA),
+        (["otp", "hwk"], factors.ACR_1FA),  # two things one has: one kind
+    ],
+)
+def test_levels(amr, acr):
+    assert factors.acr_of(amr) == acr
+    assert (factors.MFA in factors.combined(amr)) is (acr == factors.ACR_2FA)
