@@ -17,7 +17,17 @@ from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users.sessions import signed_in_only
 
-from . import billing, ledger, packages, payments, prices, purchase_form, services, simulated
+from . import (
+    billing,
+    ledger,
+    packages,
+    payments,
+    preferences,
+    prices,
+    purchase_form,
+    services,
+    simulated,
+)
 from .models import PURCHASE, SUBSCRIPTION_GRANT
 
 bp = Blueprint("wallet_pages", __name__, url_prefix="/purchase", template_folder="templates")
@@ -110,6 +120,7 @@ def _landing(user, wallet, return_to: str, status: int = 200, amount_error=None,
             _typed_amount(), current_app.config["IDP_CREDIT_UNIT_PRICE"], _currency()
         ),
         errors={"amount": amount_error} if amount_error else None,
+        autotopup=preferences.of(wallet.id),
         **context,
     )
 

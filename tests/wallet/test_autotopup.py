@@ -199,3 +199,14 @@ def test_deleting_the_account_switches_everything_off(shop_credits, user, catalo
     assert attempts(user) == [] and mailbox.messages == []  # no top-up, no mail
     assert not prefs(user).topup_enabled and prefs(user).low_balance_below is None
     assert not ledger.wallet_for(user.id).watched
+
+
+def test_the_purchase_page_leads_to_the_settings(client, user, catalogue):
+    from tests.helpers import Browser
+
+    assert Browser(client).login().status_code == 302
+    page = client.get("/purchase")
+    assert b'id="auto-topup-link"' in page.data and b"/account/wallet#" in page.data
+    assert b"Never run out of credits" in page.data
+    auto_topup(user)
+    assert b"Auto top-up is on." in client.get("/purchase").data
