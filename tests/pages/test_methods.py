@@ -52,6 +52,9 @@ class World:
             "client_id": "shop",
             "package_id": "starter",
             "amount": "100",
+            "low_balance_below": "10",  # the wallet settings forms
+            "limit_app": "shop",
+            "limit_day": "10",
             "csrf_token": csrf_of(self.http.get("/login").data),
         }
 
