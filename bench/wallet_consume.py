@@ -6,7 +6,8 @@ SQL, 1,000 more funded users who granted the app the same; serves it with gunico
 loopback and drives ``POST /api/cross-app/credits/consume`` with wrk (a fresh idempotency
 key per request) in two cases: every request on the one user's wallet, then each on one
 of the 1,000 wallets at random.  pgbench then runs the same transaction in SQL alone
-(conditional UPDATE ... RETURNING, INSERT of the entry) in both cases on the same schema,
+(conditional UPDATE ... RETURNING of the wallet and of its first credit lot, INSERT of the
+entry and of its draw) in both cases on the same schema,
 and the ratios are printed beside the issue's goals.  ``flask wallet audit`` must be clean
 afterwards.  See bench/README.md.
 """
@@ -112,11 +113,18 @@ BEGIN;
 UPDATE wallets SET balance = balance - 1, updated_at = now()
   WHERE id = :wallet AND balance - held >= 1
   RETURNING balance AS balance_after, held AS held_after \gset
+UPDATE credit_lots SET remaining = remaining - 1
+  WHERE id = (SELECT id FROM credit_lots WHERE wallet_id = :wallet AND remaining > 0
+      ORDER BY priority, expires_at IS NULL, expires_at, category = 'paid', id LIMIT 1)
+    AND remaining >= 1
+  RETURNING id AS lot_id \gset
 INSERT INTO ledger_entries (wallet_id, kind, amount, held_delta, balance_after, held_after,
     client_id, service, idempotency_key, request_hash, actor, created_at)
   VALUES (:wallet, 'consume', -1, 0, :balance_after, :held_after, 'bench-wallet', 'pgbench',
     'pgbench-' || CAST(:client_id AS text) || '-' || CAST(:key AS text), repeat('0', 64),
-    :actor, now());
+    :actor, now())
+  RETURNING id AS entry_id \gset
+INSERT INTO credit_lot_draws (entry_id, lot_id, amount) VALUES (:entry_id, :lot_id, 1);
 END;
 """
 
@@ -217,10 +225,10 @@ def provision(env: dict) -> dict:
     return {"sub": sub, "secret": secret, "wallet_id": wallet_id, **grow(env["DATABASE_URL"])}
 
 
-# The second case's users, as the CLI and the consent page would leave them but in four
+# The second case's users, as the CLI and the consent page would leave them but in five
 # statements: each with the first user's password hash (never used: nobody signs in), a
-# wallet whose balance its grant entry explains (the ledger audit stays clean) and its
-# consent to the app.  On a fresh database the wallets' ids are consecutive.
+# wallet whose balance its grant entry and that entry's lot explain (the ledger audit
+# stays clean) and its consent to the app.  On a fresh database the wallets' ids are consecutive.
 GROW = [
     """INSERT INTO users (sub, email, email_verified, password_hash, display_name, user_type,
          disabled, created_at, password_changed_at, updated_at)
@@ -234,6 +242,12 @@ GROW = [
          held_after, actor, reason, created_at)
        SELECT w.id, 'promo_grant', %(funds)s, 0, %(funds)s, 0, 'admin:bench', 'bench', now()
        FROM wallets w JOIN users u ON u.id = w.user_id WHERE u.email LIKE 'bench-%%'""",
+    # Each grant's lot (wallet.lots): promotional, never expiring.
+    """INSERT INTO credit_lots (wallet_id, entry_id, category, priority, amount, remaining,
+         effective_from, created_at)
+       SELECT e.wallet_id, e.id, 'promotional', 0, e.amount, e.amount, now(), now()
+       FROM ledger_entries e JOIN wallets w ON w.id = e.wallet_id
+       JOIN users u ON u.id = w.user_id WHERE u.email LIKE 'bench-%%'""",
     """INSERT INTO consents (user_id, client_id, scopes, granted_at, updated_at)
        SELECT id, %(client_id)s, CAST(%(scopes)s AS json), now(), now()
        FROM users WHERE email LIKE 'bench-%%'""",
@@ -443,7 +457,7 @@ HOTSPOTS = [
     ("  deny-list lookup", "denylist.py", "is_revoked"),
     ("caller: user + consent in one query", "idp/oauth2/services.py", "user_and_granted_scopes"),
     ("ledger.spend (the write and its commit)", "wallet/ledger.py", "spend"),
-    ("  UPDATE ... RETURNING + INSERT", "wallet/ledger.py", "_spend_with"),
+    ("  UPDATE ... RETURNING + lot + INSERTs", "wallet/ledger.py", "_spend_with"),
     ("  commit", "sqlalchemy/orm/session.py", "commit"),
     ("entry as JSON (schemas.entry_to_dict)", "wallet/schemas.py", "entry_to_dict"),
     ("response JSON", "flask/json/__init__.py", "jsonify"),
