@@ -5,7 +5,10 @@ path where ``wallet.watch`` runs, so a wallet with nothing set pays nothing for 
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
@@ -16,6 +19,29 @@ from .models import Wallet
 from .preference_models import WalletPreferences
 
 MAX_MONTHLY = 31  # auto top-ups a month: one a day is plenty for anyone
+
+
+def _saving(fn):
+    """Run ``fn`` and commit.  Two first saves of a wallet racing collide on a primary
+    key: the loser runs once more, on the winner's rows.  A refusal writes nothing."""
+
+    @functools.wraps(fn)
+    def save(*args, **kwargs):
+        for last in (False, True):
+            try:
+                result = fn(*args, **kwargs)
+                db.session.commit()
+                return result
+            except IntegrityError:
+                db.session.rollback()
+                if last:
+                    raise
+            except WalletError:
+                db.session.rollback()
+                raise
+        return None
+
+    return save
 
 
 def of(wallet_id: int) -> WalletPreferences | None:
@@ -38,6 +64,7 @@ def _row(wallet_id: int) -> WalletPreferences:
     return row
 
 
+@_saving
 def set_auto_topup(
     wallet_id: int, *, enabled: bool, below: int | None, package_id: str | None, monthly_max: int
 ) -> WalletPreferences:
@@ -61,7 +88,6 @@ def set_auto_topup(
     row.topup_enabled = enabled
     row.updated_at = utcnow()
     refresh_watched(wallet_id)
-    db.session.commit()
     return row
 
 
@@ -72,6 +98,7 @@ def _pack(package_id: str | None):
         return None
 
 
+@_saving
 def set_low_balance(wallet_id: int, below: int | None) -> WalletPreferences:
     """Mail me when my available credits fall below ``below`` (None: never).  Committed."""
     if below is not None and below <= 0:
@@ -80,15 +107,14 @@ def set_low_balance(wallet_id: int, below: int | None) -> WalletPreferences:
     row.low_balance_below = below
     row.updated_at = utcnow()
     refresh_watched(wallet_id)
-    db.session.commit()
     return row
 
 
+@_saving
 def set_spend_limits(wallet_id: int, client_id: str, caps: dict[str, int | None]) -> None:
     """The app's daily and monthly caps (None removes one).  Committed."""
     spend_limits.set_limits(wallet_id, client_id, caps)
     refresh_watched(wallet_id)
-    db.session.commit()
 
 
 def switch_off_topup(row: WalletPreferences) -> None:
