@@ -142,16 +142,24 @@ def test_a_change_rolled_back_leaves_no_token_that_hides_a_later_one(
     assert [e["data"]["credits"] for e in receiver.events()] == [4]
 
 
-def test_a_consume_on_a_server_without_endpoints_touches_no_webhook_table(
-    committed_db, client, apps, user
+def test_a_consume_on_a_server_without_endpoints_costs_what_it_costs_without_events(
+    committed_db, app, client, apps, user, monkeypatch
 ):
     """The consume API end to end (the wallet emits credits.consumed and credits.low on
-    it): beyond the first use, not one statement about webhooks."""
+    it): beyond the first use, exactly the statements of a server built without partner
+    events (no writer registered), and not one about webhooks."""
+    from tests.wallet.test_consume_statements import recorded
+
     shop = apps.partner("shop", PARTNER_SCOPES)
     credits: Credits = delegated(client, shop, user)
     fund(user, 100)
     _db.session.commit()
     assert credits.consume(1).status_code == 201  # warm: the app, the keys, the cache
-    with statements() as seen:
+    with monkeypatch.context() as without_events:
+        without_events.delitem(app.extensions, "idp_events_writer")
+        with recorded() as baseline:
+            assert credits.consume(10).status_code == 201
+    with recorded() as seen:
         assert credits.consume(10).status_code == 201
-    assert seen and not [s for s in seen if "webhook" in s]
+    assert not [s for s in seen if "webhook" in s]
+    assert seen == baseline
