@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,8 @@ class Stack:
             self.stop_node(index)
         self.pg.remove()
         self.redis.remove()
+        if not self.errors_logged():  # else kept, for the logs the report points to
+            shutil.rmtree(self.instance, ignore_errors=True)
 
     def errors_logged(self) -> list[str]:
         """The nodes' ERROR lines (the log level the nodes run at)."""
@@ -95,6 +98,9 @@ class Stack:
             IDP_RATELIMIT_CLIENT_AUTH_UNKNOWN="1000000/minute",
             IDP_LOG_LEVEL="ERROR",
             IDP_KEY_REFRESH_SECONDS="1",
+            # Verifiers may cache the JWKS this long, so a rotation waits for it (the
+            # cluster's check rotates a few seconds after start).
+            IDP_JWKS_MAX_AGE="5",
             PGCONNECT_TIMEOUT="3",
         )
         return env

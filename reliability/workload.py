@@ -132,7 +132,11 @@ class Client:
         if answer.status_code == 200:  # the consent page (first time for this user)
             form = {"csrf_token": _csrf(answer.text), "decision": "allow"}
             answer = self.until_done("consent", "POST", url, ok=(302,), data=form)
-        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+        given = parse_qs(urlsplit(answer.headers["Location"]).query)
+        if "code" not in given:
+            self.record.note("authorize", "no_code", time.monotonic(), time.monotonic())
+            raise Unexpected(f"authorize: {given}")
+        code = given["code"][0]
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
                 "code_verifier": verifier}  # fmt: skip
         response = self.call("code_exchange", "POST", "/oauth/token", data=form, auth=self.basic)
