@@ -10,6 +10,7 @@ from idp.audit import services as audit
 from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users import factors, sessions
+from idp.users.passkeys import authentication
 from idp.users.passkeys import services as passkeys
 from idp.users.passkeys.errors import NoSecondStep
 
@@ -23,7 +24,7 @@ SECOND_STEP_PAGE = "pages.second_factor"
 @api.post("/sign-in/options")
 def sign_in_options():
     """Options for a passwordless sign-in (conditional UI or the button)."""
-    return json_answer(passkeys.sign_in_options())
+    return json_answer(authentication.sign_in_options())
 
 
 @api.post("/sign-in")
@@ -31,7 +32,7 @@ def sign_in():
     """A passkey instead of the password: its account is signed in and the browser sent
     where the sign-in page was going."""
     sent = body()
-    assertion = passkeys.sign_in(sent.get("credential"))
+    assertion = authentication.sign_in(sent.get("credential"))
     target = safe_return_to(sent.get("return_to"))
     user = assertion.user
     if not user.email_verified:  # as after a password: the address is proved first
@@ -42,7 +43,7 @@ def sign_in():
         # account that asked for two-step verification still gets its second step.
         factors.begin_second_step(user, assertion.amr, target)
         return json_answer({"redirect": url_for(SECOND_STEP_PAGE, return_to=target)})
-    passkeys.record_sign_in(user)
+    authentication.record_sign_in(user)
     token = sessions.start(user, amr=assertion.amr)
     return sessions.set_cookie(json_answer({"redirect": target}), token)
 
@@ -68,7 +69,7 @@ def second_step_options():
     user = factors.pending_user()
     if user is None:
         raise NoSecondStep()
-    return json_answer(passkeys.second_step_options(user))
+    return json_answer(authentication.second_step_options(user))
 
 
 @api.post("/second-step")
@@ -77,7 +78,7 @@ def second_step():
     user = factors.pending_user()
     if user is None:
         raise NoSecondStep()
-    assertion = passkeys.second_step(user, body().get("credential"))
+    assertion = authentication.second_step(user, body().get("credential"))
     try:
         completed = factors.complete_second_step(assertion.amr)
     except LookupError:  # expired between the two reads

@@ -8,8 +8,10 @@ is served with the issuer ``http://localhost:PORT`` (a secure context, like http
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -21,6 +23,13 @@ from idp.users.models import CrossAppSession
 from idp.users.passkeys.models import Passkey
 from tests.browser.actions import HostedPages
 from tests.helpers import PASSWORD
+
+SHOTS = Path(__file__).parent / "screenshots"  # git-ignored, for a reviewer
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
 
 
 @pytest.fixture
@@ -85,6 +94,8 @@ def add_passkey(page, name: str = "Test laptop") -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Add a passkey")
     page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_label("Name of this passkey")).to_have_value(re.compile("Chrome on Linux"))
+    shot(page, "passkeys-add")
     page.get_by_label("Name of this passkey").fill(name)
     page.get_by_role("button", name="Create passkey").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
@@ -111,6 +122,7 @@ def test_register_then_sign_in_without_a_password(page, context, idp, user, mail
     row = page.locator("li[data-passkey-id]")
     expect(row).to_contain_text("Test laptop")
     expect(row).to_contain_text("never used")
+    shot(page, "passkeys-account")
     [credential] = authenticator.credentials()
     assert credential["isResidentCredential"] is True
     assert credential["rpId"] == "localhost"
@@ -118,6 +130,7 @@ def test_register_then_sign_in_without_a_password(page, context, idp, user, mail
 
     context.clear_cookies()  # signed out: a new visit, nothing remembered
     page.goto(f"{idp}/login")
+    shot(page, "passkeys-login")
     page.get_by_role("button", name="Use a passkey").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     assert newest_session().amr.split() == ["hwk", "user", "mfa"]
@@ -150,9 +163,13 @@ def test_a_passkey_as_the_second_step(page, context, idp, user):
     context.clear_cookies()
     page.goto(f"{idp}/account")
     HostedPages(page, idp).sign_in(user.email, PASSWORD)
-    # The password alone no longer signs in: the second step offers the passkey.
-    page.get_by_role("link", name="Use a passkey instead").click()
+    # The password alone no longer signs in: the second step asks for the passkey (its
+    # page at once when it is the account's only factor, else a link to it).
+    page.wait_for_url(re.compile(r"/login/(second-factor|passkey)"))
+    if "/login/second-factor" in page.url:
+        page.get_by_role("link", name="Use a passkey instead").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+    shot(page, "passkeys-second-step")
     page.get_by_role("button", name="Use your passkey").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     assert newest_session().amr.split() == ["pwd", "hwk", "user", "mfa"]

@@ -517,3 +517,12 @@ def newest_session(db) -> CrossAppSession:
     db.session.rollback()
     query = select(CrossAppSession).order_by(CrossAppSession.id.desc())
     return db.session.scalars(query).first()
+
+
+def test_support_reset_removes_the_passkeys(registered, runner, db, user):
+    """``flask users mfa reset`` (idp.users.factors' reset of every kind) takes them too."""
+    result = runner.invoke(args=["users", "mfa", "reset", "--email", user.email])
+    assert result.exit_code == 0, result.output
+    assert passkeys_of(db, user) == []
+    [reset] = events(db, factors.AUDIT_RESET)
+    assert "passkey" in reset.detail["removed"]

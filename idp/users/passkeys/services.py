@@ -1,24 +1,20 @@
-"""The WebAuthn ceremonies (py_webauthn does the verification) and the account's
-passkeys: registering, signing in with one (with or without a password first), listing,
-removing.  Every change is audited and mailed to the account's owner."""
+"""The account's passkeys: registering one (the WebAuthn registration ceremony,
+verified by py_webauthn), listing, removing.  Every change is audited and mailed to the
+account's owner.  Signing in with one: :mod:`.authentication`."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from webauthn import (
     base64url_to_bytes,
-    generate_authentication_options,
     generate_registration_options,
     options_to_json,
-    verify_authentication_response,
     verify_registration_response,
 )
 from webauthn.helpers import (
     bytes_to_base64url,
-    parse_authentication_credential_json,
     parse_registration_credential_json,
 )
 from webauthn.helpers.exceptions import WebAuthnException
@@ -40,32 +36,17 @@ from idp.core.i18n import _
 from ..factors import AUDIT_FACTOR_ADDED, AUDIT_FACTOR_REMOVED
 from ..models import User
 from . import challenges, relying_party
-from .amr import amr_of
 from .errors import (
     InvalidPasskeyName,
-    PasskeyCloned,
-    PasskeyNotRecognised,
     PasskeyRejected,
     TooManyPasskeys,
 )
 from .models import Passkey
 
 KIND = "passkey"  # the second factor's kind (idp.users.factors), in audit details
-PASSKEY_USED = "passkey.used"
-PASSKEY_COUNTER_REGRESSED = "passkey.counter_regressed"
 MAX_PER_ACCOUNT = 20
-_TIMEOUT_MS = challenges.TTL_SECONDS * 1000
-_MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError)
-
-
-@dataclass(frozen=True)
-class Assertion:
-    """A verified use of a passkey: whose, which, and the ``amr`` it proves."""
-
-    user: User
-    passkey: Passkey
-    user_verified: bool
-    amr: tuple[str, ...]
+TIMEOUT_MS = challenges.TTL_SECONDS * 1000
+MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError)
 
 
 def of(user: User) -> list[Passkey]:
@@ -82,7 +63,7 @@ def has_any(user: User) -> bool:
     return bool(db.session.scalar(query))
 
 
-def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+def descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
     known = {t.value for t in AuthenticatorTransport}
     transports = [AuthenticatorTransport(t) for t in passkey.transports.split(",") if t in known]
     return PublicKeyCredentialDescriptor(
@@ -90,7 +71,7 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
     )
 
 
-def _user_handle(user: User) -> bytes:
+def user_handle(user: User) -> bytes:
     """The WebAuthn user handle: the opaque ``sub`` (no address, nothing personal)."""
     return user.sub.encode()
 
@@ -105,17 +86,17 @@ def registration_options(user: User) -> dict:
     options = generate_registration_options(
         rp_id=relying_party.rp_id(),
         rp_name=relying_party.name(),
-        user_id=_user_handle(user),
+        user_id=user_handle(user),
         user_name=user.email,
         user_display_name=user.display_name or user.email,
         challenge=challenges.begin(challenges.REGISTER, user.id),
-        timeout=_TIMEOUT_MS,
+        timeout=TIMEOUT_MS,
         attestation=AttestationConveyancePreference.NONE,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.PREFERRED,
         ),
-        exclude_credentials=[_descriptor(p) for p in of(user)],
+        exclude_credentials=[descriptor(p) for p in of(user)],
     )
     return json.loads(options_to_json(options))
 
@@ -139,7 +120,7 @@ def register(user: User, credential, name) -> Passkey:
             expected_rp_id=relying_party.rp_id(),
             expected_origin=relying_party.origin(),
         )
-    except _MALFORMED as exc:
+    except MALFORMED as exc:
         raise PasskeyRejected() from exc
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
@@ -204,113 +185,3 @@ def remove_all(user: User, actor: str = "self") -> bool:
     whether there was one."""
     removed = db.session.execute(delete(Passkey).where(Passkey.user_id == user.id))
     return removed.rowcount > 0
-
-
-# -- authentication ------------------------------------------------------------------------
-def sign_in_options() -> dict:
-    """Options for a passwordless ``navigator.credentials.get()``: no account named and
-    no credentials listed (discoverable credentials), so the answer says nothing about
-    any address."""
-    options = generate_authentication_options(
-        rp_id=relying_party.rp_id(),
-        challenge=challenges.begin(challenges.SIGN_IN),
-        timeout=_TIMEOUT_MS,
-        user_verification=UserVerificationRequirement.PREFERRED,
-    )
-    return json.loads(options_to_json(options))
-
-
-def second_step_options(user: User) -> dict:
-    """Options for the second step of ``user`` (whose password was just proved): their
-    passkeys listed, so any authenticator holding one answers."""
-    options = generate_authentication_options(
-        rp_id=relying_party.rp_id(),
-        challenge=challenges.begin(challenges.SECOND_STEP, user.id),
-        timeout=_TIMEOUT_MS,
-        allow_credentials=[_descriptor(p) for p in of(user)],
-        user_verification=UserVerificationRequirement.PREFERRED,
-    )
-    return json.loads(options_to_json(options))
-
-
-def sign_in(credential) -> Assertion:
-    """A passwordless sign-in: the passkey names its account."""
-    challenge = challenges.consume(challenges.SIGN_IN)
-    return _verify(credential, challenge, None)
-
-
-def second_step(user: User, credential) -> Assertion:
-    """The second factor of ``user``: only one of their own passkeys answers."""
-    challenge = challenges.consume(challenges.SECOND_STEP, user.id)
-    return _verify(credential, challenge, user)
-
-
-def _verify(credential, challenge: bytes, expected: User | None) -> Assertion:
-    try:
-        parsed = parse_authentication_credential_json(credential)
-    except _MALFORMED as exc:
-        raise PasskeyRejected() from exc
-    found = _holder(parsed, expected)
-    passkey, user = found
-    try:
-        verified = verify_authentication_response(
-            credential=parsed,
-            expected_challenge=challenge,
-            expected_rp_id=relying_party.rp_id(),
-            expected_origin=relying_party.origin(),
-            credential_public_key=passkey.public_key,
-            # The counter is checked below, after the signature, so that a regression
-            # is audited only when the real key signed it.
-            credential_current_sign_count=0,
-        )
-    except _MALFORMED as exc:
-        raise PasskeyRejected() from exc
-    _check_counter(passkey, verified.new_sign_count)
-    passkey.sign_count = verified.new_sign_count
-    passkey.backed_up = verified.credential_backed_up
-    passkey.last_used_at = utcnow()
-    audit.record(PASSKEY_USED, user.id, commit=False, passkey_id=passkey.id)
-    db.session.commit()
-    amr = amr_of(passkey.backup_eligible, verified.user_verified)
-    return Assertion(user, passkey, verified.user_verified, amr)
-
-
-def record_sign_in(user: User) -> None:
-    """A passwordless sign-in, recorded as a sign-in (left for the session's commit)."""
-    user.last_login_at = utcnow()
-    audit.record(audit.LOGIN_OK, user.id, commit=False, method="passkey")
-
-
-def _holder(parsed, expected: User | None) -> tuple[Passkey, User]:
-    """The passkey the answer names and its account; refused when it is not one of
-    ``expected``'s, when the account is disabled, or when the user handle the
-    authenticator returned is another account's."""
-    row = db.session.execute(
-        select(Passkey, User)
-        .join(User, User.id == Passkey.user_id)
-        .where(Passkey.credential_id == bytes_to_base64url(parsed.raw_id))
-    ).first()
-    if row is None:
-        raise PasskeyNotRecognised()
-    passkey, user = row
-    handle = parsed.response.user_handle
-    if user.disabled or (expected is not None and user.id != expected.id):
-        raise PasskeyNotRecognised()
-    if handle is not None and handle != _user_handle(user):
-        raise PasskeyNotRecognised()
-    return passkey, user
-
-
-def _check_counter(passkey: Passkey, new_count: int) -> None:
-    """WebAuthn L3 §6.1.1: a counter that does not grow (when either side keeps one)
-    means a cloned authenticator; refused and audited."""
-    stored = passkey.sign_count or 0
-    if (new_count or stored) and new_count <= stored:
-        audit.record(
-            PASSKEY_COUNTER_REGRESSED,
-            passkey.user_id,
-            passkey_id=passkey.id,
-            stored=stored,
-            received=new_count,
-        )
-        raise PasskeyCloned()
