@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import Webhook
 from idp.core import outbox
 from idp.events import endpoints
 from idp.events.types import TYPES
-from tests.wallet.actions import PARTNER_SCOPES, delegated, fund
+from tests.wallet.actions import PARTNER_SCOPES, Credits, delegated, fund
 
 pytestmark = pytest.mark.postgres
 
@@ -109,3 +109,25 @@ def test_credits_that_expire_are_heard(partners, receiver, runner, user):
         "shop": [("credits.expired", {"credits": 25, "available": 100})],
         "blog": [("credits.expired", {"credits": 25, "available": 100})],
     }
+
+
+@pytest.mark.postgres(only=True)
+def test_concurrent_consumes_cross_the_threshold_once(committed_db, app, partners, receiver, user):
+    """20 consumes of 5 at once take 100 credits to 0: exactly one goes from 50 to 45,
+    and only that one tells each app (the wallet's row lock orders the falls)."""
+    from tests.wallet.test_concurrency import concurrently
+
+    secrets, callers = partners
+    token, sub = callers["shop"].token, user.sub
+
+    def spend(http, i):
+        return Credits(http, token, acting_for=sub).consume(5, key=f"c-{i}")
+
+    responses = concurrently(app, 20, spend)
+    assert [r.status_code for r in responses] == [201] * 20
+    outbox.drain()
+    got = heard(receiver, secrets)
+    for name in ("shop", "blog"):
+        lows = [event for event in got[name] if event[0] == "credits.low"]
+        assert lows == [("credits.low", {"available": 45, "threshold": 50})], name
+        assert len(got[name]) == 21  # and the 20 consumes
