@@ -19,6 +19,7 @@ from idp.core.extensions import csrf
 from idp.core.i18n import _, _l
 from idp.ui.account_sections import register_account_section
 from idp.users import deletion, factors, passwords, sessions
+from idp.users.passkeys import challenges
 from idp.users.passkeys import services as passkeys
 from idp.users.passkeys.errors import (
     CeremonyForgery,
@@ -51,6 +52,9 @@ def init_app(app) -> None:
         "pages.passkey_second_step",
         reset=passkeys.remove_all,
     )
+
+
+api.after_request(challenges.remember)  # the ceremony's cookie
 
 
 @api.before_request

@@ -81,6 +81,7 @@ def passkeys_of(db, user) -> list[Passkey]:
 
 
 # -- registration ---------------------------------------------------------------------------
+@pytest.mark.postgres
 def test_registration_after_the_password(account, authenticator, db, user, mailbox):
     assert account.confirm_password().status_code == 302
     options = account.post("/passkeys/register/options").json
@@ -228,6 +229,7 @@ def test_a_body_that_is_not_an_object_is_refused(account, body):
 
 
 # -- challenges -----------------------------------------------------------------------------
+@pytest.mark.postgres
 def test_a_challenge_is_used_once(account, authenticator, db, user):
     account.confirm_password()
     credential = authenticator.create(account.post("/passkeys/register/options").json)
@@ -269,7 +271,22 @@ def test_a_challenge_serves_only_its_purpose(registered, account):
     assert response.json["error"] == "challenge_expired"
 
 
+def test_the_handle_is_a_cookie_of_its_own(client):
+    """Not the signed session: the sign-in page asks for options as it opens, and that
+    answer must not overwrite the session cookie the password form's answer sets."""
+    response = Ceremonies(client).post("/passkeys/sign-in/options")
+    [cookie] = response.headers.getlist("Set-Cookie")
+    assert cookie.startswith("idp_passkey_ceremony=")
+    for part in ("HttpOnly", "SameSite=Strict", "Path=/passkeys/", "Max-Age=300"):
+        assert part in cookie
+    spent = Ceremonies(client).post("/passkeys/sign-in", {"credential": {}})
+    assert spent.json["error"] == "passkey_rejected"
+    [forgotten] = spent.headers.getlist("Set-Cookie")
+    assert forgotten.startswith("idp_passkey_ceremony=;") and "Max-Age=0" in forgotten
+
+
 # -- passwordless sign-in -------------------------------------------------------------------
+@pytest.mark.postgres
 def test_passwordless_sign_in(registered, new_browser, db, user):
     browser = Ceremonies(new_browser())
     options = browser.post("/passkeys/sign-in/options").json
@@ -357,6 +374,7 @@ def test_another_rp_id_is_refused(registered, new_browser):
     assert response.json["error"] == "passkey_rejected"
 
 
+@pytest.mark.postgres
 def test_a_cloned_passkey_is_refused_and_audited(registered, new_browser, db, user):
     clone = registered.clone()
     for _ in range(3):
