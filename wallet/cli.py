@@ -64,14 +64,31 @@ def show_command(email, limit, as_json):
     state = services.summary(wallet) if wallet else {"balance": 0, "held": 0, "available": 0}
     rows = services.transactions(wallet, limit=max(limit, 0)) if wallet else []
     entries = [schemas.entry_to_dict(entry) for entry in rows]
+    held_in = [lots.lot_to_dict(lot) for lot in lots.holding(wallet.id)] if wallet else []
     if as_json:
-        body = {"email": user.email, "sub": user.sub, **state, "entries": entries}
-        click.echo(json.dumps(body, indent=2))
+        body = {"email": user.email, "sub": user.sub, **state, "lots": held_in}
+        click.echo(json.dumps({**body, "entries": entries}, indent=2))
         return
     click.echo(f"{user.email} ({user.sub})")
     for key, value in state.items():
         click.echo(f"{key:<10} {value}")
+    _print_lots(held_in)
     _print_entries(entries)
+
+
+_LOT_ROW = "{:>8}  {:<12} {:>8} {:>9} {:>9}  {}"
+
+
+def _print_lots(held_in: list[dict]) -> None:
+    """The lots holding the balance, in the order they are drawn."""
+    if not held_in:
+        return
+    click.echo("lots holding credits, in the order they are drawn:")
+    click.echo(_LOT_ROW.format("LOT", "CATEGORY", "PRIORITY", "REMAINING", "AMOUNT", "EXPIRES"))
+    for lot in held_in:
+        expires = lot["expires_at"][:19] if lot["expires_at"] else "never"
+        row = (lot["id"], lot["category"], lot["priority"], lot["remaining"], lot["amount"])
+        click.echo(_LOT_ROW.format(*row, expires))
 
 
 _ENTRY_COLUMNS = ("ID", "KIND", "AMOUNT", "HELD", "BALANCE", "CLIENT", "CREATED", "REASON")

@@ -332,6 +332,15 @@ def of_entries(entry_ids: list[int]) -> dict[int, list[dict]]:
     return found
 
 
+def holding(wallet_id: int) -> list[Lot]:
+    """The wallet's lots that still hold credits, in the draw order (``flask wallet show``)."""
+    return list(
+        db.session.scalars(
+            select(Lot).where(Lot.wallet_id == wallet_id, Lot.remaining > 0).order_by(*order_by())
+        )
+    )
+
+
 def lot_to_dict(lot: Lot) -> dict:
     return {
         "id": lot.id,

@@ -47,6 +47,8 @@ def test_show_balance_held_available_and_latest_entries(runner, shop_credits, us
         ("promo_grant", 100, 100),
     ]
     assert [e["id"] for e in body["entries"]] == [e.id for e in reversed(entries(user))]
+    [lot] = body["lots"]  # the grant's, in the draw order
+    assert (lot["category"], lot["amount"], lot["remaining"]) == ("promotional", 100, 70)
 
 
 def test_show_limits_the_entries_newest_first(runner, user):
@@ -68,7 +70,11 @@ def test_show_as_text_has_a_header_row(runner, user):
         ["held", "0"],
         ["available", "100"],
     ]
-    header, row = lines[5:]
+    lots_title, lots_header, lot_row = lines[4:7]
+    assert lots_title == "lots holding credits, in the order they are drawn:"
+    assert lots_header.split() == ["LOT", "CATEGORY", "PRIORITY", "REMAINING", "AMOUNT", "EXPIRES"]
+    assert lot_row.split()[1:5] == ["promotional", "0", "100", "100"]
+    header, row = lines[8:]
     assert header.split() == [
         "ID",
         "KIND",
