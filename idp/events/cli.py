@@ -101,13 +101,15 @@ def rotate_secret(endpoint_id, as_json):
 
 @webhooks.command("update")
 @click.argument("endpoint_id")
+@click.option("--events", "types", help="Comma-separated event types: replaces the list.")
 @_CONTACT
 @_LOW
 @click.option("--enable", is_flag=True, help="Re-enable an endpoint disabled after failures.")
 @_JSON
-def update(endpoint_id, contact_email, low_balance_threshold, enable, as_json):
-    """Change the credits.low threshold, or re-enable the endpoint."""
+def update(endpoint_id, types, contact_email, low_balance_threshold, enable, as_json):
+    """Change the event types or the credits.low threshold, or re-enable the endpoint."""
     options = {"contact_email": contact_email, "low_balance_threshold": low_balance_threshold}
+    options["events"] = types
     changed = lambda: endpoints.to_dict(  # noqa: E731
         endpoints.update(endpoint_id, **options, enable=enable)
     )

@@ -82,11 +82,16 @@ def _set_options(endpoint: WebhookEndpoint, contact_email=None, low_balance_thre
 
 
 def update(endpoint_id: str, **options) -> WebhookEndpoint:
-    """Change the credits.low threshold (or, deprecated, the app's contact); ``enable``
-    re-activates a disabled endpoint (its failure count starts again)."""
+    """Change the event types or the credits.low threshold (or, deprecated, the app's
+    contact); ``enable`` re-activates a disabled endpoint (its failure count starts
+    again)."""
     endpoint = get(endpoint_id)
     enable = options.pop("enable", False)
+    events = options.pop("events", None)
     _set_options(endpoint, **options)
+    if events is not None:  # e.g. to opt in to credits.consumed
+        endpoint.event_types = parse_types(events)
+        listeners.changed()
     if enable:
         endpoint.status, endpoint.failures, endpoint.disabled_at = ACTIVE, 0, None
         listeners.changed()

@@ -51,7 +51,8 @@ def list_endpoints(client_id: str):
 def update(endpoint_id: str):
     data = _body()
     options = {name: data.get(name) for name in _OPTIONS}
-    endpoint = endpoints.update(endpoint_id, **options, enable=data.get("status") == "active")
+    enable = data.get("status") == "active"
+    endpoint = endpoints.update(endpoint_id, **options, events=data.get("events"), enable=enable)
     body = endpoints.to_dict(endpoint)
     outbox.commit()
     return jsonify(body)

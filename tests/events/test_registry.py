@@ -136,3 +136,37 @@ def test_the_admin_replay(client, db, user, hook, receiver, admin_token):
     )
     assert replayed.json == {"event": event_id, "endpoints": [hook[0].id]}
     assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event_id, event_id]
+
+
+def test_an_endpoint_opts_in_to_consumed_credits_later(app, db, user, partner, receiver):
+    from idp.core import outbox
+    from idp.core.events_hook import emit
+    from idp.oauth2 import services as oauth2
+
+    code, made = cli(app, "add", "shop", "--url", receiver.url)  # the default types
+    assert code == 0 and "credits.consumed" not in made["events"]
+    oauth2.grant_consent(user.id, "shop", "openid credits:read")
+    outbox.drain()
+    receiver.requests.clear()
+    emit("credits.consumed", user.id, {"credits": 1, "available_after": 9})
+    outbox.commit()
+    assert receiver.requests == []
+    code, body = cli(app, "update", made["id"], "--events", "credits.consumed,credits.low")
+    assert (code, body["events"]) == (0, ["credits.consumed", "credits.low"])
+    emit("credits.consumed", user.id, {"credits": 2, "available_after": 7})
+    outbox.commit()
+    assert [e["data"]["credits"] for e in receiver.events()] == [2]
+    code, body = cli(app, "update", made["id"], "--events", "credits.stolen")
+    assert (code, body["error"]) == (1, "invalid_event_type")
+
+
+def test_the_admin_api_changes_the_types(client, partner, admin_token):
+    auth = bearer(admin_token)
+    made = client.post(
+        "/api/cross-app/apps/shop/webhooks", json={"url": "https://h.shop.example/"}, headers=auth
+    )
+    url = f"/api/cross-app/webhooks/{made.json['id']}"
+    changed = client.patch(url, json={"events": ["credits.consumed"]}, headers=auth)
+    assert (changed.status_code, changed.json["events"]) == (200, ["credits.consumed"])
+    refused = client.patch(url, json={"events": "nope"}, headers=auth)
+    assert (refused.status_code, refused.json["error"]) == (400, "invalid_event_type")

@@ -572,7 +572,7 @@ export type paths = {
         delete: operations["removeWebhookEndpoint"];
         options?: never;
         head?: never;
-        /** Change the threshold; `status` `active` re-enables. */
+        /** Change the types or the threshold; `status` `active` re-enables. */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
     };
@@ -1924,6 +1924,8 @@ export type components = {
              * @description Deprecated: sets the app's `contact_email`.
              */
             contact_email?: string | null;
+            /** @description Replaces the types received (e.g. to opt in to `credits.consumed`). */
+            events?: components["schemas"]["WebhookEventType"][];
             /** @description `credits.low` fires when the available credits cross below this. */
             low_balance_threshold?: number | null;
             /** @enum {string} */
