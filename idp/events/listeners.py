@@ -6,8 +6,8 @@ cost a query, nor a fall of the balance that crosses no endpoint's threshold.  S
 writer asks :meth:`ListenerCache.get` first (:meth:`Listening.hears`), which answers
 from memory and reads the database at most every ``IDP_WEBHOOK_LISTENERS_CHECK_MS``:
 
-- Every change that may add a listener (an endpoint added, re-enabled, or given a
-  ``credits.low`` threshold; see :func:`changed`) replaces the token in the one-row
+- Every change that may add a listener (an endpoint added, re-enabled, given other
+  types or a ``credits.low`` threshold; see :func:`changed`) replaces the token in the one-row
   ``webhook_listeners`` table, in the transaction of the change.  A process that finds
   a token other than the one it last saw reads the listened types again (the token
   first, then the types, so a change committed in between is seen by the next check).
