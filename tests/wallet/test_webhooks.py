@@ -558,3 +558,53 @@ def test_secret_from_settings_is_what_verifies(make_app, user, bought):
     assert deliver(other, completed()).status_code == 400
     assert deliver(other, completed(), secret="whsec_rotated").status_code == 200
     assert WEBHOOK_SECRET != "whsec_rotated"
+
+
+# -- credit lots --------------------------------------------------------------------------
+
+
+def test_a_plans_credits_expire_at_the_end_of_their_period(client, app, user, subscribed):
+    from datetime import UTC, datetime, timedelta
+
+    from .lot_actions import last_entry, lot_of
+
+    period = {"start": 1_800_000_000, "end": 1_802_592_000}
+    line = {"pricing": {"price_details": {"price": "price_pro_monthly"}}, "period": period}
+    paid = invoice(lines={"data": [line]})
+    assert deliver(client, event("invoice.paid", paid)).json["outcome"] == "granted"
+    lot = lot_of(last_entry(subscribed.id, SUBSCRIPTION_GRANT).id)
+    end = datetime.fromtimestamp(period["end"], UTC)
+    assert (lot.category, lot.amount, lot.stripe_ref, lot.expires_at) == (
+        "paid",
+        1000,
+        "in_test_1",
+        end,
+    )
+    # With a rollover, the next period's credits last that much longer.
+    app.config["IDP_WALLET_SUBSCRIPTION_ROLLOVER_DAYS"] = 7
+    renewal = invoice("in_test_2", reason="subscription_cycle", lines={"data": [line]})
+    assert deliver(client, event("invoice.paid", renewal)).json["outcome"] == "granted"
+    lot = lot_of(last_entry(subscribed.id, SUBSCRIPTION_GRANT).id)
+    assert lot.expires_at == end + timedelta(days=7)
+
+
+def test_a_refund_claws_back_from_its_purchases_lot_first(client, user, bought):
+    from wallet.models import PROMO_GRANT
+
+    from .lot_actions import draws_of, last_entry, lot_of, remaining
+
+    services.grant(bought, 50, PROMO_GRANT, "admin:test", reason="welcome")
+    deliver(client, completed())
+    purchase_lot = lot_of(last_entry(bought.id, PURCHASE).id)
+    promo_lot = lot_of(last_entry(bought.id, PROMO_GRANT).id)
+    # The draw order would take the promotion first; the refund takes its own lot.
+    assert deliver(client, refunded(500)).json["outcome"] == "clawed_back"
+    assert draws_of(last_entry(bought.id, REFUND).id) == [(purchase_lot.id, 50)]
+    assert remaining(purchase_lot, promo_lot) == [50, 50]
+    # Spend from the purchase too (after the promotion), then refund the rest: what its
+    # lot no longer holds comes from the others, in the draw order.
+    assert services.consume(user.id, 70, "render", "k-1", None, "user")[0].amount == -70
+    assert remaining(purchase_lot, promo_lot) == [30, 0]
+    assert deliver(client, refunded(1000)).json["outcome"] == "clawed_back"
+    assert draws_of(last_entry(bought.id, REFUND).id) == [(purchase_lot.id, 30)]
+    assert balance(user) == 0
