@@ -64,7 +64,13 @@ def deliver(message: outbox.OutboxMessage) -> None:
     )
     if ok:
         endpoint.failures = 0
-        return
+    else:
+        _failed(endpoint, event, attempt)
+
+
+def _failed(endpoint: WebhookEndpoint, event: WebhookEvent, attempt: int) -> None:
+    """The next attempt on the schedule; after the last, disable the endpoint if nothing
+    got through for IDP_WEBHOOK_DISABLE_AFTER_FAILURES attempts, else give this up."""
     endpoint.failures += 1
     schedule = current_app.config["IDP_WEBHOOK_RETRY_SCHEDULE"]
     if attempt <= len(schedule):
@@ -72,7 +78,7 @@ def deliver(message: outbox.OutboxMessage) -> None:
         enqueue(event.id, endpoint.id, attempt + 1, at=utcnow() + wait)
     elif endpoint.failures >= current_app.config["IDP_WEBHOOK_DISABLE_AFTER_FAILURES"]:
         _disable(endpoint, event)
-    else:  # this event's last attempt; others get through: the receiver refuses this one
+    else:  # others get through meanwhile: the receiver refuses this one event
         log.warning("webhook event %s given up for endpoint %s", event.id, endpoint.id)
 
 
