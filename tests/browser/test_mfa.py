@@ -91,3 +91,24 @@ def test_sign_in_with_a_recovery_code(page, pages, idp, user, clock, chromium):
         expect(tab.locator("[data-section=two-step]")).to_contain_text("9 unused recovery codes")
     finally:
         other.close()
+
+
+def _fits_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("context", [{"viewport": {"width": 390, "height": 844}}], indirect=True)
+def test_the_pages_fit_a_phone(page, pages, idp, user, clock):
+    page.goto(f"{idp}/account")
+    pages.sign_in(user.email, PASSWORD)
+    page.locator("[data-section=two-step]").get_by_role("button").click()
+    expect(page.locator(".qr svg")).to_be_visible()
+    assert _fits_width(page), "the setup page overflows at 390px"
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Authentication code").fill(code_at(secret, -1))
+    page.get_by_role("button", name="Turn on").click()
+    expect(pages.heading()).to_have_text("Save your recovery codes")
+    assert _fits_width(page), "the recovery codes overflow at 390px"
+    page.goto(f"{idp}/login/second-factor")  # a step-up of this session
+    expect(pages.heading()).to_contain_text("Confirm it")
+    assert _fits_width(page), "the second step overflows at 390px"
