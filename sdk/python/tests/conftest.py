@@ -116,6 +116,8 @@ def services(tmp_path_factory):
         "SECRET_KEY": "sdk-tests-" + "s" * 40,
         "IDP_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"k" * 32).decode(),
         "IDP_PAYMENTS": "simulated",
+        # Purchases above 1000 credits want a recent second factor (RFC 9470 step-up).
+        "IDP_STEP_UP_PURCHASE_CREDITS": "1000",
         "IDP_KEY_REFRESH_SECONDS": "1",
         "IDP_OUTBOX_DELIVERY": "cli",
         "IDP_LOG_LEVEL": "WARNING",

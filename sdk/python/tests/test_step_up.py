@@ -226,3 +226,16 @@ def test_the_async_wallet_client_raises_it_too():
     with pytest.raises(ApiInsufficientUserAuthentication) as caught:
         asyncio.run(run())
     assert caught.value.acr_values == (TWO,) and caught.value.max_age == 300
+
+
+def test_a_large_purchase_is_refused_with_the_challenge_end_to_end(server, ada_tokens):
+    """The real server (purchases above 1000 credits want a recent second factor): Ada
+    signed in with her password alone, so the wallet client raises the typed error with
+    the parameters to sign in again with; a small purchase goes through."""
+    user = UserToken(ada_tokens["access_token"])
+    with WalletClient(server.url, max_retries=0) as wallet:
+        with pytest.raises(ApiInsufficientUserAuthentication) as caught:
+            wallet.purchase(user, amount=5000)
+        assert (caught.value.acr_values, caught.value.max_age) == ((TWO,), 600)
+        assert caught.value.status_code == 401
+        assert wallet.purchase(user, amount=10).url
