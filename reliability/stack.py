@@ -116,18 +116,24 @@ class Stack:
         return done.stdout
 
     def provision(self) -> None:
-        bench.flask_cli(self.env, "db upgrade")
-        bench.flask_cli(self.env, "keys ensure")
-        out = self.flask(
-            "apps", "create", "--name", "shop", "--client-id", "shop", "--scope", APP_SCOPES,
-            "--redirect-uri", REDIRECT, "--json",
-        )  # fmt: skip
-        self.shop = json.loads(out)
+        """Migrate, keys, the partner app "shop" and the users with their credits, by the
+        project's own CLI commands (reliability/provision.py: one process for them all)."""
         self.users = [f"user{n}@soak.example" for n in range(self.user_count)]
-        for email in self.users:
-            self.flask("users", "create", "--email", email, "--password", PASSWORD, "--verified")
-            self.flask("wallet", "grant", "--email", email, "--credits", str(CREDITS),
-                       "--reason", "soak")  # fmt: skip
+        spec = {
+            "users": self.users,
+            "password": PASSWORD,
+            "credits": CREDITS,
+            "app": ["--name", "shop", "--client-id", "shop", "--scope", APP_SCOPES,
+                    "--redirect-uri", REDIRECT],
+        }  # fmt: skip
+        done = subprocess.run(  # noqa: S603 (our own argument list)
+            [str(BIN / "python"), "-m", "reliability.provision"],
+            cwd=ROOT, env={**self.env, "FLASK_APP": "wsgi"}, input=json.dumps(spec),
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode:
+            raise bench.BenchError(f"provisioning failed: {done.stderr or done.stdout}")
+        self.shop = json.loads(done.stdout)
 
     def start_node(self, index: int) -> None:
         port = self.node_ports[index]
