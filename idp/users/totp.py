@@ -98,7 +98,12 @@ def provisioning_uri(user: User, secret: str) -> str:
 def qr_svg(uri: str) -> Markup:
     """The QR code of ``uri`` as inline SVG, drawn here (no third-party service sees it)."""
     svg = segno.make(uri, error="m").svg_inline(
-        scale=5, border=2, dark="#000", light="#fff", title=_("QR code for your authenticator app")
+        scale=5,
+        border=2,
+        dark="#000",
+        light="#fff",
+        omitsize=True,
+        title=_("QR code for your authenticator app"),
     )
     return Markup(svg)  # noqa: S704 (segno's own markup: the URI is escaped inside it)
 

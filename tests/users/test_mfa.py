@@ -11,7 +11,7 @@ from idp.audit.models import AuditEvent
 from idp.users import factors, totp
 from idp.users.models import CrossAppSession, RecoveryCode, TotpFactor
 from tests.helpers import PASSWORD, csrf_of
-from tests.pages.html import alerts
+from tests.pages.html import alerts, read
 
 from .mfa_actions import Mfa, at_step, code_at, recovery_codes_of
 
@@ -257,3 +257,30 @@ def test_complete_second_step_opens_the_session_with_both_methods(app, user, db)
 def test_levels(amr, acr):
     assert factors.acr_of(amr) == acr
     assert (factors.MFA in factors.combined(amr)) is (acr == factors.ACR_2FA)
+
+
+def _self_contained(response) -> None:
+    """As tests/pages/test_pages.py asks of every hosted page: no inline style (CSP), a
+    label for every visible field, never stored, never framed."""
+    html_text = response.data.decode()
+    assert " style=" not in html_text and "<style" not in html_text
+    page = read(response.data)
+    labelled = {a.get("for") for a in page.all("label")}
+    for field in page.all("input"):
+        if field.get("type") not in ("hidden", "submit") and "hidden" not in field:
+            assert field.get("id") in labelled, field
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_pages_are_self_contained(mfa, user, monkeypatch, new_browser):
+    mfa.start()
+    _self_contained(mfa.http.get("/account/two-step"))
+    _self_contained(mfa.http.get("/account"))
+    secret = totp.enrolling_secret(user)
+    at_step(monkeypatch, 0)
+    _self_contained(mfa.confirm(code_at(secret, -1)))
+    other = Mfa(new_browser())
+    location = other.browser.login().headers["Location"]
+    _self_contained(other.http.get(location))
+    _self_contained(other.http.get(location + "&method=recovery"))
