@@ -202,14 +202,17 @@
 
     function ceremony(mediation) {
       var controller = window.AbortController ? new window.AbortController() : null;
+      // Held at once: a click while the options are still on their way cancels this
+      // request before it reaches the browser (two pending requests would clash).
+      if (mediation && controller) pending = controller;
       return post(element.getAttribute("data-options-url"), token, {}, messages.failed)
         .then(function (options) {
+          if (controller && controller.signal.aborted) {
+            throw new DOMException("superseded", "AbortError");
+          }
           var request = { publicKey: requestOptions(options) };
           if (mediation) request.mediation = mediation;
-          if (controller) {
-            request.signal = controller.signal;
-            if (mediation) pending = controller;
-          }
+          if (controller) request.signal = controller.signal;
           return navigator.credentials.get(request);
         })
         .then(function (credential) {
