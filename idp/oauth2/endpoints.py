@@ -118,6 +118,9 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "exp": token["exp"],
             "iat": token["iat"],
             "jti": token["jti"],
+            # RFC 9470 section 6.2: how and when the person authenticated, for a
+            # resource server that decides on step-up from introspection.
+            **{k: token[k] for k in ("acr", "auth_time") if k in token},
         }
 
     @staticmethod

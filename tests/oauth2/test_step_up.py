@@ -4,12 +4,14 @@ code), ``acr_values`` and ``max_age`` forcing the second factor, an app's
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.users import factors
-from tests.helpers import Flow, query_of
+from tests.helpers import Flow, basic, query_of
 from tests.users.mfa_actions import Mfa, code_at
 
 from .conftest import USER_SCOPES
@@ -136,3 +138,13 @@ def test_an_app_that_requires_two_factors(password_only, enrolled, apps, runner)
     assert result.exit_code == 0, result.output
     assert '"require_mfa": true' in result.output
     _second_factor_detour(Flow(password_only).authorize(app, "openid")[0])
+
+
+def test_introspection_says_the_level_and_when(password_only, enrolled, new_browser, shop):
+    """RFC 9470 section 6.2: a resource server that introspects learns acr and auth_time."""
+    http = new_browser()
+    assert Mfa(http).sign_in(code_at(enrolled, 0)).status_code == 302
+    token = Flow(http).tokens(shop, "openid")["access_token"]
+    body = http.post("/oauth/introspect", data={"token": token}, headers=basic(shop)).json
+    assert body["acr"] == factors.ACR_2FA
+    assert abs(body["auth_time"] - time.time()) < 60

@@ -1324,10 +1324,14 @@ export type components = {
         };
         /** @description RFC 7662 section 2.2. */
         Introspection: {
+            /** @description A person's token: the level of their sign-in (`urn:idp:acr:1fa` or `urn:idp:acr:2fa`; RFC 9470 section 6.2). */
+            acr?: string;
             /** @constant */
             active: true;
             /** @description The audience(s) the token names. */
             aud: string | string[];
+            /** @description A person's token: when they signed in (RFC 9470 section 6.2). */
+            auth_time?: number;
             client_id: string;
             exp: number;
             iat: number;
