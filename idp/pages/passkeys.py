@@ -59,6 +59,7 @@ api.after_request(challenges.remember)  # the ceremony's cookie
 
 @api.before_request
 def _protect():
+    """CSRF for every step (the page's token in the X-CSRFToken header), refused in JSON."""
     try:
         csrf.protect()
     except CSRFError:
@@ -66,13 +67,15 @@ def _protect():
 
 
 def body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
+    """The step's JSON object."""
+    sent = request.get_json(silent=True)
+    if not isinstance(sent, dict):
         raise MalformedCeremony()
-    return body
+    return sent
 
 
 def signed_in_user():
+    """(SSO session, user) of this browser; a JSON refusal when signed out."""
     found = sessions.current()
     if found is None:
         raise NotSignedIn()
