@@ -13,6 +13,7 @@ def init_app(app) -> None:
 
     # Ending a user's access everywhere ends their apps' offline access too.
     register_access_ender(app, services.revoke_user_grants)
+    register_access_ender(app, services.forget_consents)
     server.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(browser)

@@ -14,6 +14,7 @@ from idp.core import scopes as scope_names
 from idp.core.db_types import utcnow
 from idp.core.events_hook import emit
 from idp.core.extensions import db
+from idp.users.access import ACCOUNT_DELETED
 from idp.users.models import User
 
 from . import denylist
@@ -203,6 +204,19 @@ def revoke_consent(user_id: int, client_id: str) -> None:
     db.session.commit()
     _remember((user_id, client_id), None)
     revoke_refresh_tokens(user_id, client_id, "consent_revoked")
+
+
+def forget_consents(user_id: int, reason: str) -> None:
+    """Access ender (``idp.users.access``): a deleted account's consents go with it, so
+    no app is listed as holding what nobody granted any more.  Signing out everywhere or
+    a password change keeps them (the person still agreed).  Not committed: deletion
+    commits once, after its steps (the partner events of ``user.deleted`` were found from
+    these consents before this runs)."""
+    if reason != ACCOUNT_DELETED:
+        return
+    db.session.execute(delete(Consent).where(Consent.user_id == user_id))
+    if has_request_context():
+        request.idp_consents = {}
 
 
 def consents(user_id: int) -> list[Consent]:

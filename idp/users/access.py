@@ -11,6 +11,9 @@ from . import sessions
 from .models import CrossAppSession
 
 _ENDERS = "idp_access_enders"
+# The reason given when the account itself goes (idp.users.deletion): enders may then
+# forget what outlives a sign-out (an app's consent).
+ACCOUNT_DELETED = "account_deleted"
 
 
 def register_access_ender(app, ender) -> None:

@@ -23,6 +23,7 @@ from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
 from . import passwords
+from .access import ACCOUNT_DELETED as ACCESS_ENDED_BY_DELETION
 from .access import end_all_access
 from .models import EmailVerification, PasswordReset, User
 
@@ -65,7 +66,7 @@ def delete_account(user: User, actor: str) -> None:
         return
     for _, perform in current_app.extensions.get(_STEPS, ()):
         perform(user, actor)
-    end_all_access(user.id, "account_deleted")
+    end_all_access(user.id, ACCESS_ENDED_BY_DELETION)
     _anonymise(user)
     audit.record(ACCOUNT_DELETED, user.id, commit=False, actor=actor)
     db.session.commit()

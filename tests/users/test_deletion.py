@@ -55,6 +55,24 @@ def test_deleting_anonymises_and_ends_access(app, db, user, apps):
     assert Browser(app.test_client()).login(password=PASSWORD).status_code == 401
 
 
+def test_deleting_forgets_the_consents_and_signing_out_everywhere_does_not(app, db, user, apps):
+    from idp.oauth2 import services as oauth2
+    from idp.users.access import end_all_access
+
+    apps.partner("shop", "openid email")
+    oauth2.grant_consent(user.id, "shop", "openid email")
+    end_all_access(user.id, "sign_out_everywhere")
+    db.session.commit()
+    assert [c.client_id for c in oauth2.consents(user.id)] == ["shop"]
+
+    with app.test_request_context():
+        delete_account(user, "self")
+
+    db.session.rollback()
+    assert oauth2.consents(user.id) == []
+    assert oauth2.granted_scopes(user.id, "shop") == set()
+
+
 @pytest.mark.postgres
 def test_the_ledger_is_kept_and_credits_are_forfeited(app, db, user):
     wallet = fund(user, 120)
