@@ -69,7 +69,8 @@ def on_fall(applied: Applied, prefs: WalletPreferences, user: User) -> None:
 
 def deliver(message: outbox.OutboxMessage) -> None:
     """Outbox handler: pay for one attempt (at most once, whatever the retries)."""
-    attempt = db.session.get(TopUpAttempt, message.payload.get("attempt"))
+    attempt_id = message.payload.get("attempt")
+    attempt = db.session.get(TopUpAttempt, attempt_id) if attempt_id else None
     if attempt is None or attempt.status != "pending":
         return
     if attempt.payment_intent_id and payments.mode() == "stripe":

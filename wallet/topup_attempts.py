@@ -28,16 +28,17 @@ log = logging.getLogger("idp.wallet.autotopup")
 MAX_FAILURES = 3  # consecutive failed top-ups before auto top-up switches itself off
 
 
-def succeeded(payment_intent_id: str) -> None:
+def succeeded(payment_intent_id: str, crossing: object = None) -> None:
     """The PaymentIntent paid (its credits are being granted in this transaction): the
-    attempt succeeded and the run of failures ends."""
-    attempt = _attempt_of(payment_intent_id)
+    attempt succeeded and the run of failures ends.  The attempt is found by its
+    crossing too: Stripe's event may come before the job recorded the PaymentIntent."""
+    attempt = _attempt_of(payment_intent_id, crossing)
     if attempt is None:
         return
     settled = db.session.execute(
         update(TopUpAttempt)
         .where(TopUpAttempt.id == attempt.id, TopUpAttempt.status != "succeeded")
-        .values(status="succeeded", settled_at=utcnow())
+        .values(status="succeeded", settled_at=utcnow(), payment_intent_id=payment_intent_id)
     )
     if settled.rowcount:
         prefs = db.session.get(WalletPreferences, attempt.wallet_id)
@@ -45,19 +46,24 @@ def succeeded(payment_intent_id: str) -> None:
             prefs.topup_failures = 0
 
 
-def failed(payment_intent_id: str, reason: str) -> None:
+def failed(payment_intent_id: str | None, reason: str, crossing: object = None) -> None:
     """``payment_intent.payment_failed`` for a top-up (counted once per attempt)."""
-    attempt = _attempt_of(payment_intent_id)
+    attempt = _attempt_of(payment_intent_id, crossing)
     if attempt is not None:
         fail(attempt, reason, commit=False)
 
 
-def _attempt_of(payment_intent_id: str | None) -> TopUpAttempt | None:
-    if not payment_intent_id:
+def _attempt_of(payment_intent_id: str | None, crossing: object) -> TopUpAttempt | None:
+    """The attempt of a PaymentIntent: by its id, else by the crossing its metadata names."""
+    if payment_intent_id:
+        found = db.session.scalar(
+            select(TopUpAttempt).where(TopUpAttempt.payment_intent_id == payment_intent_id)
+        )
+        if found is not None:
+            return found
+    if not isinstance(crossing, str) or not crossing:
         return None
-    return db.session.scalar(
-        select(TopUpAttempt).where(TopUpAttempt.payment_intent_id == payment_intent_id)
-    )
+    return db.session.scalar(select(TopUpAttempt).where(TopUpAttempt.crossing == crossing[:64]))
 
 
 def fail(attempt: TopUpAttempt, reason: str, *, commit: bool = True) -> None:

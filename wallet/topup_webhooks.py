@@ -32,7 +32,7 @@ def payment_succeeded(event: dict, intent: dict) -> str:
         stripe_ref=intent_id,
         reason=f"auto top-up: package {found.package_id} (payment {intent_id})",
     )
-    topup_attempts.succeeded(intent_id)
+    topup_attempts.succeeded(intent_id, meta.get("auto_topup"))
     return "granted" if entry else "already_granted"
 
 
@@ -55,9 +55,10 @@ def _rebuilt(intent_id: str, intent: dict, meta: dict):
 
 def payment_failed(event: dict, intent: dict) -> str:
     """``payment_intent.payment_failed``: a top-up declined after it was started."""
-    if not payload.metadata(intent).get("auto_topup"):
+    crossing = payload.metadata(intent).get("auto_topup")
+    if not crossing:
         return "ignored_not_auto_topup"
     error = intent.get("last_payment_error") or {}
     reason = payload.short(error.get("code") if isinstance(error, dict) else None, 64)
-    topup_attempts.failed(payload.ref(intent.get("id")), reason or "payment_failed")
+    topup_attempts.failed(payload.ref(intent.get("id")), reason or "payment_failed", crossing)
     return "topup_failed"

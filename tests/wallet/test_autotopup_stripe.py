@@ -190,3 +190,31 @@ def test_a_plan_grant_receipt_links_the_invoice(user, catalogue, mailbox, app):
     assert "Your plan's credits for this period were added." in body(receipt)
     assert ledger.wallet_for(user.id).balance == 1000
     assert preferences.of(wallet.id) is None
+
+
+def test_stripes_event_before_the_job_recorded_the_payment(
+    client, make_app, shop_credits, user, catalogue, fake_stripe
+):
+    """The event names the crossing: the attempt succeeds, and the job, run late, does
+    not charge again."""
+    from .actions import Credits
+
+    customer(user, CUSTOMER)
+    fake_stripe.save_card(CUSTOMER)
+    fund(user, 100)
+    auto_topup(user, below=50)
+    node = make_app(IDP_OUTBOX_DELIVERY="cli")  # the job waits
+    assert Credits(node.test_client(), shop_credits.token).consume(60).status_code == 201
+    [attempt] = attempts(user)
+    metadata = {"auto_topup": attempt.crossing, "credits": "100", "package_id": "starter"}
+    early = {"id": "pi_test_early", "object": "payment_intent", "customer": CUSTOMER}
+    assert deliver(client, paid({**early, "metadata": metadata})).json["outcome"] == "granted"
+    assert (attempts(user)[0].status, attempts(user)[0].payment_intent_id) == (
+        "succeeded",
+        "pi_test_early",
+    )
+    db.session.expire_all()
+    job = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "wallet_topup"))
+    assert job.sent_at is not None  # run by the outbox after the webhook's request
+    assert fake_stripe.calls("/v1/payment_intents") == []  # and it charged nothing
+    assert stored(user) == (140, 0)
