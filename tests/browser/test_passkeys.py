@@ -214,3 +214,19 @@ def test_cancelled_registration_is_said_inline(page, idp, user):
     page.get_by_role("button", name="Create passkey").click()
     expect(page.get_by_role("alert")).to_contain_text("No passkey was created")
     assert passkeys() == []
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.mark.parametrize("context", [PHONE], indirect=True, ids=["phone"])
+def test_the_passkey_pages_fit_a_phone(page, idp, user):
+    no_autofill(page)
+    Authenticator(page)
+    sign_in_with_password(page, idp, user)
+    add_passkey(page, "Phone")
+    for path in ("/account", "/account/passkeys/new", "/login"):
+        page.goto(idp + path)
+        page.wait_for_load_state("load")
+        wide, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert wide <= inner == 390, (path, wide, inner)
