@@ -78,8 +78,11 @@ class Stack:
         """The nodes' ERROR lines (the log level the nodes run at)."""
         found = []
         for log in sorted(Path(self.instance).glob("node*.log")):
-            found += [f"{log.name}: {line}" for line in log.read_text().splitlines()
-                      if "ERROR" in line or "Error" in line]  # fmt: skip
+            found += [
+                f"{log.name}: {line}"
+                for line in log.read_text().splitlines()
+                if ("ERROR" in line or "Error" in line) and "was sent SIGKILL" not in line
+            ]  # fmt: skip (gunicorn on our kill)
         return found
 
     def _env(self, database_url: str) -> dict:

@@ -320,6 +320,10 @@ def report(record: Record, problems: list[str], audit: tuple[bool, str], faults:
     )
     for fault in faults:
         lines.append("fault: " + fault)
+    for name, w_start, w_end in record.windows:
+        inside = Counter(f[3] for f in record.failures if _in_window(f, [(name, w_start, w_end)]))
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(inside.items())) or "none"
+        lines.append(f"  errors in the window of {name}: {kinds}")
     lines.append(f"ledger audit: {'clean' if audit[0] else 'NOT CLEAN'}: {audit[1][-200:]}")
     lines.append("verdict: " + ("PASS" if not problems else "FAIL"))
     lines += [f"  - {p}" for p in problems]
