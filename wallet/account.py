@@ -89,11 +89,7 @@ def settings_context(user: User, wallet: Wallet | None = None, form=None) -> dic
     wallet = wallet or _existing(user.id)
     prefs = preferences.of(wallet.id) if wallet else None
     limits = spend_limits.limits_of(wallet.id) if wallet else {}
-    apps = {}
-    for consent in consents(user.id):
-        client = query_client(consent.client_id)
-        if client is not None and SPEND_SCOPE in consent.scopes:
-            apps[consent.client_id] = registry.get(consent.client_id).name
+    apps = spending_apps(user)
     now = utcnow()
     shown_limits = [
         {
@@ -121,6 +117,17 @@ def settings_context(user: User, wallet: Wallet | None = None, form=None) -> dic
         "money": prices.money,
         "count": prices.count,
     }
+
+
+def spending_apps(user: User) -> dict[str, str]:
+    """client id -> name of each active app the person let spend their credits: the apps
+    a spend limit can be set for."""
+    apps = {}
+    for consent in consents(user.id):
+        client = query_client(consent.client_id)
+        if client is not None and SPEND_SCOPE in consent.scopes:
+            apps[consent.client_id] = registry.get(consent.client_id).name
+    return apps
 
 
 def _settings_values(prefs) -> dict:

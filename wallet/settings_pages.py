@@ -16,7 +16,7 @@ from idp.ui.views import frame_policy, page
 from idp.users.sessions import signed_in_only
 
 from . import ledger, preferences, purchase_form
-from .account import settings_context
+from .account import settings_context, spending_apps
 from .errors import WalletError
 from .preference_models import DAY, MONTH
 
@@ -102,7 +102,7 @@ def limits(user):
     wallet = ledger.wallet_for(user.id)
     client_id = request.form.get("limit_app") or ""
     try:
-        if client_id not in settings_context(user)["limit_apps"]:
+        if client_id not in spending_apps(user):
             raise WalletError(_("Choose one of your apps."), field="limit_app")
         caps = {DAY: _number("limit_day"), MONTH: _number("limit_month")}
         preferences.set_spend_limits(wallet.id, client_id, caps)
