@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.users import factors
-from tests.helpers import Flow, basic, query_of
+from tests.helpers import Flow, basic, bearer, query_of
 from tests.users.mfa_actions import Mfa, code_at
 
 from .conftest import USER_SCOPES
@@ -148,3 +148,23 @@ def test_introspection_says_the_level_and_when(password_only, enrolled, new_brow
     body = http.post("/oauth/introspect", data={"token": token}, headers=basic(shop)).json
     assert body["acr"] == factors.ACR_2FA
     assert abs(body["auth_time"] - time.time()) < 60
+
+
+def test_require_mfa_is_a_registry_setting(client, apps, runner):
+    """``flask apps create --require-mfa`` and the admin API's ``require_mfa``."""
+    args = ["apps", "create", "--name", "Vault", "--client-id", "vault", "--scope", "openid"]
+    result = runner.invoke(args=[*args, "--redirect-uri", "https://vault.example/cb", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"require_mfa": false' in result.output
+    admin = apps.admin()
+    headers = bearer(apps.token(client, admin, "admin").json["access_token"])
+    changed = client.patch("/api/cross-app/apps/vault", json={"require_mfa": True}, headers=headers)
+    assert changed.status_code == 200 and changed.json["require_mfa"] is True
+    refused = client.patch(
+        "/api/cross-app/apps/vault", json={"require_mfa": "yes"}, headers=headers
+    )
+    assert refused.status_code == 400 and refused.json["field"] == "require_mfa"
+    created = runner.invoke(
+        args=["apps", "create", "--name", "Safe", "--scope", "openid", "--require-mfa", "--json"]
+    )
+    assert '"require_mfa": true' in created.output
