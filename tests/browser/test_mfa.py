@@ -112,3 +112,17 @@ def test_the_pages_fit_a_phone(page, pages, idp, user, clock):
     page.goto(f"{idp}/login/second-factor")  # a step-up of this session
     expect(pages.heading()).to_contain_text("Confirm it")
     assert _fits_width(page), "the second step overflows at 390px"
+
+
+def test_turn_it_off_with_the_password(page, pages, idp, user, clock):
+    enrol(page, pages, idp, user)
+    section = page.locator("[data-section=two-step]")
+    field = section.get_by_label("Your password, to turn it off")
+    field.fill("not the password")
+    field.press("Enter")
+    expect(page.locator("#totp_password-error")).to_have_text("Your password is incorrect.")
+    expect(page.get_by_label("Your password, to turn it off")).to_be_focused()
+    page.get_by_label("Your password, to turn it off").fill(PASSWORD)
+    page.get_by_role("button", name="Turn off the authenticator app").click()
+    expect(page.get_by_role("status")).to_contain_text("authenticator app is off")
+    expect(page.locator("[data-section=two-step]")).to_contain_text("Set up an authenticator app")
