@@ -96,6 +96,16 @@ _RULES = {
     "pages.confirm_totp": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
     "pages.disable_totp": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
     "pages.regenerate_recovery_codes": [("IDP_RATELIMIT_LOGIN_ACCOUNT", _signed_in_key, _failed)],
+    # Passkeys: every challenge is a row (counted per IP whatever the answer); an
+    # assertion that does not verify is a failed sign-in.
+    "passkeys.sign_in_options": [("IDP_RATELIMIT_PASSKEY_OPTIONS", get_remote_address, None)],
+    "passkeys.second_step_options": [("IDP_RATELIMIT_PASSKEY_OPTIONS", get_remote_address, None)],
+    "passkeys.registration_options": [("IDP_RATELIMIT_PASSKEY_OPTIONS", get_remote_address, None)],
+    "passkeys.sign_in": [("IDP_RATELIMIT_LOGIN_IP", get_remote_address, _failed)],
+    "passkeys.second_step": [
+        ("IDP_RATELIMIT_LOGIN_IP", get_remote_address, _failed),
+        ("IDP_RATELIMIT_LOGIN_ACCOUNT", _second_step_key, _failed),
+    ],
 }
 
 

@@ -131,6 +131,10 @@ DEFAULTS: dict[str, object] = {
     "IDP_RATELIMIT_SIGNUP": "10/hour",
     "IDP_RATELIMIT_VERIFY": "10/10 minutes",
     "IDP_RATELIMIT_RESET": "5/hour",
+    # Passkey ceremonies started per client IP (each stores a challenge row; a page asks
+    # for one as it opens, for autofill), and failed passkey sign-ins count as failed
+    # sign-ins (IDP_RATELIMIT_LOGIN_IP, and per account at the second step).
+    "IDP_RATELIMIT_PASSKEY_OPTIONS": "60/minute;600/hour",
     # Failed client authentications (token, introspection, revocation and the cross-app
     # JSON endpoints) per client id; reaching the limit locks that client id out for
     # IDP_CLIENT_LOCKOUT_SECONDS, doubling with each lockout in a row up to the maximum.

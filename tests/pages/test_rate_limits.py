@@ -36,7 +36,9 @@ def assert_limited(response, **typed) -> None:
         for p in page.all("p")
         if p.get("data-done") == "You can try again now."
     ]
-    assert abs(shown - retry_after) <= 1
+    # Two readings of one clock, each rounded up to a second, on a busy machine: the
+    # same wait within two seconds.
+    assert abs(shown - retry_after) <= 2
     assert alert.startswith("Too many attempts.")
     assert f"You can try again in {in_words(shown)}" in alert
     assert [f for f in page.all("form") if f.get("method") == "post"]  # not a dead end
