@@ -6,6 +6,7 @@ def init_app(app) -> None:
 
     from . import (
         alerts,
+        deletion,
         models,  # noqa: F401  (register the tables)
         recovery_codes,
         services,
@@ -16,6 +17,7 @@ def init_app(app) -> None:
     outbox.register(services.RESET_KIND, services.deliver_reset)
     totp.register()
     recovery_codes.register()
+    deletion.register_deletion_step(app, lambda user: None, totp.forget)
     # A browser signed in for the first time gets the cookie it is recognised by.
     app.after_request(alerts.remember_device)
 

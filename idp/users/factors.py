@@ -20,7 +20,8 @@ The seam every factor plugs into (TOTP and recovery codes here, passkeys in
   :func:`complete_second_step` with the proof's ``amr`` value: that opens the SSO
   session (``sessions.start`` with the combined ``amr``/``acr`` and a fresh
   ``auth_time``) and returns a :class:`Completed` whose ``apply(response)`` sets the
-  session cookie and whose ``next`` is where to send the browser.
+  session cookie and whose ``next`` is where to send the browser (the completion is
+  audited: :data:`AUDIT_SECOND_STEP`, with the method).
 
 A passwordless sign-in (a passkey alone) needs no pending step: it calls
 ``token = sessions.start(user, amr=[...])`` directly, then

@@ -191,6 +191,13 @@ def reset(user: User) -> bool:
     return had
 
 
+def forget(user: User, actor: str) -> None:
+    """Deleting the account: its authenticator app and recovery codes go (uncommitted:
+    the deletion commits once)."""
+    reset(user)
+    recovery_codes.remove(user)
+
+
 def _remove(user: User) -> None:
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
     if not factors.has_second_factor(user):

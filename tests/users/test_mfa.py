@@ -284,3 +284,12 @@ def test_the_pages_are_self_contained(mfa, user, monkeypatch, new_browser):
     location = other.browser.login().headers["Location"]
     _self_contained(other.http.get(location))
     _self_contained(other.http.get(location + "&method=recovery"))
+
+
+def test_deleting_the_account_removes_its_factors(enrolled, user, db):
+    from idp.users import deletion
+
+    deletion.delete_account(user, "test")
+    assert db.session.scalars(select(TotpFactor).where(TotpFactor.user_id == user.id)).all() == []
+    left = db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
+    assert left == []
