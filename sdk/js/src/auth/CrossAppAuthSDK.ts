@@ -508,6 +508,7 @@ export class CrossAppAuthSDK {
       next: options.next,
       acr_values: options.acrValues === undefined ? undefined : scopeString(options.acrValues),
       max_age: options.maxAge === undefined ? undefined : String(options.maxAge),
+      ui_locales: scopeString(options.uiLocales ?? this.config.uiLocales ?? []) || undefined,
     };
     for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, value);
     return url.toString();

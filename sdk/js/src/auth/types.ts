@@ -26,6 +26,11 @@ export interface AuthConfig {
   lockTimeoutMs?: number;
   /** Use the localStorage lock even where Web Locks exist. */
   forceStorageLock?: boolean;
+  /**
+   * The languages of the hosted pages, preferred first (BCP 47 tags: `'fr'`, `['fr-CA', 'en']`),
+   * sent as `ui_locales` on every sign-in; default: none (the user's choice or browser decides).
+   */
+  uiLocales?: string | string[];
   /** Where RP-initiated logout returns (a registered post-logout redirect URI). */
   postLogoutRedirectUrl?: string;
   /** Retry policy of API calls. */
@@ -70,6 +75,8 @@ export interface LoginOptions {
   acrValues?: string | string[];
   /** `max_age` (OIDC Core 3.1.2.1): sign in again unless the last sign-in is this recent (s). */
   maxAge?: number;
+  /** `ui_locales` (OIDC Core 3.1.2.1) for this sign-in, instead of the config's `uiLocales`. */
+  uiLocales?: string | string[];
 }
 
 export interface LogoutOptions {

@@ -154,6 +154,27 @@ describe('stepUp', () => {
     await expect(pending).rejects.toMatchObject({ code: 'timeout' });
   });
 
+  it('sends ui_locales from the config, or from the call', async () => {
+    const popup = fakePopup();
+    vi.spyOn(window, 'open').mockImplementation(() => popup as unknown as Window);
+    const auth = sdk({ uiLocales: ['fr-CA', 'en'] });
+    const first = auth.login({ timeoutMs: 50 });
+    expect((await untilNavigated(popup)).searchParams.get('ui_locales')).toBe('fr-CA en');
+    await expect(first).rejects.toMatchObject({ code: 'timeout' });
+
+    const again = fakePopup();
+    vi.spyOn(window, 'open').mockImplementation(() => again as unknown as Window);
+    const second = auth.login({ uiLocales: 'de', timeoutMs: 50 });
+    expect((await untilNavigated(again)).searchParams.get('ui_locales')).toBe('de');
+    await expect(second).rejects.toMatchObject({ code: 'timeout' });
+
+    const none = fakePopup();
+    vi.spyOn(window, 'open').mockImplementation(() => none as unknown as Window);
+    const third = sdk().login({ timeoutMs: 50 });
+    expect((await untilNavigated(none)).searchParams.has('ui_locales')).toBe(false);
+    await expect(third).rejects.toMatchObject({ code: 'timeout' });
+  });
+
   it("with stepUp: 'redirect' the tab leaves to sign in again and comes back here", async () => {
     refuse(`GET ${API}/credits`);
     window.history.replaceState(null, '', '/shop?item=7');
