@@ -119,3 +119,23 @@ def test_the_migration_gives_each_app_its_endpoints_latest_contact(fresh):
         "ep_3": "s@shop.example",
         "ep_4": "b@blog.example",
     }
+
+
+@pytest.mark.postgres(only=True)
+def test_concurrent_registrations_of_one_name_register_one_app(committed_db, app, client, apps):
+    """Ten registrations of one name (in ten cases) at once: one app, nine name_in_use,
+    whichever of the check and the index stopped each."""
+    from tests.helpers import bearer
+    from tests.wallet.test_concurrency import concurrently
+
+    headers = bearer(apps.token(client, apps.admin(), "admin").json["access_token"])
+
+    def register(http, i):
+        body = {"name": "shop".upper() if i % 2 else "Shop", "allowed_scopes": "openid"}
+        return http.post("/api/cross-app/register", json=body, headers=headers)
+
+    responses = concurrently(app, 10, register)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [400] * 9
+    assert {r.json["error"] for r in responses if r.status_code == 400} == {"name_in_use"}
+    assert [a.name.lower() for a in services.list_all()].count("shop") == 1
