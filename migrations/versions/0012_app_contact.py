@@ -16,8 +16,9 @@ Compatible with the previous deploy:
   (``name_in_use``) already refused, except for two registrations racing.  A database
   that holds two apps of one name (a race, or apps registered before issue 17) is
   refused here with the list of them: renaming a partner's app is the operator's
-  choice (``flask apps update CLIENT_ID --name ...``), not a migration's, and nothing
-  has changed when it stops.
+  choice (``flask apps update CLIENT_ID --name ...`` of the release still running: this
+  one's needs the new column), not a migration's, and nothing has changed when it
+  stops.
 - ``webhook_listeners``: one row, a random token every change to the set of webhook
   endpoints replaces (``idp.events.listeners``); the old code never touches it, so a
   node still on it leaves the token alone and others notice its changes only within
@@ -80,8 +81,9 @@ def _refuse_duplicate_names():
     listed = "; ".join(f"{name!r}: {', '.join(ids)}" for name, ids in groups.items())
     raise RuntimeError(
         "migration 0012 makes app names unique whatever their case, and these apps share "
-        f"a name ({listed}).  Rename all but one of each (flask apps update CLIENT_ID "
-        "--name NEW_NAME), then upgrade again; nothing was changed."
+        f"a name ({listed}).  Rename all but one of each with the release still running "
+        "(flask apps update CLIENT_ID --name NEW_NAME), then upgrade again; nothing was "
+        "changed."
     )
 
 
