@@ -1,6 +1,6 @@
 /**
  * Typed errors.  `code` is the server's `error` value when the server answered
- * (`insufficient_credits`, `insufficient_scope`, `insufficient_user_authentication`, `login_required`,
+ * (`insufficient_credits`, `spend_limit_reached`, `insufficient_scope`, `insufficient_user_authentication`, `login_required`,
  * `idempotency_key_reused`, `invalid_grant`, ...), or one of the SDK's own codes
  * (`popup_blocked`, `popup_closed`, `timeout`, `aborted`, `purchase_cancelled`,
  * `invalid_state`, `invalid_id_token`, `network_error`, `lock_timeout`, `not_in_browser`).
@@ -31,6 +31,7 @@ export type ServerErrorCode =
   | 'insufficient_scope'
   | 'insufficient_user_authentication'
   | 'insufficient_credits'
+  | 'spend_limit_reached'
   | 'idempotency_key_reused'
   | 'hold_not_active'
   | 'not_found'
@@ -81,6 +82,28 @@ export class InsufficientCreditsError extends SDKError {
     const { balance, available } = this.details;
     this.balance = typeof balance === 'number' ? balance : undefined;
     this.available = typeof available === 'number' ? available : undefined;
+  }
+}
+
+/**
+ * 402 `spend_limit_reached`: the user capped what this app may spend per UTC day or month.
+ * `remaining` may still be spent in the window; `resetsAt` is when it starts again.
+ */
+export class SpendLimitReachedError extends SDKError {
+  override readonly name = 'SpendLimitReachedError';
+  readonly limit: number | undefined;
+  readonly period: 'day' | 'month' | undefined;
+  readonly remaining: number | undefined;
+  readonly resetsAt: Date | undefined;
+
+  constructor(message: string, options: SDKErrorOptions = {}) {
+    super('spend_limit_reached', message, options);
+    const { limit, period, remaining, resets_at: resetsAt } = this.details;
+    this.limit = typeof limit === 'number' ? limit : undefined;
+    this.period = period === 'day' || period === 'month' ? period : undefined;
+    this.remaining = typeof remaining === 'number' ? remaining : undefined;
+    const when = typeof resetsAt === 'string' ? new Date(resetsAt) : undefined;
+    this.resetsAt = when && !Number.isNaN(when.getTime()) ? when : undefined;
   }
 }
 
@@ -136,6 +159,7 @@ export function fromServer(
   }
   const options = { status, description, details };
   if (code === 'insufficient_credits') return new InsufficientCreditsError(description, options);
+  if (code === 'spend_limit_reached') return new SpendLimitReachedError(description, options);
   if (code === 'insufficient_scope') return new InsufficientScopeError(description, bearer.scope, options);
   if (code === 'insufficient_user_authentication') {
     // RFC 9470 section 3: the parameters are in the challenge; a body may repeat them.

@@ -5,7 +5,7 @@ export type { AuthConfig, User, LoginOptions, LogoutOptions, RedirectResult } fr
 export { CreditSDK, type ConsumeOptions } from './credits/CreditSDK';
 export { PaymentSDK } from './payments/PaymentSDK';
 export type { PurchaseOptions, PurchaseResult } from './payments/hostedPurchase';
-export { SDKError, InsufficientCreditsError, InsufficientScopeError, InsufficientUserAuthenticationError, isSDKError } from './errors';
+export { SDKError, InsufficientCreditsError, InsufficientScopeError, InsufficientUserAuthenticationError, SpendLimitReachedError, isSDKError } from './errors';
 export type { ErrorCode, ClientErrorCode, ServerErrorCode } from './errors';
 export { Emitter, type SDKEvents, type CreditsState } from './communication/events';
 export { createEnvelope, parseEnvelope, ENVELOPE_VERSION, type Envelope } from './communication/postMessage';

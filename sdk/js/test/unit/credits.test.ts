@@ -2,7 +2,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { CrossAppAuthSDK } from '../../src/auth/CrossAppAuthSDK';
 import { createEnvelope } from '../../src/communication/postMessage';
 import { CreditSDK } from '../../src/credits/CreditSDK';
-import { InsufficientCreditsError } from '../../src/errors';
+import { InsufficientCreditsError, SpendLimitReachedError } from '../../src/errors';
 import { PaymentSDK } from '../../src/payments/PaymentSDK';
 import { CLIENT_ID, FakeIdp, ISSUER, json, rsaKey, type Key } from './fake-idp';
 
@@ -69,6 +69,15 @@ describe('CreditSDK', () => {
     const error = await new CreditSDK(auth).consumeCredits(5, 'render').catch((e) => e);
     expect(error).toBeInstanceOf(InsufficientCreditsError);
     expect([error.balance, error.available]).toEqual([2, 2]);
+  });
+
+  it('a spend limit is a SpendLimitReachedError with the limit and when it resets', async () => {
+    const body = { error: 'spend_limit_reached', error_description: 'Limit reached.', limit: 100, period: 'day', remaining: 3, resets_at: '2026-12-02T00:00:00Z' };
+    idp.routes.set(`POST ${API}/credits/consume`, () => json(body, 402));
+    const error = await new CreditSDK(auth).consumeCredits(5, 'render').catch((e) => e);
+    expect(error).toBeInstanceOf(SpendLimitReachedError);
+    expect(error).toMatchObject({ code: 'spend_limit_reached', status: 402, limit: 100, period: 'day', remaining: 3 });
+    expect(error.resetsAt.toISOString()).toBe('2026-12-02T00:00:00.000Z');
   });
 
   it.each([0, -1, 1.5, Number.NaN])('refuses amount %s before any request', async (amount) => {
