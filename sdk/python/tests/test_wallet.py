@@ -323,3 +323,24 @@ def test_wrong_credentials_are_invalid_client(server):
     ):
         client.balance("anyone")
     assert caught.value.status_code == 401
+
+
+def test_a_spend_limit_answer_is_typed_with_its_window():
+    from datetime import UTC, datetime
+
+    from cross_app_sdk import SpendLimitReached
+    from cross_app_sdk.errors import api_error_class
+
+    body = {
+        "error": "spend_limit_reached",
+        "limit": 100,
+        "period": "day",
+        "remaining": 3,
+        "resets_at": "2026-12-02T00:00:00Z",
+    }
+    error = api_error_class(402, body["error"])("Limit reached.", status_code=402, body=body)
+
+    assert isinstance(error, SpendLimitReached)
+    assert (error.limit, error.period, error.remaining) == (100, "day", 3)
+    assert error.resets_at == datetime(2026, 12, 2, tzinfo=UTC)
+    assert SpendLimitReached(body={"resets_at": "soon"}).resets_at is None

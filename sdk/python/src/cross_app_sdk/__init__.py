@@ -27,6 +27,7 @@ from .errors import (
     RateLimited,
     Reason,
     ServerError,
+    SpendLimitReached,
     TransportError,
 )
 from .jwks import CachePolicy
@@ -78,6 +79,7 @@ __all__ = [
     "RateLimited",
     "Reason",
     "ServerError",
+    "SpendLimitReached",
     "TokenVerifier",
     "Transaction",
     "TransportError",

@@ -4,6 +4,7 @@ the server's ``error`` codes (``{"error": ..., "error_description": ...}`` bodie
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 
 class CrossAppError(Exception):
@@ -145,6 +146,34 @@ class InsufficientCredits(ApiError):
         return self.body.get("available")
 
 
+class SpendLimitReached(ApiError):
+    """402: the user capped what this app may spend per UTC day or month.  ``limit``,
+    ``period`` (``"day"``/``"month"``), ``remaining`` in the window and ``resets_at``
+    (an aware datetime) say what and until when."""
+
+    error = "spend_limit_reached"
+
+    @property
+    def limit(self) -> int | None:
+        return self.body.get("limit")
+
+    @property
+    def period(self) -> str | None:
+        return self.body.get("period")
+
+    @property
+    def remaining(self) -> int | None:
+        return self.body.get("remaining")
+
+    @property
+    def resets_at(self) -> datetime | None:
+        value = self.body.get("resets_at")
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+        except (AttributeError, ValueError):
+            return None
+
+
 class IdempotencyConflict(ApiError):
     """409: the idempotency key was already used with a different request."""
 
@@ -235,6 +264,7 @@ class TransportError(ServerError):
 
 _BY_CODE: dict[str, type[ApiError]] = {
     "insufficient_credits": InsufficientCredits,
+    "spend_limit_reached": SpendLimitReached,
     "idempotency_key_reused": IdempotencyConflict,
     "hold_not_active": HoldNotActive,
     "rate_limited": RateLimited,
