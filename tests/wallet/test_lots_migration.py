@@ -9,6 +9,8 @@ back from its own purchase's lot.  Then what the previous deploy writes during a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
@@ -21,9 +23,9 @@ from wallet.models import PROMO_GRANT, Lot, Wallet
 
 from .lot_actions import draws_of, last_entry, purchase, refund, subscription_grant
 
-# PostgreSQL only: migrating down past 0009 rebuilds SQLite's wallets table (Alembic's
-# batch mode), which the foreign keys of the tables referring to it refuse.
-pytestmark = pytest.mark.postgres(only=True)
+# The history tests run on PostgreSQL only: migrating down past 0009 rebuilds SQLite's
+# wallets table (Alembic's batch mode), which the foreign keys referring to it refuse.
+on_postgres = pytest.mark.postgres(only=True)
 
 
 @pytest.fixture
@@ -72,6 +74,7 @@ def lots_by_ref(wallet_id: int) -> dict:
     return {lot.stripe_ref or "promo": lot for lot in found}
 
 
+@on_postgres
 def test_the_migration_rebuilds_lots_from_the_ledger(fresh):
     wallet_id = history()
     balance = db.session.get(Wallet, wallet_id).balance
@@ -110,6 +113,7 @@ def test_the_migration_rebuilds_lots_from_the_ledger(fresh):
     assert audit.reconcile() == []
 
 
+@on_postgres
 def test_what_the_previous_deploy_writes_is_caught_up(fresh):
     """After the migration the old code still serves for a while: its entries have no
     lots or draws.  The audit names them; ``flask wallet expire`` gives them theirs."""
@@ -139,3 +143,154 @@ def test_what_the_previous_deploy_writes_is_caught_up(fresh):
     old_grant = last_entry(wallet_id, "promo_grant")
     lot = db.session.scalar(sa.select(Lot).where(Lot.entry_id == old_grant.id))
     assert (lot.amount, lot.category, lot.expires_at) == (30, "promotional", None)
+
+
+# -- the replay alone, on both backends ----------------------------------------------------
+
+# (kind, amount, held_delta, stripe_ref) of one wallet's ledger as the previous deploy
+# wrote it; the expected draws follow the documented order (no expiries, one priority:
+# promotional before paid, then the oldest).
+LEDGER = [
+    ("purchase", 100, 0, "cs_1"),
+    ("promo_grant", 30, 0, None),
+    ("consume", -40, 0, None),  # promo 30, then cs_1 10
+    ("subscription_grant", 50, 0, "in_1"),
+    ("hold", 0, 20, None),
+    ("capture", -15, -20, None),  # cs_1 15
+    ("adjustment", 5, 0, None),  # a promotional lot
+    ("refund", -80, 0, "ch_1:1000"),  # the adjustment's 5, cs_1 75
+]
+
+
+@pytest.fixture
+def at_0007(tmp_path, backend):
+    """An app on an empty database of its own (the test's backend), migrated to 0007."""
+    if backend.name == "sqlite":
+        with migrated_app(backend, f"sqlite:///{tmp_path / 'old.sqlite3'}", "0007") as app:
+            yield app
+        return
+    server = sa.engine.make_url(backend.url)
+    name = f"{server.database}_lots_replay"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        with migrated_app(backend, url, "0007") as app:
+            yield app
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def migrated_app(backend, url: str, revision: str):
+    app = create_app({**backend.settings, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade(revision=revision)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def old_ledger() -> int:
+    """LEDGER in raw SQL, as the previous deploy's tables hold it; returns the wallet id."""
+    now = "2026-11-30 12:00:00"
+    run = db.session.execute
+    run(
+        sa.text(
+            "INSERT INTO users (sub, email, email_verified, password_hash, display_name, "
+            "user_type, disabled, created_at, password_changed_at) VALUES ('s1', "
+            "'old@example.com', true, 'x', 'Old', 'customer', false, :t, :t)"
+        ),
+        {"t": now},
+    )
+    run(
+        sa.text(
+            "INSERT INTO wallets (user_id, balance, held, created_at, updated_at) "
+            "SELECT id, 0, 0, :t, :t FROM users"
+        ),
+        {"t": now},
+    )
+    wallet_id = db.session.scalar(sa.text("SELECT id FROM wallets"))
+    balance = held = 0
+    for kind, amount, held_delta, ref in LEDGER:
+        balance, held = balance + amount, held + held_delta
+        run(
+            sa.text(
+                "INSERT INTO ledger_entries (wallet_id, kind, amount, held_delta, "
+                "balance_after, held_after, stripe_ref, actor, created_at) VALUES (:w, :k, "
+                ":a, :h, :b, :ha, :r, 'old', :t)"
+            ),
+            {
+                "w": wallet_id,
+                "k": kind,
+                "a": amount,
+                "h": held_delta,
+                "b": balance,
+                "ha": held,
+                "r": ref,
+                "t": now,
+            },
+        )
+    run(
+        sa.text("UPDATE wallets SET balance = :b, held = :h WHERE id = :w"),
+        {"b": balance, "h": held, "w": wallet_id},
+    )
+    db.session.commit()
+    return wallet_id
+
+
+def replayed() -> tuple[dict, list]:
+    lots = db.session.execute(
+        sa.text(
+            "SELECT l.id, e.kind, l.category, l.amount, l.remaining, l.stripe_ref, "
+            "l.expires_at FROM credit_lots l JOIN ledger_entries e ON e.id = l.entry_id "
+            "ORDER BY l.id"
+        )
+    ).all()
+    draws = db.session.execute(
+        sa.text(
+            "SELECT e.kind, d.lot_id, d.amount FROM credit_lot_draws d "
+            "JOIN ledger_entries e ON e.id = d.entry_id ORDER BY d.id"
+        )
+    ).all()
+    return {row.kind: row for row in lots}, [tuple(row) for row in draws]
+
+
+@pytest.mark.postgres
+def test_the_replay_gives_every_entry_its_lot_or_draws(at_0007):
+    old_ledger()  # committed
+    upgrade(revision="0008")
+    lots, draws = replayed()
+    assert {
+        kind: (row.category, row.amount, row.remaining, row.stripe_ref, row.expires_at)
+        for kind, row in lots.items()
+    } == {
+        "purchase": ("paid", 100, 0, "cs_1", None),
+        "promo_grant": ("promotional", 30, 0, None, None),
+        "subscription_grant": ("paid", 50, 50, "in_1", None),
+        "adjustment": ("promotional", 5, 0, None, None),
+    }
+    paid, promo, adj = lots["purchase"].id, lots["promo_grant"].id, lots["adjustment"].id
+    assert draws == [
+        ("consume", promo, 30),
+        ("consume", paid, 10),
+        ("capture", paid, 15),
+        ("refund", adj, 5),
+        ("refund", paid, 75),
+    ]
+    # Down again leaves the previous deploy's schema (the ledger untouched); up again
+    # rebuilds the same.  (The session's reads end first: DDL waits for their locks.)
+    db.session.rollback()
+    downgrade(revision="0007")
+    columns = [c["name"] for c in sa.inspect(db.engine).get_columns("wallets")]
+    assert "lots_expire_at" not in columns
+    assert db.session.scalar(sa.text("SELECT count(*) FROM ledger_entries")) == len(LEDGER)
+    db.session.rollback()
+    upgrade(revision="0008")
+    again, drawn_again = replayed()
+    assert [row.amount for row in again.values()] == [row.amount for row in lots.values()]
+    assert len(drawn_again) == len(draws)
