@@ -13,7 +13,9 @@ from idp.apps import services as registry
 from idp.apps.services import query_client
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
+from idp.core.i18n import _
 from idp.oauth2.services import consents
+from idp.users.errors import DeletionRefused
 from idp.users.models import User
 
 from . import (
@@ -26,8 +28,9 @@ from . import (
     prices,
     services,
     spend_limits,
+    stripe_gateway,
 )
-from .errors import HoldNotActive
+from .errors import HoldNotActive, PaymentProviderError
 from .ledger import Change
 from .models import EXPIRE, Hold, Wallet
 from .preference_models import DAY, MONTH
@@ -152,24 +155,54 @@ def describe_deletion(user: User) -> str | None:
     if wallet.balance:
         summary = services.summary(wallet)
         held = summary["held"]
-        reserved = f" ({held} of them reserved by apps for work in progress)" if held else ""
+        reserved = (
+            _(" (%(held)s of them reserved by apps for work in progress)", held=held)
+            if held
+            else ""
+        )
         said = (
-            f"Your {summary['balance']} credits{reserved} will be forfeited: they are not "
-            "refunded and cannot be moved to another account. Your credit history is kept, "
-            "without your name or address, as payment records must be." + said
+            _(
+                "Your %(balance)s credits%(reserved)s will be forfeited: they are not "
+                "refunded and cannot be moved to another account. Your credit history is "
+                "kept, without your name or address, as payment records must be.",
+                balance=summary["balance"],
+                reserved=reserved,
+            )
+            + said
         )
     return said.strip() or None
 
 
+def _live_subscriptions(wallet: Wallet) -> list:
+    return [s for s in billing.subscriptions(wallet.id) if s.status != "canceled"]
+
+
 def _subscription_warning(wallet: Wallet) -> str:
-    # Deleting does not cancel a plan at Stripe: whoever deletes must know to do it first.
-    live = [s for s in billing.subscriptions(wallet.id) if s.status != "canceled"]
-    if not live:
+    if not _live_subscriptions(wallet):
         return ""
-    return (
-        " Deleting does not cancel your subscription: cancel it first (Buy credits, "
-        "then Manage subscription), or it will keep being charged."
+    return " " + _(
+        "Your subscription is cancelled at once: it is not charged again, and the "
+        "current period is not refunded."
     )
+
+
+def _cancel_subscriptions(wallet: Wallet) -> None:
+    """Deletion's first act for the wallet: no plan keeps charging a deleted account.
+    A payment provider that cannot cancel refuses the whole deletion (nothing changed)."""
+    for subscription in _live_subscriptions(wallet):
+        if payments.mode() == "stripe":
+            try:
+                stripe_gateway.cancel_subscription(subscription.stripe_subscription_id)
+            except PaymentProviderError:
+                raise DeletionRefused(
+                    _(
+                        "Your subscription could not be cancelled at the payment provider, "
+                        "so your account was not deleted. Try again in a moment."
+                    )
+                ) from None
+        # Stripe's own event says so as well, later; the row says it now.
+        subscription.status = "canceled"
+        subscription.updated_at = utcnow()
 
 
 def forfeit(user: User, actor: str) -> None:
@@ -178,6 +211,7 @@ def forfeit(user: User, actor: str) -> None:
     wallet = _existing(user.id)
     if wallet is None:
         return
+    _cancel_subscriptions(wallet)
     preferences.forget(wallet.id)  # no auto top-up after the forfeiture, no more mail
     db.session.commit()
     holds.expire_holds(wallet.id)

@@ -54,6 +54,13 @@ def _calling(what: str):
         raise PaymentProviderError() from None
 
 
+def cancel_subscription(subscription_id: str) -> None:
+    """End a subscription at Stripe now (an account's deletion): no further invoices.
+    Its ``customer.subscription.deleted`` event updates the row as any change does."""
+    with _calling("subscription cancel"):
+        _client().v1.subscriptions.cancel(subscription_id)
+
+
 def customer_for(wallet: Wallet, user) -> str:
     """The wallet's Stripe customer, created once.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import flash, get_flashed_messages, redirect, request, url_for
 
 from idp.users import deletion, passwords, sessions
+from idp.users.errors import DeletionRefused
 from idp.users.sessions import signed_in_only
 
 from . import account
@@ -37,7 +38,10 @@ def delete_account(user):
     password = request.form.get("password")
     if not isinstance(password, str) or not passwords.verify(user.password_hash, password):
         return _form(user, 400, errors={"password": "Your password is incorrect."})
-    deletion.delete_account(user, "self")
+    try:
+        deletion.delete_account(user, "self")
+    except DeletionRefused as refused:
+        return _form(user, refused.status_code, error=refused.description)
     flash("deleted", "deleted")
     return sessions.forget_cookie(redirect(url_for("pages.account_deleted")))
 

@@ -25,6 +25,7 @@ from idp.core.extensions import db
 from . import passwords
 from .access import ACCOUNT_DELETED as ACCESS_ENDED_BY_DELETION
 from .access import end_all_access
+from .errors import DeletionRefused
 from .models import EmailVerification, PasswordReset, User
 
 ACCOUNT_DELETED = "account.deleted"
@@ -38,7 +39,9 @@ Perform = Callable[[User, str], None]
 
 def register_deletion_step(app, describe: Describe, perform: Perform) -> None:
     """``describe(user)``: a sentence saying what deleting does to what a package holds
-    (None: nothing to say); ``perform(user, actor)``: doing it (it may commit)."""
+    (None: nothing to say); ``perform(user, actor)``: doing it (it may commit).  A step
+    that cannot do its part raises :class:`DeletionRefused` before it changes anything:
+    the account is not deleted and the page shows the step's message."""
     app.extensions.setdefault(_STEPS, []).append((describe, perform))
 
 
@@ -64,8 +67,12 @@ def delete_account(user: User, actor: str) -> None:
     Needs an app context (and works without a request: the CLI calls it)."""
     if is_deleted(user):
         return
-    for _, perform in current_app.extensions.get(_STEPS, ()):
-        perform(user, actor)
+    try:
+        for _, perform in current_app.extensions.get(_STEPS, ()):
+            perform(user, actor)
+    except DeletionRefused:
+        db.session.rollback()  # what earlier steps left uncommitted goes too
+        raise
     end_all_access(user.id, ACCESS_ENDED_BY_DELETION)
     _anonymise(user)
     audit.record(ACCOUNT_DELETED, user.id, commit=False, actor=actor)

@@ -65,6 +65,15 @@ class InvalidResetToken(AccountError):
     description = _l("This reset link is invalid or has expired. Ask for a new one.")
 
 
+class DeletionRefused(AccountError):
+    """A deletion step could not do its part (the wallet could not cancel a subscription
+    at the payment provider): nothing was deleted, and the page says why."""
+
+    error = "deletion_refused"
+    description = _l("Your account could not be deleted just now. Nothing was changed; try again.")
+    status_code = 503
+
+
 class EmailTaken(AccountError):
     """Only for operator tools (CLI); hosted pages never show it."""
 

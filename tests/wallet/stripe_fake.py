@@ -133,6 +133,9 @@ def _handler_for(fake: FakeStripe):
             parts = urlsplit(self.path)
             self._answer("GET", parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)))
 
+        def do_DELETE(self):
+            self._answer("DELETE", urlsplit(self.path).path, {})
+
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
@@ -292,6 +295,15 @@ def _invoice_of(fake: FakeStripe, invoice_id: str, params: dict, key) -> dict:
     return {"id": invoice_id, "object": "invoice", "hosted_invoice_url": url}
 
 
+def _cancelled_subscription(fake, subscription_id: str, params, key) -> dict:
+    return {
+        "id": subscription_id,
+        "object": "subscription",
+        "status": "canceled",
+        "canceled_at": int(time.time()),
+    }
+
+
 _ROUTES = [
     ("GET", r"/v1/customers/([^/]+)/payment_methods", _saved_methods),
     ("GET", r"/v1/customers/([^/]+)", _customer_of),
@@ -300,6 +312,7 @@ _ROUTES = [
     ("GET", r"/v1/payment_intents/([^/]+)", _intent_of),
     ("GET", r"/v1/checkout/sessions/([^/]+)", _session_of),
     ("GET", r"/v1/invoices/([^/]+)", _invoice_of),
+    ("DELETE", r"/v1/subscriptions/([^/]+)", _cancelled_subscription),
 ]
 
 
