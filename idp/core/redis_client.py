@@ -22,8 +22,16 @@ _RUN_IDS: dict[tuple[str, int], bytes] = {}
 
 
 class _Identified:
+    # redis-py calls on_connect_check_health on a new connection (on_connect before 6).
+    def on_connect_check_health(self, *args, **kwargs) -> None:
+        super().on_connect_check_health(*args, **kwargs)
+        self._learn_run_id()
+
     def on_connect(self) -> None:
         super().on_connect()
+        self._learn_run_id()
+
+    def _learn_run_id(self) -> None:
         self.send_command("INFO", "server")
         info = self.read_response()
         if isinstance(info, str):

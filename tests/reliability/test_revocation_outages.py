@@ -38,7 +38,10 @@ def _revoke(stack, token: str) -> None:
 def test_a_snapshot_taken_before_the_revocation_does_not_revive_the_token(stack):
     """Redis restarts from a snapshot that still says "not revoked"."""
     token = _issue(stack)
-    assert _active(stack, token)  # cached: not revoked
+    assert _active(stack, token)  # cached: not revoked, tagged with this server's run_id
+    key = b"idp:revoked:" + _jti(token).encode()
+    run_id = stack.redis.client().info("server")["run_id"].encode()
+    assert stack.redis.client().get(key) == b"-" + run_id
     stack.redis.save()  # the snapshot holds that answer
     _revoke(stack, token)
     stack.redis.kill()  # before any later snapshot
