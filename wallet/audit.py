@@ -78,7 +78,7 @@ def lot_problems() -> list[dict]:
                 }
             )
     untracked = lots.untracked_entries()
-    if untracked:  # the previous deploy's: `flask wallet expire` catches them up
+    if untracked:  # the previous deploy's: `flask wallet catch-up-lots` gives them theirs
         problems.append({"entries_without_lots": untracked[:100], "count": len(untracked)})
     return problems
 

@@ -177,16 +177,24 @@ def adjust_command(email, amount, reason, actor, as_json):
 @cli.command("expire")
 @_json_option
 def expire_command(as_json):
-    """Expire credit lots past their expiry (run from cron; reads also do it lazily);
-    first gives entries the previous deploy wrote without lots their lots and draws."""
-    caught_up = lots.catch_up_all()
+    """Expire credit lots past their expiry (run from cron; reads also do it lazily)."""
     expired = lots.expire()
     if as_json:
-        click.echo(json.dumps({"expired_credits": expired, "caught_up_entries": caught_up}))
+        click.echo(json.dumps({"expired_credits": expired}))
         return
-    if caught_up:
-        click.echo(f"gave {caught_up} entries written without lots their lots or draws")
     click.echo(f"expired {expired} credits")
+
+
+@cli.command("catch-up-lots")
+@_json_option
+def catch_up_command(as_json):
+    """Give entries written without lots (by the deploy before migration 0008, during the
+    rollout) their lots and draws; run once the previous deploy is gone."""
+    caught_up = lots.catch_up_all()
+    if as_json:
+        click.echo(json.dumps({"caught_up_entries": caught_up}))
+        return
+    click.echo(f"gave {caught_up} entries written without lots their lots or draws")
 
 
 @cli.command("expire-holds")

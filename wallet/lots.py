@@ -32,7 +32,7 @@ has to expire anything itself.
 
 Entries written by the previous deploy during a rollout (it knows nothing of lots) are
 given their lot or draws by :func:`catch_up`: when a draw finds the lots short, and for
-every wallet in ``flask wallet expire``.
+every wallet by ``flask wallet catch-up-lots``.
 """
 
 from __future__ import annotations
@@ -383,7 +383,8 @@ def catch_up(wallet_id: int) -> int:
 
 
 def catch_up_all() -> int:
-    """:func:`catch_up` for every wallet, committed per wallet (``flask wallet expire``)."""
+    """:func:`catch_up` for every wallet, committed per wallet (``flask wallet
+    catch-up-lots``)."""
     entries = LedgerEntry.__table__
     wallets = db.session.scalars(
         select(entries.c.wallet_id)

@@ -17,7 +17,7 @@ nothing may be lost.  The ledger itself is not touched (it is append-only).
 Compatible with the previous deploy: it never reads the new tables or column, and what
 it writes during the rollout (entries without lots or draws) is picked up by the new
 code's ``wallet.lots.catch_up`` (when a draw finds the lots short, and for every wallet
-in ``flask wallet expire``); the audit reports any entry still without them.
+by ``flask wallet catch-up-lots``); the audit reports any entry still without them.
 """
 
 from itertools import groupby

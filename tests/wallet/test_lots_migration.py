@@ -5,10 +5,11 @@ captured and one released, a refund) is written, the lots are dropped by migrati
 for purchases and plan grants with their Stripe references, a promotional lot for the
 grant, consumption drawn in the documented order, and a refund arriving afterwards takes
 back from its own purchase's lot.  Then what the previous deploy writes during a rollout
-(entries without lots) is caught up by ``flask wallet expire``."""
+(entries without lots) is caught up by ``flask wallet catch-up-lots``."""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -116,7 +117,8 @@ def test_the_migration_rebuilds_lots_from_the_ledger(fresh):
 @on_postgres
 def test_what_the_previous_deploy_writes_is_caught_up(fresh):
     """After the migration the old code still serves for a while: its entries have no
-    lots or draws.  The audit names them; ``flask wallet expire`` gives them theirs."""
+    lots or draws.  The audit names them; ``flask wallet catch-up-lots`` gives them
+    theirs."""
     wallet_id = history()
     db.session.commit()
     # As the previous deploy writes: the wallet row and an entry, nothing else.
@@ -136,9 +138,9 @@ def test_what_the_previous_deploy_writes_is_caught_up(fresh):
     db.session.commit()
     untracked = [p for p in audit.reconcile() if "entries_without_lots" in p]
     assert untracked and untracked[0]["count"] == 2
-    result = fresh.test_cli_runner().invoke(args=["wallet", "expire", "--json"])
+    result = fresh.test_cli_runner().invoke(args=["wallet", "catch-up-lots", "--json"])
     assert result.exit_code == 0, result.output
-    assert '"caught_up_entries": 2' in result.output
+    assert json.loads(result.output) == {"caught_up_entries": 2}
     assert audit.reconcile() == []
     old_grant = last_entry(wallet_id, "promo_grant")
     lot = db.session.scalar(sa.select(Lot).where(Lot.entry_id == old_grant.id))
