@@ -77,6 +77,14 @@ def lot_problems() -> list[dict]:
                     "in_lots": held_by_wallet.get(wallet_id, 0),
                 }
             )
+    orphans = db.session.scalars(
+        select(LotDraw.id).where(
+            ~select(Lot.id).where(Lot.id == LotDraw.lot_id).exists()
+            | ~select(LedgerEntry.id).where(LedgerEntry.id == LotDraw.entry_id).exists()
+        )
+    ).all()
+    if orphans:  # no foreign keys on draws (wallet.models.LotDraw): checked here
+        problems.append({"draws_naming_no_lot_or_entry": list(orphans[:100])})
     untracked = lots.untracked_entries()
     if untracked:  # the previous deploy's: `flask wallet catch-up-lots` gives them theirs
         problems.append({"entries_without_lots": untracked[:100], "count": len(untracked)})

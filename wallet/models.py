@@ -163,31 +163,27 @@ class Lot(db.Model):
     __table_args__ = (
         CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_within"),
         CheckConstraint("category IN ('paid','promotional')", name="category_known"),
-        # The lots a draw looks at: those of one wallet that still hold credits.
-        Index(
-            "ix_credit_lots_open",
-            "wallet_id",
-            "priority",
-            "expires_at",
-            sqlite_where=text("remaining > 0"),
-            postgresql_where=text("remaining > 0"),
-        ),
+        # The lots a draw looks at.  Not partial on ``remaining``: a column in an index's
+        # predicate would make every draw's UPDATE a non-HOT one (new entries in every
+        # index of the table), on the consume's hot path.
+        Index("ix_credit_lots_wallet", "wallet_id", "priority", "expires_at"),
     )
 
 
 class LotDraw(db.Model):
     """Credits one entry took from one lot (a consume, capture, refund, expiry or negative
-    adjustment).  Append-only, like the ledger: the audit sums them per lot."""
+    adjustment).  Append-only, like the ledger: the audit sums them per lot.
+
+    No foreign keys, and no index on ``lot_id``: a consume writes one draw, and each
+    foreign key would cost it a lookup of its parent row.  The ledger writes a draw only
+    in the statement (or transaction) that writes its entry and updates its lot, neither
+    is ever deleted, and the audit reports a draw naming a missing entry or lot."""
 
     __tablename__ = "credit_lot_draws"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), index=True
-    )
-    lot_id: Mapped[int] = mapped_column(
-        ForeignKey("credit_lots.id", ondelete="RESTRICT"), index=True
-    )
+    entry_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    lot_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     amount: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
