@@ -41,8 +41,11 @@ def _page(error: str, description: str, status: int, headers=None):
             response = _bare_page(description, status)
         else:
             response = render(error, description, status)
-    except Exception:
-        _log_unexpected("error page failed to render")
+    except Exception as exc:
+        if outage(exc) is None:
+            _log_unexpected("error page failed to render")
+        else:  # the page's branding needs the database that is down: no bug, no stack
+            log.warning("error page without branding (%s unavailable)", outage(exc))
         response = _bare_page(description, status)
     for name, value in headers or ():
         response.headers[name] = value

@@ -7,6 +7,7 @@ down): these tests failed on that code."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 import pytest
@@ -52,6 +53,11 @@ def _sign_in(stack, http, password=PASSWORD):
     return http.post("/login", data=form)
 
 
+def _sign_in_for_app(stack, http):
+    """A sign-in page branded for the app asking (its record read from the database)."""
+    return http.get("/login", query_string={"client_id": stack.shop["client_id"]})
+
+
 def _wrong_password(stack, http):
     """A failed sign-in: counted by the rate limiter (in Redis)."""
     return _sign_in(stack, http, password="wrong password")
@@ -73,6 +79,7 @@ PROBES = [
     _wrong_secret,
     _introspect,
     _sign_in,
+    _sign_in_for_app,
     _wrong_password,
     _revoke_fresh,
 ]
@@ -114,6 +121,7 @@ def assert_all_served(stack) -> None:
         "_wrong_secret": 401,
         "_introspect": 200,
         "_sign_in": 302,
+        "_sign_in_for_app": 200,
         "_wrong_password": 401,
         "_revoke_fresh": 200,
     }
@@ -125,11 +133,15 @@ def test_everything_is_served_when_both_are_up(stack):
     assert_all_served(stack)
 
 
-def test_postgres_stopped_gives_503_then_recovers(stack):
+def test_postgres_stopped_gives_503_then_recovers(stack, caplog):
     assert_all_served(stack)  # warm: pooled connections that are about to go stale
     stack.pg.stop("fast")
     try:
-        seen = answers(stack)
+        with caplog.at_level(logging.WARNING, logger="idp"):
+            seen = answers(stack)
+        # An outage is a warning per request, not an error with a stack.
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+        assert any("dependency unavailable (database)" in r.getMessage() for r in caplog.records)
         assert seen["_consume"].status_code == 503
         assert seen["_balance"].status_code == 503
         assert seen["_sign_in"].status_code == 503
