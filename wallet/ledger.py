@@ -354,7 +354,8 @@ def _spend_statements() -> tuple:
     )
     entered = fed.returning(*entries.c).cte("entered")
     drawn = insert(draws).from_select(
-        ["entry_id", "lot_id", "amount"], select(entered.c.id, head.c.id, take)
+        ["entry_id", "lot_id", "amount"],
+        select(entered.c.id, head.c.id, take).select_from(entered.join(head, true())),
     )
     move_and_enter = (
         select(entered, head.c.id.label("lot_id"))
