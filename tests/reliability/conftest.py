@@ -32,6 +32,14 @@ class Stack:
     def __init__(self, tmp_path_factory, smtp_url: str) -> None:
         self.pg = services.Postgres()
         self.redis = services.Redis()
+        try:
+            self._build(tmp_path_factory, smtp_url)
+        except BaseException:  # a failed build leaves no server behind
+            self.pg.remove()
+            self.redis.remove()
+            raise
+
+    def _build(self, tmp_path_factory, smtp_url: str) -> None:
         self.pg.start()
         self.redis.start()
         url = self.pg.database("idp")
