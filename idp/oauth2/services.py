@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from idp.audit import services as audit
 from idp.core import scopes as scope_names
@@ -176,19 +177,35 @@ def needs_consent(user_id: int, client, scope: str) -> bool:
 
 
 def grant_consent(user_id: int, client_id: str, scope: str) -> None:
-    """Remember the scopes (added to any granted before)."""
+    """Remember the scopes (added to any granted before).  Two grants at once (two tabs
+    consenting, two nodes) both count: the first consent's INSERT that loses to the
+    unique (user, app) key becomes an update, and an update locks the row, so neither's
+    scopes are lost."""
     now = utcnow()
-    row = _consent(user_id, client_id)
+    key = (user_id, client_id)
     scopes = scope_names.to_list(scope)
-    if row is None:
+    inserted = False
+    if _consent(user_id, client_id) is None:
         row = Consent(
             user_id=user_id, client_id=client_id, scopes=scopes, granted_at=now, updated_at=now
         )
-        db.session.add(row)
-        _remember((user_id, client_id), row)
-    else:
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+            inserted = True
+            _remember(key, row)
+        except IntegrityError:  # granted concurrently: add ours to it below
+            pass
+    if not inserted:
+        row = db.session.scalar(
+            select(Consent)
+            .where(Consent.user_id == user_id, Consent.client_id == client_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         row.scopes = sorted(set(row.scopes) | set(scopes))
         row.updated_at = now
+        _remember(key, row)
     audit.record(audit.CONSENT_GRANTED, user_id, client_id, commit=False, scope=scope)
     emit("consent.granted", user_id, {"client_id": client_id, "scopes": scopes}, client_id)
     db.session.commit()
