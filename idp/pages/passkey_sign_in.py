@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import redirect, request, session, url_for
 
-from idp.audit import services as audit
 from idp.ui.links import safe_return_to
 from idp.ui.views import page
 from idp.users import factors, sessions
@@ -83,5 +82,4 @@ def second_step():
         completed = factors.complete_second_step(assertion.amr)
     except LookupError:  # expired between the two reads
         raise NoSecondStep() from None
-    audit.record(factors.AUDIT_SECOND_STEP, user.id, kind=passkeys.KIND)
     return completed.apply(json_answer({"redirect": completed.next}))
