@@ -10,9 +10,10 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from idp.core.extensions import db
+from wallet.models import Lot, Wallet
 
 from .actions import backdate, entries, fund
 
@@ -90,6 +91,7 @@ def test_a_consume_is_one_checkout_one_transaction_and_no_read_after_it(
     body = response.json
     assert (body["balance"], body["held"], body["available"]) == (89, holding, 89 - holding)
     [*_, entry] = entries(user, "consume")
+    [lot_id] = db.session.scalars(select(Lot.id).join(Wallet).where(Wallet.user_id == user.id))
     assert body["transaction"] == {
         "id": entry.id,
         "kind": "consume",
@@ -101,7 +103,7 @@ def test_a_consume_is_one_checkout_one_transaction_and_no_read_after_it(
         "service": "render",
         "hold_id": None,
         "reason": None,
-        "lots": [{"lot_id": 1, "amount": -10}],  # the one lot fund() opened
+        "lots": [{"lot_id": lot_id, "amount": -10}],  # the one lot fund() opened
         "created_at": entry.created_at.isoformat(),
     }
 
