@@ -9,20 +9,18 @@ is served with the issuer ``http://localhost:PORT`` (a secure context, like http
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from idp.core.extensions import db as _db
 from idp.users.models import CrossAppSession
 from idp.users.passkeys.models import Passkey
 from tests.browser.actions import HostedPages
 from tests.helpers import PASSWORD
+from tests.live import serve
 
 SHOTS = Path(__file__).parent / "screenshots"  # git-ignored, for a reviewer
 
@@ -35,18 +33,8 @@ def shot(page, name: str) -> None:
 @pytest.fixture
 def idp(committed_db, make_app, apps):
     """The IdP over HTTP on loopback, its issuer named ``localhost``."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://localhost:{port}"
-    server = make_server("127.0.0.1", port, make_app(IDP_ISSUER=url), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serve(make_app, host="localhost") as url:
         yield url
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 class Authenticator:
