@@ -39,3 +39,12 @@ def test_a_downgrade_that_rebuilds_the_apps_table_keeps_what_references_it(migra
     assert endpoints() == ["we_1"]
     foreign_keys = _db.session.execute(sa.text("PRAGMA foreign_keys")).scalar()
     assert foreign_keys == 1  # on again for the connections the app uses
+
+
+def test_every_migration_downgrades_and_upgrades_again(migrated):
+    downgrade(revision="base")
+    assert "app_integrations" not in sa.inspect(_db.engine).get_table_names()
+    upgrade()
+    assert {"credit_lots", "passkeys", "webhook_endpoints"} <= set(
+        sa.inspect(_db.engine).get_table_names()
+    )
