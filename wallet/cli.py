@@ -178,7 +178,7 @@ def adjust_command(email, amount, reason, actor, as_json):
 @_json_option
 def expire_command(as_json):
     """Expire credit lots past their expiry (run from cron; reads also do it lazily)."""
-    expired = lots.expire()
+    expired = ledger.expire()
     if as_json:
         click.echo(json.dumps({"expired_credits": expired}))
         return

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from idp.core.db_types import utcnow
 from idp.core.extensions import db
 
-from . import ledger, lots, schemas
+from . import ledger, schemas
 from .errors import HoldNotActive, HoldNotFound, WalletError
 from .ledger import Change
 from .models import CAPTURE, EXPIRE, HOLD, RELEASE, Hold, Wallet
@@ -29,7 +29,7 @@ def hold(
     if wallet.held:
         expire_holds(wallet.id)
     if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
-        lots.expire(wallet.id)  # a hold must not reserve expired credits
+        ledger.expire(wallet.id)  # a hold must not reserve expired credits
     hold_id = "hold_" + secrets.token_hex(12)
     change = Change(
         HOLD,

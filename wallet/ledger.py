@@ -30,6 +30,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 
 from flask import current_app
@@ -217,9 +218,26 @@ def _announce(applied: Applied) -> None:
         emit("credits.low", user_id, {**data, "kind": change.kind})
 
 
+def expire(wallet_id: int | None = None, now: datetime | None = None) -> int:
+    """Expire the lots past their ``expires_at`` (one wallet lazily, or every wallet that
+    is due from the job) and commit; returns the credits expired.
+
+    Per wallet, one ``expire`` entry draws the expired lots' remaining credits, except as
+    many as the wallet's holds reserve: those stay for the captures (which draw expired
+    lots first) and expire once the holds are settled."""
+    now = now or utcnow()
+    query = select(Wallet.id).where(Wallet.lots_expire_at <= now)
+    if wallet_id is not None:
+        query = query.where(Wallet.id == wallet_id)
+    total = 0
+    for found in db.session.scalars(query.order_by(Wallet.id)).all():
+        total += expire_lots(found, now)
+    return total
+
+
 def expire_lots(wallet_id: int, now) -> int:
     """Expire the wallet's lots past their expiry with one ``expire`` entry, and commit;
-    returns the credits expired (see :func:`wallet.lots.expire`)."""
+    returns the credits expired (see :func:`expire`)."""
     held = db.session.execute(
         select(Wallet.held).where(Wallet.id == wallet_id).with_for_update()
     ).scalar_one()

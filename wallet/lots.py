@@ -18,7 +18,8 @@ lot from its entries.
 
 Only unexpired lots are drawn, with two exceptions: a capture takes expired lots first
 (credits a hold reserved before its lot expired: expiry leaves a wallet's held credits
-alone, see :func:`expire`), and a refund takes from the refunded purchase's own lot first.
+alone, see :func:`wallet.ledger.expire`), and a refund takes from the refunded purchase's
+own lot first.
 
 Draws are a table rather than a JSON column on the entry: the migration can give the
 entries written before lots existed their draws without touching the append-only ledger,
@@ -238,25 +239,6 @@ def due(wallet_id: int, now: datetime | None = None) -> bool:
     """Whether the wallet may have lots to expire (``lots_expire_at`` has passed)."""
     at = db.session.scalar(select(Wallet.lots_expire_at).where(Wallet.id == wallet_id))
     return at is not None and at <= (now or utcnow())
-
-
-def expire(wallet_id: int | None = None, now: datetime | None = None) -> int:
-    """Expire the lots past their ``expires_at`` (one wallet lazily, or every wallet that
-    is due from the job) and commit; returns the credits expired.
-
-    Per wallet, one ``expire`` entry draws the expired lots' remaining credits, except as
-    many as the wallet's holds reserve: those stay for the captures (which draw expired
-    lots first) and expire once the holds are settled."""
-    from . import ledger  # ledger draws through this module
-
-    now = now or utcnow()
-    query = select(Wallet.id).where(Wallet.lots_expire_at <= now)
-    if wallet_id is not None:
-        query = query.where(Wallet.id == wallet_id)
-    total = 0
-    for found in db.session.scalars(query.order_by(Wallet.id)).all():
-        total += ledger.expire_lots(found, now)
-    return total
 
 
 def expiry_draws(wallet_id: int, held: int, now: datetime) -> Draws:

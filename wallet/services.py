@@ -28,7 +28,7 @@ def settle_expiries(wallet: Wallet) -> None:
     if wallet.held:  # only a wallet with holds can have one to expire
         holds.expire_holds(wallet.id)
     if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
-        lots.expire(wallet.id)
+        ledger.expire(wallet.id)
 
 
 def summary(wallet: Wallet) -> dict:

@@ -96,14 +96,14 @@ def test_credits_that_expire_are_heard(partners, receiver, runner, user):
     from datetime import timedelta
 
     from idp.core.db_types import utcnow
-    from wallet import lots
+    from wallet import ledger
 
     secrets, _ = partners
     args = ["wallet", "grant", "--email", user.email, "--credits", "25", "--reason", "trial"]
     assert runner.invoke(args=[*args, "--expires-in-days", "1"]).exit_code == 0
     outbox.drain()
     receiver.requests.clear()
-    assert lots.expire(now=utcnow() + timedelta(days=2)) == 25
+    assert ledger.expire(now=utcnow() + timedelta(days=2)) == 25
     outbox.drain()
     assert heard(receiver, secrets) == {
         "shop": [("credits.expired", {"credits": 25, "available": 100})],
