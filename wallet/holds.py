@@ -26,10 +26,7 @@ def hold(
 ) -> tuple[Hold, bool]:
     """Reserve credits for metered work until captured, released or expired."""
     ttl = schemas.hold_ttl(ttl)
-    if wallet.held:
-        expire_holds(wallet.id)
-    if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
-        ledger.expire(wallet.id)  # a hold must not reserve expired credits
+    settle_expiries(wallet)  # a hold must not reserve expired credits
     hold_id = "hold_" + secrets.token_hex(12)
     change = Change(
         HOLD,
@@ -83,6 +80,15 @@ def release(found: Hold, actor: str) -> Hold:
     """Give the whole hold back to the available balance."""
     _settle(found, "released", RELEASE, 0, actor)
     return found
+
+
+def settle_expiries(wallet: Wallet) -> None:
+    """Release the wallet's expired holds, then expire its lots past their expiry (both
+    only if it may have any): what every read and full-path change does first."""
+    if wallet.held:  # only a wallet with holds can have one to expire
+        expire_holds(wallet.id)
+    if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
+        ledger.expire(wallet.id)
 
 
 def expire_holds(wallet_id: int | None = None) -> int:

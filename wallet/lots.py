@@ -235,12 +235,6 @@ def record(entry_id: int, draws: Draws) -> None:
 # -- expiry ---------------------------------------------------------------------------
 
 
-def due(wallet_id: int, now: datetime | None = None) -> bool:
-    """Whether the wallet may have lots to expire (``lots_expire_at`` has passed)."""
-    at = db.session.scalar(select(Wallet.lots_expire_at).where(Wallet.id == wallet_id))
-    return at is not None and at <= (now or utcnow())
-
-
 def expiry_draws(wallet_id: int, held: int, now: datetime) -> Draws:
     """What expiry takes from the wallet's expired lots (wallet row locked by the caller):
     everything but ``held`` credits, soonest expiry first, so the held ones stay in the

@@ -22,19 +22,10 @@ from .ledger import Change
 from .models import ADJUSTMENT, CONSUME, PROMO_GRANT, PURCHASE, REFUND, LedgerEntry, Lot, Wallet
 
 
-def settle_expiries(wallet: Wallet) -> None:
-    """Release the wallet's expired holds, then expire its lots past their expiry (both
-    only if it may have any): what every read and full-path change does first."""
-    if wallet.held:  # only a wallet with holds can have one to expire
-        holds.expire_holds(wallet.id)
-    if wallet.lots_expire_at is not None and wallet.lots_expire_at <= utcnow():
-        ledger.expire(wallet.id)
-
-
 def summary(wallet: Wallet) -> dict:
     """Balance, held and available credits, after releasing any expired hold and
     expiring any lot past its expiry."""
-    settle_expiries(wallet)
+    holds.settle_expiries(wallet)
     db.session.refresh(wallet)
     return {
         "balance": wallet.balance,
@@ -78,7 +69,7 @@ def consume(
     # No wallet yet, too few credits, an expired hold to release, or a reused key: the
     # full path (the same change) tells these apart.
     wallet = ledger.wallet_for(user_id)
-    settle_expiries(wallet)
+    holds.settle_expiries(wallet)
     entry, replayed = ledger.apply_once(wallet.id, change)
     if replayed:
         entry.lots = lots.of_entries([entry.id])[entry.id]
@@ -146,7 +137,7 @@ def adjust(wallet: Wallet, amount: int, reason: str, actor: str) -> LedgerEntry:
         raise WalletError("a reason is required", field="reason")
     change = Change(ADJUSTMENT, amount=amount, actor=actor, reason=reason.strip())
     if amount < 0:
-        settle_expiries(wallet)  # expired credits are not there to be taken
+        holds.settle_expiries(wallet)  # expired credits are not there to be taken
     try:
         entry = ledger.apply(wallet.id, change)
     except Exception:
