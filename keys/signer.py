@@ -107,9 +107,11 @@ class KeyCache:
                 return
             rows = services.published()
             jwks = {"keys": [dict(row.public_jwk) for row in rows]}
-            self._public = KeySet.import_key_set(jwks)
+            # Before the first key exists (joserfc refuses to import an empty set) the set
+            # is empty and read again next time, so a key made elsewhere shows at once.
+            self._public = KeySet.import_key_set(jwks) if rows else KeySet([])
             self._public_jwks = jwks
-            self._public_loaded = time.monotonic()
+            self._public_loaded = time.monotonic() if rows else float("-inf")
 
     def invalidate(self) -> None:
         """Forget everything; the next use reads the database (after a local rotation)."""

@@ -21,3 +21,18 @@ def test_signed_token_verifies_with_pyjwt_and_joserfc(app, client, signing_keys)
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     with pytest.raises(pyjwt.InvalidSignatureError):
         pyjwt.decode(tampered, key, algorithms=["RS256"], audience="a")
+
+
+def test_jwks_before_the_first_key_is_an_empty_set_not_kept(app, client):
+    """No key yet: 200 with an empty set (not a 500 from importing none), not cacheable,
+    and the key made next is published at once."""
+    empty = client.get("/.well-known/jwks.json")
+    assert empty.status_code == 200
+    assert empty.json == {"keys": []}
+    assert empty.headers["Cache-Control"] == "no-cache"
+    with app.app_context():
+        token = key_cache().sign({"sub": "s"})  # the first signature makes the key
+    jwks = client.get("/.well-known/jwks.json")
+    assert jwks.status_code == 200
+    assert pyjwt.get_unverified_header(token)["kid"] in [k["kid"] for k in jwks.json["keys"]]
+    assert "max-age" in jwks.headers["Cache-Control"]
