@@ -94,7 +94,7 @@ messages: install
 ## exits 0 whether or not goals are met (a benchmark that stops with an error is listed
 ## as such).  wrk and pgbench from Debian, node oidc-provider from bench/peer's lock file.
 ## Options per benchmark: BENCH_ARGS (token endpoint), WALLET_BENCH_ARGS, VERIFY_BENCH_ARGS,
-## COMPARE_ARGS, LOGIN_BENCH_ARGS, SCALING_ARGS, e.g. COMPARE_ARGS="--rounds 5".
+## COMPARE_ARGS, LOGIN_BENCH_ARGS, SCALING_ARGS, WALLET_BASELINE_ARGS, e.g. COMPARE_ARGS="--rounds 5".
 SUMMARY := bench/results/summary
 bench: install
 	command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
@@ -105,8 +105,9 @@ bench: install
 	-$(BIN)/python bench/login.py --summary-json $(SUMMARY)/4-login.json $(LOGIN_BENCH_ARGS)
 	-$(BIN)/python bench/verify.py --summary-json $(SUMMARY)/5-verify.json $(VERIFY_BENCH_ARGS)
 	-$(BIN)/python bench/scaling.py --summary-json $(SUMMARY)/6-scaling.json $(SCALING_ARGS)
+	-$(BIN)/python bench/wallet_baseline.py --summary-json $(SUMMARY)/7-wallet-vs-before-lots.json $(WALLET_BASELINE_ARGS)
 	$(BIN)/python bench/summary.py $(SUMMARY) 1-token-vs-oidc-provider 2-token-vs-rsa \
-	  3-wallet-consume 4-login 5-verify 6-scaling
+	  3-wallet-consume 4-login 5-verify 6-scaling 7-wallet-vs-before-lots
 
 ## Faults under load (reliability/soak.py): 32 clients of mixed workload on our own
 ## PostgreSQL and Redis while a worker is killed, PostgreSQL restarted and Redis stopped

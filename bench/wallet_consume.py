@@ -180,10 +180,12 @@ def query(database_url: str, statement: str, *params) -> tuple:
         return conn.execute(statement, params).fetchone()
 
 
-def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """``flask --app wsgi ARGS`` as an operator would run it."""
+def flask(
+    env: dict, *args: str, check: bool = True, tree: Path = ROOT
+) -> subprocess.CompletedProcess:
+    """``flask --app wsgi ARGS`` as an operator would run it (on ``tree``'s code)."""
     cmd = [str(BIN / "flask"), "--app", "wsgi", *args]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=120)
     if check and done.returncode:
         raise BenchError(f"flask {' '.join(args)} failed:\n{done.stderr or done.stdout}")
     return done
@@ -201,28 +203,41 @@ with create_app().app_context():
 
 
 def provision(env: dict) -> dict:
-    """Migrate, create keys, a funded user and an app they granted ``credits:consume``."""
-    flask(env, "db", "upgrade")
-    flask(env, "keys", "ensure")
+    """Migrate, create keys, a funded user and an app they granted ``credits:consume``,
+    and the second case's users."""
+    found = provision_one(env)
+    return {**found, **grow(env["DATABASE_URL"])}
+
+
+def provision_one(env: dict, tree: Path = ROOT) -> dict:
+    """The first case's user and the app, on ``tree``'s migrations and CLI: their sub,
+    the app's secret and the user's wallet id (bench/wallet_cost.py runs it on another
+    commit's checkout too)."""
+    flask(env, "db", "upgrade", tree=tree)
+    flask(env, "keys", "ensure", tree=tree)
     password = secrets.token_urlsafe(18)
     user = flask(
-        env, "users", "create", "--email", EMAIL, "--password", password, "--verified", "--json"
-    )
+        env, "users", "create", "--email", EMAIL, "--password", password, "--verified", "--json",
+        tree=tree,
+    )  # fmt: skip
     sub = json.loads(user.stdout)["sub"]
-    flask(env, "wallet", "grant", "--email", EMAIL, "--credits", str(FUNDS), "--reason", "bench")
+    flask(
+        env, "wallet", "grant", "--email", EMAIL, "--credits", str(FUNDS), "--reason", "bench",
+        tree=tree,
+    )  # fmt: skip
     app = flask(
         env, "apps", "create", "--name", "bench wallet", "--client-id", CLIENT_ID,
-        "--type", "confidential", "--scope", SCOPE, "--json",
+        "--type", "confidential", "--scope", SCOPE, "--json", tree=tree,
     )  # fmt: skip
     secret = json.loads(app.stdout)["client_secret"]
     consent = [str(BIN / "python"), "-c", CONSENT_SNIPPET, sub, CLIENT_ID, SCOPE]
-    subprocess.run(consent, cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+    subprocess.run(consent, cwd=tree, env=env, check=True, capture_output=True, timeout=60)
     (wallet_id,) = query(
         env["DATABASE_URL"],
         "SELECT w.id FROM wallets w JOIN users u ON u.id = w.user_id WHERE u.sub = %s",
         sub,
     )
-    return {"sub": sub, "secret": secret, "wallet_id": wallet_id, **grow(env["DATABASE_URL"])}
+    return {"sub": sub, "secret": secret, "wallet_id": wallet_id}
 
 
 # The second case's users, as the CLI and the consent page would leave them but in five
