@@ -186,9 +186,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[str, int]]:
-    """Serve ``wsgi:app`` with gunicorn on loopback until the block exits, however it
-    exits.  Yields the base URL and the server's process group (master and workers)."""
+def gunicorn(
+    env: dict, port: int, args: argparse.Namespace, cwd: Path = ROOT
+) -> Iterator[tuple[str, int]]:
+    """Serve ``wsgi:app`` (imported from ``cwd``) with gunicorn on loopback until the block
+    exits, however it exits.  Yields the base URL and the server's process group."""
     options = (
         f"--bind 127.0.0.1:{port} --log-level warning --workers {args.workers}"
         f" --worker-class {args.worker_class} --threads {args.threads}"
@@ -197,7 +199,7 @@ def gunicorn(env: dict, port: int, args: argparse.Namespace) -> Iterator[tuple[s
         options += f" --config {ROOT / 'bench' / 'gunicorn_profile.py'}"
     # deploy/gunicorn.conf.py is not read (only ./gunicorn.conf.py would be): flags only.
     cmd = [str(BIN / "gunicorn"), *options.split(), "wsgi:app"]
-    with served(cmd, env, port, "gunicorn") as up:
+    with served(cmd, env, port, "gunicorn", cwd=cwd) as up:
         yield up
 
 

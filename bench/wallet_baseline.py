@@ -46,6 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="A B pairs (3)")
     parser.add_argument("--duration", type=int, default=15, help="seconds of each load (15)")
     parser.add_argument(
+        "--together", type=int, default=3, help="wrk on both servers at once, pairs (3)"
+    )
+    parser.add_argument(
         "--pairs", type=int, default=5, help="side-by-side runs of bench/wallet_cost.py (5)"
     )
     parser.add_argument("--cost-seconds", type=float, default=15, help="of each (15)")
@@ -98,28 +101,61 @@ def consumes(tree: Path, duration: int) -> dict[str, dict[str, float]]:
 
 # Both runs of a pair build their database and warm up first; then they measure over
 # the same seconds, so the machine's speed at that moment is the same for both.
-SETUP_SECONDS = 45
+COST_SETUP_SECONDS = 45
+WRK_SETUP_SECONDS = 75  # provisioning 1,001 users, a server, its check and warm-up
 
 
-def side_by_side(trees: dict[str, Path], seconds: float, scratch: Path, n: int) -> dict:
+def side_by_side(commands: dict[str, list[str]], outs: dict[str, Path], timeout: float) -> dict:
+    """Run both sides' commands at once; each side's JSON output."""
+    procs = {}
+    for side, cmd in commands.items():
+        procs[side] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    found = {}
+    for side, proc in procs.items():
+        _, err = proc.communicate(timeout=timeout)
+        if proc.returncode or not outs[side].exists():
+            raise BenchError(f"{side} failed:\n{err.decode()[-2000:]}")
+        found[side] = json.loads(outs[side].read_text())
+    return found
+
+
+def order(trees: dict[str, Path], n: int) -> list[str]:
+    """Which side is started first alternates from pair to pair."""
+    return list(trees) if n % 2 == 0 else list(reversed(list(trees)))
+
+
+def cost_pair(trees: dict[str, Path], seconds: float, scratch: Path, n: int) -> dict:
     """bench/wallet_cost.py on both trees at once: each side's CPU ms per consume."""
-    start_at = time.time() + SETUP_SECONDS
-    procs, outs = {}, {}
-    for side in trees if n % 2 == 0 else reversed(list(trees)):  # who starts first alternates
+    start_at = time.time() + COST_SETUP_SECONDS
+    commands, outs = {}, {}
+    for side in order(trees, n):
         outs[side] = scratch / f"cost-{side}-{n}.json"
-        cmd = [
+        commands[side] = [
             str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "bench" / "wallet_cost.py"),
             "--tree", str(trees[side]), "--database", f"idp_bench_wallet_cost_{side}",
             "--seconds", str(seconds), "--start-at", str(start_at), "--json", str(outs[side]),
         ]  # fmt: skip
-        procs[side] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    found = {}
-    for side, proc in procs.items():
-        _, err = proc.communicate(timeout=SETUP_SECONDS + seconds + 120)
-        if proc.returncode or not outs[side].exists():
-            raise BenchError(f"wallet_cost.py on {side} failed:\n{err.decode()[-2000:]}")
-        found[side] = json.loads(outs[side].read_text())
-    return found
+    return side_by_side(commands, outs, COST_SETUP_SECONDS + seconds + 120)
+
+
+def wrk_pair(trees: dict[str, Path], duration: int, scratch: Path, n: int) -> dict:
+    """This checkout's bench/wallet_consume.py serving each tree at once (two servers, two
+    wrk, the same seconds): each side's consumes/s per case."""
+    start_at = time.time() + WRK_SETUP_SECONDS
+    commands, outs = {}, {}
+    for side in order(trees, n):
+        outs[side] = scratch / f"wrk-{side}-{n}.json"
+        commands[side] = [
+            str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "bench" / "wallet_consume.py"),
+            "--tree", str(trees[side]), "--database", f"idp_bench_wallet_{side}",
+            "--api-only", "--duration", str(duration), "--start-at", str(start_at),
+            "--summary-json", str(outs[side]),
+        ]  # fmt: skip
+    found = side_by_side(commands, outs, WRK_SETUP_SECONDS + 4 * duration + 180)
+    return {
+        side: {case: r["value"] for r in rows for case in CASES if case in r["figure"]}
+        for side, rows in found.items()
+    }
 
 
 def commit_of(tree: Path) -> str:
@@ -146,40 +182,68 @@ def main() -> int:
                     print(f"round {n + 1}/{args.rounds}: {names[side]}...", flush=True)
                     runs[side].append(consumes(trees[side], args.duration))
                     print(f"  {runs[side][-1]}", flush=True)
+            for n in range(args.together):
+                print(f"wrk pair {n + 1}/{args.together}: both servers at once...", flush=True)
+                pair = wrk_pair(trees, args.duration, Path(scratch), n)
+                for side in ("before", "now"):
+                    runs.setdefault(f"together_{side}", []).append(pair[side])
+                print(f"  {pair}", flush=True)
             for n in range(args.pairs):
                 print(f"pair {n + 1}/{args.pairs}: wallet_cost.py side by side...", flush=True)
-                pair = side_by_side(trees, args.cost_seconds, Path(scratch), n)
+                pair = cost_pair(trees, args.cost_seconds, Path(scratch), n)
                 for side in ("before", "now"):
                     runs.setdefault(f"cost_{side}", []).append(pair[side])
                 print(f"  {pair}", flush=True)
         finally:
             remove_worktree(before)
     rows = []
-    print(
-        f"\n== consumes/s: {names['now']} against {names['before']} ({args.rev}),"
-        f" {args.rounds} rounds of {args.duration} s, alternated =="
-    )
-    for case in CASES:
-        was = [r[case]["consumes_per_s"] for r in runs["before"]]
-        now = [r[case]["consumes_per_s"] for r in runs["now"]]
-        ratio = statistics.median(now) / statistics.median(was)
-        cpu_was = statistics.median(r[case]["server_cpu_ms"] for r in runs["before"])
-        cpu_now = statistics.median(r[case]["server_cpu_ms"] for r in runs["now"])
-        verdict = "met" if ratio >= GOAL else "not met"
-        print(
-            f"{case}: consumes/s {names['before']} {', '.join(f'{v:.0f}' for v in was)}"
-            f" (median {statistics.median(was):.0f}); {names['now']}"
-            f" {', '.join(f'{v:.0f}' for v in now)} (median {statistics.median(now):.0f});"
-            f" ratio {ratio:.2f}x, goal >= {GOAL}x: {verdict}\n"
-            f"  server CPU ms/consume, medians: {names['before']} {cpu_was:.2f},"
-            f" {names['now']} {cpu_now:.2f} ({cpu_now / cpu_was - 1:+.0%})"
-        )
-        rows.append(row(
-            f"wallet consumes/s, {case}, {names['now']} (median of {args.rounds})",
-            round(statistics.median(now), 1), "consumes/s",
-            f"the same at {names['before']}, before credit lots, alternated",
-            round(statistics.median(was), 1), f">= {GOAL}x", ratio >= GOAL,
-        ))  # fmt: skip
+    print(f"\n== consumes: {names['now']} against {names['before']} ({args.rev}) ==")
+    if args.rounds:
+        print(f"wrk, alternated, {args.rounds} rounds of {args.duration} s:")
+        for case in CASES:
+            was = [r[case]["consumes_per_s"] for r in runs["before"]]
+            now = [r[case]["consumes_per_s"] for r in runs["now"]]
+            ratio = statistics.median(now) / statistics.median(was)
+            cpu_was = statistics.median(r[case]["server_cpu_ms"] for r in runs["before"])
+            cpu_now = statistics.median(r[case]["server_cpu_ms"] for r in runs["now"])
+            verdict = "met" if ratio >= GOAL else "not met"
+            print(
+                f"{case}: consumes/s {names['before']} {', '.join(f'{v:.0f}' for v in was)}"
+                f" (median {statistics.median(was):.0f}); {names['now']}"
+                f" {', '.join(f'{v:.0f}' for v in now)} (median {statistics.median(now):.0f});"
+                f" ratio {ratio:.2f}x, goal >= {GOAL}x: {verdict}\n"
+                f"  server CPU ms/consume, medians: {names['before']} {cpu_was:.2f},"
+                f" {names['now']} {cpu_now:.2f} ({cpu_now / cpu_was - 1:+.0%})"
+            )
+            rows.append(row(
+                f"wallet consumes/s, {case}, {names['now']} (median of {args.rounds})",
+                round(statistics.median(now), 1), "consumes/s",
+                f"the same at {names['before']}, before credit lots, alternated",
+                round(statistics.median(was), 1), f">= {GOAL}x", ratio >= GOAL,
+            ))  # fmt: skip
+    if args.together:
+        print(f"wrk, both servers at once, {args.together} pairs of {args.duration} s:")
+        for case in CASES:
+            paired = zip(runs["together_before"], runs["together_now"], strict=True)
+            ratios = [now[case] / was[case] for was, now in paired]
+            ratio = statistics.median(ratios)
+            print(
+                f"  {case}: {names['before']} "
+                + ", ".join(f"{r[case]:.0f}" for r in runs["together_before"])
+                + f"; {names['now']} "
+                + ", ".join(f"{r[case]:.0f}" for r in runs["together_now"])
+                + f"; ratio per pair {', '.join(f'{r:.2f}' for r in ratios)}, median"
+                f" {ratio:.2f}x, goal >= {GOAL}x: {'met' if ratio >= GOAL else 'not met'}"
+            )
+            now = statistics.median(r[case] for r in runs["together_now"])
+            was = statistics.median(r[case] for r in runs["together_before"])
+            rows.append(row(
+                f"wallet consumes/s, {case}, {names['now']}, both servers at once",
+                round(now, 1), "consumes/s",
+                f"the same at {names['before']}, in the same seconds",
+                round(was, 1), f">= {GOAL}x (median of per-pair ratios: {ratio:.2f})",
+                ratio >= GOAL,
+            ))  # fmt: skip
     if args.pairs:
         cost = {
             side: {

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import summary  # bench/summary.py
 import wrk  # bench/wrk.py: this script's folder is first on sys.path
 from psycopg import sql
 from token_endpoint import (
@@ -147,7 +148,18 @@ def parse_args() -> argparse.Namespace:
         metavar="N",
         help="cProfile N consumes (default 2000) in-process through Flask's test client",
     )
-    parser.add_argument("--keep-db", action="store_true", help=f"leave {BENCH_DB} afterwards")
+    parser.add_argument("--keep-db", action="store_true", help="leave the database afterwards")
+    parser.add_argument("--database", default=BENCH_DB, help=f"default {BENCH_DB}")
+    parser.add_argument(
+        "--tree", type=Path, default=ROOT,
+        help="serve and provision another checkout's code (bench/wallet_baseline.py)",
+    )  # fmt: skip
+    parser.add_argument("--api-only", action="store_true", help="no pgbench loads")
+    parser.add_argument(
+        "--start-at", type=float, metavar="EPOCH",
+        help="measure the first case from this time.time(), the second one slot later"
+        " (two runs side by side measure over the same seconds)",
+    )  # fmt: skip
     parser.add_argument(
         "--summary-json", type=Path, metavar="PATH", help="write the goal rows (one per case)"
     )
@@ -160,19 +172,19 @@ def parse_args() -> argparse.Namespace:
 # -- database and provisioning -------------------------------------------------------------
 
 
-def recreate_database() -> str:
+def recreate_database(name: str = BENCH_DB) -> str:
     """Drop and re-create the bench database; returns its URL."""
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return f"{PG_SERVER}/{BENCH_DB}"
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    return f"{PG_SERVER}/{name}"
 
 
-def drop_database() -> None:
+def drop_database(name: str = BENCH_DB) -> None:
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
 
 
 def query(database_url: str, statement: str, *params) -> tuple:
@@ -202,10 +214,10 @@ with create_app().app_context():
 """
 
 
-def provision(env: dict) -> dict:
+def provision(env: dict, tree: Path = ROOT) -> dict:
     """Migrate, create keys, a funded user and an app they granted ``credits:consume``,
     and the second case's users."""
-    found = provision_one(env)
+    found = provision_one(env, tree)
     return {**found, **grow(env["DATABASE_URL"])}
 
 
@@ -282,8 +294,10 @@ def grow(database_url: str) -> dict:
         "scopes": json.dumps([SCOPE]),
     }
     with psycopg.connect(database_url) as conn:
+        lots = conn.execute("SELECT to_regclass('credit_lots')").fetchone()[0] is not None
         for statement in GROW:
-            conn.execute(statement, params)
+            if "credit_lots" not in statement or lots:  # a commit before lots: none
+                conn.execute(statement, params)
         rows = conn.execute(MANY_WALLETS).fetchall()
     ids = [wallet_id for _, wallet_id in rows]
     if len(rows) != MANY or ids != list(range(ids[0], ids[0] + MANY)):
@@ -374,17 +388,24 @@ def api_loads(args: argparse.Namespace, env: dict, port: int, ids: dict) -> dict
         workers=args.workers, worker_class=args.worker_class, threads=args.threads, profile=False
     )
     results = {}
-    with gunicorn(env, port, server) as (base, pgid):
+    with gunicorn(env, port, server, cwd=args.tree) as (base, pgid):
         token = client_token(base, ids["secret"])
-        for case in cases(ids):
+        for slot, case in enumerate(cases(ids)):
             check_consume(f"{base}{API_PATH}?user={case.subs[-1]}", token)
             print(f"{case.title}: consume checked (201, then 200 replaying it)", flush=True)
-            results[case.name] = api_load(args, env, base, pgid, token, case)
+            results[case.name] = api_load(args, env, base, pgid, token, case, slot)
     return {**results, "token": token}
 
 
-def api_load(args, env: dict, base: str, pgid: int, token: str, case: Case) -> dict:
-    """wrk on ``case``'s users for ``--duration`` seconds, after a warm-up."""
+# With --start-at, case k is measured from start_at + k * this: its check and warm-up, its
+# load and the second case's check fit in a slot.
+def slot_seconds(args: argparse.Namespace) -> float:
+    return args.duration + WARMUP_SECONDS + 15
+
+
+def api_load(args, env: dict, base: str, pgid: int, token: str, case: Case, slot: int) -> dict:
+    """wrk on ``case``'s users for ``--duration`` seconds, after a warm-up (and with
+    ``--start-at``, from the start of its slot)."""
 
     def load(seconds: int, service: str) -> str:
         subs = "{" + ",".join(f'"{sub}"' for sub in case.subs) + "}"
@@ -397,6 +418,11 @@ def api_load(args, env: dict, base: str, pgid: int, token: str, case: Case) -> d
         )  # fmt: skip
 
     load(WARMUP_SECONDS, "bench-warmup")
+    if args.start_at is not None:
+        begin = args.start_at + slot * slot_seconds(args)
+        if time.time() > begin + 1:
+            raise BenchError("not ready by --start-at: give the runs more time to set up")
+        time.sleep(max(0.0, begin - time.time()))
     print(f"load: {CONNECTIONS} connections for {args.duration} s...", flush=True)
     server0, wrk0 = group_cpu_seconds(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
     with sessions(env["DATABASE_URL"]) as activity:
@@ -436,7 +462,7 @@ def pgbench(args: argparse.Namespace, database_url: str, case: Case) -> dict:
             "pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres",
             "-c", str(CONNECTIONS), "-j", str(args.pgbench_jobs), "-T", str(args.duration),
             "-M", "prepared", "-D", f"first={first}", "-D", f"last={last}",
-            "-D", f"actor=client:{CLIENT_ID}", "-f", script.name, BENCH_DB,
+            "-D", f"actor=client:{CLIENT_ID}", "-f", script.name, args.database,
         ]  # fmt: skip
         with sessions(database_url) as activity:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
@@ -531,8 +557,8 @@ def profile_consumes(env: dict, token: str, sub: str, count: int, out: Path) -> 
 # -- report --------------------------------------------------------------------------------
 
 
-def audit(env: dict) -> tuple[bool, str]:
-    done = flask(env, "wallet", "audit", check=False)
+def audit(env: dict, tree: Path = ROOT) -> tuple[bool, str]:
+    done = flask(env, "wallet", "audit", check=False, tree=tree)
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
@@ -545,7 +571,7 @@ def activity(found: dict) -> str:
 
 def print_case(args: argparse.Namespace, result: dict, name: str) -> None:
     found, cores = result["cases"][name], result["cores"]
-    api, pg = found["api"], found["pgbench"]
+    api, pg = found["api"], found.get("pgbench")
     threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
     server_ms = 1000 * api["server_cpu_s"] / max(api["requests"], 1)
     print(f"""
@@ -562,7 +588,10 @@ ledger entries written by the measured load: {api["entries_written"]} \
 (on {api["wallets_written"]} wallets)
 server CPU ms/consume: {server_ms:.2f} ({cores} cores for the server alone: \
 {cores * 1000 / server_ms:.0f}/s)
-database sessions (mean): {activity(api["sessions"])}
+database sessions (mean): {activity(api["sessions"])}""")
+    if pg is None:
+        return  # --api-only
+    print(f"""\
 == pgbench, {found["title"]}: the same UPDATE ... RETURNING + INSERT in SQL alone ==
 load: {CONNECTIONS} clients, {args.duration} s, -M prepared
 tps: {pg["tps"]:.0f}
@@ -584,7 +613,12 @@ def summary_rows(result: dict) -> list[dict]:
     """One row per goal, for ``make bench``'s summary table (``--summary-json``)."""
     rows = []
     for found in result["cases"].values():
-        api, pg = found["api"], found["pgbench"]
+        api, pg = found["api"], found.get("pgbench")
+        if pg is None:  # --api-only: the figure alone (bench/wallet_baseline.py reads it)
+            figure = f"wallet consumes/s, {found['title']}"
+            rows.append(summary.row(figure, round(api["requests_per_s"], 1), "consumes/s",
+                                    "", 0, "", None))  # fmt: skip
+            continue
         rows.append({
             "figure": f"wallet consumes/s, {found['title']} (API, {CONNECTIONS} connections)",
             "value": round(api["requests_per_s"], 1),
@@ -601,31 +635,28 @@ def summary_rows(result: dict) -> list[dict]:
 def run(args: argparse.Namespace, stamp: str) -> dict:
     port = free_port()
     with tempfile.TemporaryDirectory() as instance:
-        env = server_env(recreate_database(), port, instance)
-        print(f"provisioning {BENCH_DB} ({env.get('REDIS_URL', 'no Redis')})...", flush=True)
-        ids = provision(env)
+        env = server_env(recreate_database(args.database), port, instance)
+        redis_url = env.get("REDIS_URL", "no Redis")
+        print(f"provisioning {args.database} ({redis_url}) on {args.tree}...", flush=True)
+        ids = provision(env, args.tree)
         try:
             api = api_loads(args, env, port, ids)
             token = api.pop("token")
             found = {}
             for case in cases(ids):
+                found[case.name] = {"title": case.title, "api": api[case.name], "goal": case.goal}
+                if args.api_only:
+                    continue
                 pg = pgbench(args, env["DATABASE_URL"], case)
                 ratio = api[case.name]["requests_per_s"] / pg["tps"]
-                found[case.name] = {
-                    "title": case.title,
-                    "api": api[case.name],
-                    "pgbench": pg,
-                    "ratio": ratio,
-                    "goal": case.goal,
-                    "met": ratio >= case.goal,
-                }
+                found[case.name].update(pgbench=pg, ratio=ratio, met=ratio >= case.goal)
             if args.profile:
                 out = RESULTS / f"{stamp}.prof"
                 profile_consumes(env, token, ids["sub"], args.profile, out)
-            clean, report = audit(env)
+            clean, report = audit(env, args.tree)
         finally:
             if not args.keep_db:
-                drop_database()
+                drop_database(args.database)
     return {"cases": found, "audit": report, "audit_clean": clean}
 
 
@@ -640,6 +671,8 @@ def main() -> int:
         print(f"warning: CPU {busy:.0%} busy before the run; figures will be low", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = f"wallet_consume-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.database != BENCH_DB:
+        stamp += f"-{args.database}"  # runs side by side: one file each
     result = run(args, stamp) | {"cores": cores, "busy_before": busy}
     saved = {**result, "args": {k: str(v) for k, v in vars(args).items()}}
     (RESULTS / f"{stamp}.json").write_text(json.dumps(saved, indent=2))
@@ -650,7 +683,7 @@ def main() -> int:
     for found in result["cases"].values():
         if found["api"]["non_2xx"]:
             raise BenchError(f"{found['title']}: {found['api']['non_2xx']} non-2xx responses")
-        if found["pgbench"]["failed"]:
+        if found.get("pgbench") and found["pgbench"]["failed"]:
             raise BenchError(f"{found['title']}: {found['pgbench']['failed']} pgbench failures")
     if not result["audit_clean"]:
         raise BenchError("the ledger audit found differences")
