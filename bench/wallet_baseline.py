@@ -101,8 +101,8 @@ def consumes(tree: Path, duration: int) -> dict[str, dict[str, float]]:
 
 # Both runs of a pair build their database and warm up first; then they measure over
 # the same seconds, so the machine's speed at that moment is the same for both.
-COST_SETUP_SECONDS = 45
-WRK_SETUP_SECONDS = 75  # provisioning 1,001 users, a server, its check and warm-up
+COST_SETUP_SECONDS = 60
+WRK_SETUP_SECONDS = 90  # provisioning 1,001 users, a server, its check and warm-up
 
 
 def side_by_side(commands: dict[str, list[str]], outs: dict[str, Path], timeout: float) -> dict:
@@ -124,34 +124,38 @@ def order(trees: dict[str, Path], n: int) -> list[str]:
     return list(trees) if n % 2 == 0 else list(reversed(list(trees)))
 
 
-def cost_pair(trees: dict[str, Path], seconds: float, scratch: Path, n: int) -> dict:
-    """bench/wallet_cost.py on both trees at once: each side's CPU ms per consume."""
-    start_at = time.time() + COST_SETUP_SECONDS
+def run_pair(trees: dict[str, Path], script: str, setup: float, timeout: float,
+             scratch: Path, n: int, options) -> dict:  # fmt: skip
+    """bench/``script`` on both trees at once, measuring from ``setup`` seconds on:
+    ``options(side, out)`` are each side's own flags; returns each side's JSON output."""
+    start_at = time.time() + setup
     commands, outs = {}, {}
     for side in order(trees, n):
-        outs[side] = scratch / f"cost-{side}-{n}.json"
+        outs[side] = scratch / f"{script}-{side}-{n}.json"
         commands[side] = [
-            str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "bench" / "wallet_cost.py"),
-            "--tree", str(trees[side]), "--database", f"idp_bench_wallet_cost_{side}",
-            "--seconds", str(seconds), "--start-at", str(start_at), "--json", str(outs[side]),
+            str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "bench" / script),
+            "--tree", str(trees[side]), "--start-at", str(start_at), *options(side, outs[side]),
         ]  # fmt: skip
-    return side_by_side(commands, outs, COST_SETUP_SECONDS + seconds + 120)
+    return side_by_side(commands, outs, setup + timeout)
+
+
+def cost_pair(trees: dict[str, Path], seconds: float, scratch: Path, n: int) -> dict:
+    """bench/wallet_cost.py on both trees at once: each side's CPU ms per consume."""
+    return run_pair(
+        trees, "wallet_cost.py", COST_SETUP_SECONDS, seconds + 120, scratch, n,
+        lambda side, out: ["--database", f"idp_bench_wallet_cost_{side}",
+                           "--seconds", str(seconds), "--json", str(out)],
+    )  # fmt: skip
 
 
 def wrk_pair(trees: dict[str, Path], duration: int, scratch: Path, n: int) -> dict:
     """This checkout's bench/wallet_consume.py serving each tree at once (two servers, two
     wrk, the same seconds): each side's consumes/s per case."""
-    start_at = time.time() + WRK_SETUP_SECONDS
-    commands, outs = {}, {}
-    for side in order(trees, n):
-        outs[side] = scratch / f"wrk-{side}-{n}.json"
-        commands[side] = [
-            str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "bench" / "wallet_consume.py"),
-            "--tree", str(trees[side]), "--database", f"idp_bench_wallet_{side}",
-            "--api-only", "--duration", str(duration), "--start-at", str(start_at),
-            "--summary-json", str(outs[side]),
-        ]  # fmt: skip
-    found = side_by_side(commands, outs, WRK_SETUP_SECONDS + 4 * duration + 180)
+    found = run_pair(
+        trees, "wallet_consume.py", WRK_SETUP_SECONDS, 4 * duration + 180, scratch, n,
+        lambda side, out: ["--database", f"idp_bench_wallet_{side}", "--api-only",
+                           "--duration", str(duration), "--summary-json", str(out)],
+    )  # fmt: skip
     return {
         side: {case: r["value"] for r in rows for case in CASES if case in r["figure"]}
         for side, rows in found.items()
@@ -182,18 +186,18 @@ def main() -> int:
                     print(f"round {n + 1}/{args.rounds}: {names[side]}...", flush=True)
                     runs[side].append(consumes(trees[side], args.duration))
                     print(f"  {runs[side][-1]}", flush=True)
-            for n in range(args.together):
-                print(f"wrk pair {n + 1}/{args.together}: both servers at once...", flush=True)
-                pair = wrk_pair(trees, args.duration, Path(scratch), n)
-                for side in ("before", "now"):
-                    runs.setdefault(f"together_{side}", []).append(pair[side])
-                print(f"  {pair}", flush=True)
-            for n in range(args.pairs):
-                print(f"pair {n + 1}/{args.pairs}: wallet_cost.py side by side...", flush=True)
-                pair = cost_pair(trees, args.cost_seconds, Path(scratch), n)
-                for side in ("before", "now"):
-                    runs.setdefault(f"cost_{side}", []).append(pair[side])
-                print(f"  {pair}", flush=True)
+            both = (
+                ("together", args.together, lambda n: wrk_pair(trees, args.duration, tmp, n)),
+                ("cost", args.pairs, lambda n: cost_pair(trees, args.cost_seconds, tmp, n)),
+            )
+            tmp = Path(scratch)
+            for kind, count, measure in both:
+                for n in range(count):
+                    print(f"{kind} pair {n + 1}/{count}: both trees at once...", flush=True)
+                    pair = measure(n)
+                    for side in ("before", "now"):
+                        runs.setdefault(f"{kind}_{side}", []).append(pair[side])
+                    print(f"  {pair}", flush=True)
         finally:
             remove_worktree(before)
     rows = []
