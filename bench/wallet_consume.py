@@ -38,16 +38,15 @@ from pathlib import Path
 import psycopg
 import summary  # bench/summary.py
 import wrk  # bench/wrk.py: this script's folder is first on sys.path
-from psycopg import sql
 from token_endpoint import (
     BIN,
     CONNECTIONS,
-    PG_SERVER,
     RESULTS,
     ROOT,
     WARMUP_SECONDS,
     BenchError,
     busy_share,
+    create_database,
     free_port,
     group_cpu_seconds,
     gunicorn,
@@ -170,21 +169,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # -- database and provisioning -------------------------------------------------------------
-
-
-def recreate_database(name: str = BENCH_DB) -> str:
-    """Drop and re-create the bench database; returns its URL."""
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
-    return f"{PG_SERVER}/{name}"
-
-
-def drop_database(name: str = BENCH_DB) -> None:
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
 
 
 def query(database_url: str, statement: str, *params) -> tuple:
@@ -635,7 +619,7 @@ def summary_rows(result: dict) -> list[dict]:
 def run(args: argparse.Namespace, stamp: str) -> dict:
     port = free_port()
     with tempfile.TemporaryDirectory() as instance:
-        env = server_env(recreate_database(args.database), port, instance)
+        env = server_env(create_database(args.database), port, instance)
         redis_url = env.get("REDIS_URL", "no Redis")
         print(f"provisioning {args.database} ({redis_url}) on {args.tree}...", flush=True)
         ids = provision(env, args.tree)
@@ -656,7 +640,7 @@ def run(args: argparse.Namespace, stamp: str) -> dict:
             clean, report = audit(env, args.tree)
         finally:
             if not args.keep_db:
-                drop_database(args.database)
+                create_database(args.database, drop_only=True)
     return {"cases": found, "audit": report, "audit_clean": clean}
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import cProfile
 import json
 import os
 import secrets
@@ -49,10 +48,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default=DATABASE, help=f"default {DATABASE}")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout to run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures")
-    parser.add_argument(
-        "--profile", type=Path, metavar="PATH",
-        help="cProfile the measured consumes into PATH (the figures then include its cost)",
-    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -130,15 +125,9 @@ def measure(args: argparse.Namespace) -> dict:
             py0, pg0, redis0 = time.process_time(), cpu_seconds(pg), cpu_seconds(cache)
             wall0 = time.perf_counter()
             count = 0
-            profile = cProfile.Profile() if args.profile else None
-            if profile:
-                profile.enable()
             while time.perf_counter() - wall0 < args.seconds:
                 consume(args.warmup + count)
                 count += 1
-            if profile:
-                profile.disable()
-                profile.dump_stats(args.profile)
             wall = time.perf_counter() - wall0
             py, pg1, redis1 = time.process_time() - py0, cpu_seconds(pg), cpu_seconds(cache)
             if backends(watcher, args.database) - pg:
